@@ -1,0 +1,20 @@
+import { Account } from './account.entity.ts';
+import { DirectoryUser } from './directory-user.entity.ts';
+import { Organisation } from './organisation.entity.ts';
+import { Session } from './session.entity.ts';
+import { SyncConfiguration } from './sync-configuration.entity.ts';
+import { SyncLogEntry } from './sync-log-entry.entity.ts';
+import { SyncRun } from './sync-run.entity.ts';
+
+export type { ThresholdDetails } from './sync-run.entity.ts';
+export { Account, DirectoryUser, Organisation, Session, SyncConfiguration, SyncLogEntry, SyncRun };
+
+export const ENTITIES = [
+  Organisation,
+  Account,
+  Session,
+  SyncConfiguration,
+  DirectoryUser,
+  SyncRun,
+  SyncLogEntry,
+];

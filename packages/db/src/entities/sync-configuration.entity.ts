@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { CONNECTORS, type FieldMapping } from '@provisioning/shared';
+import { Organisation } from './organisation.entity.ts';
+
+export const SyncConfiguration = defineEntity({
+  name: 'SyncConfiguration',
+  tableName: 'sync_configuration',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    name: p.text(),
+    connector: p.enum([...CONNECTORS]),
+    /** Connector settings without their secrets. */
+    settings: p.json<Record<string, unknown>>(),
+    /** The secret settings, AES-256-GCM sealed and bound to organisation and configuration. */
+    secrets: p.text().nullable().lazy(),
+    mapping: p.json<FieldMapping>(),
+    schedule: p.text().nullable(),
+    scheduleTimeZone: p.text().nullable(),
+    thresholdCount: p.integer().default(500),
+    thresholdPercent: p.decimal('number').precision(5).scale(2).default(20),
+    enabled: p.boolean().default(true),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
+  },
+  uniques: [
+    {
+      name: 'sync_configuration_name_unique',
+      expression:
+        'create unique index "sync_configuration_name_unique" on "sync_configuration" ("organisation_id", lower("name"))',
+    },
+  ],
+});
+export type SyncConfiguration = InferEntity<typeof SyncConfiguration>;

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { RUN_STATUSES, RUN_TRIGGERS } from '@provisioning/shared';
+import { Organisation } from './organisation.entity.ts';
+import { SyncConfiguration } from './sync-configuration.entity.ts';
+
+/** What the threshold guard found when it blocked a run; kept for support, never downloadable. */
+export interface ThresholdDetails {
+  plannedDeactivations: number;
+  activeManagedUsers: number;
+  thresholdCount: number;
+  thresholdPercent: number;
+  /** The first would-be deactivations (external ID / email), capped, for support. */
+  sample: { externalId: string | null; email: string }[];
+}
+
+/** One sync of one configuration: the run ledger that the admin page lists. */
+export const SyncRun = defineEntity({
+  name: 'SyncRun',
+  tableName: 'sync_run',
+  properties: {
+    id: p
+      .uuid()
+      .primary()
+      .onCreate(() => randomUUID()),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    configuration: p.manyToOne(SyncConfiguration).deleteRule('cascade'),
+    status: p.enum([...RUN_STATUSES]).default('queued'),
+    trigger: p.enum([...RUN_TRIGGERS]),
+    queuedAt: p.datetime().onCreate(() => new Date()),
+    startedAt: p.datetime().nullable(),
+    finishedAt: p.datetime().nullable(),
+    durationMs: p.integer().nullable(),
+    createdCount: p.integer().default(0),
+    updatedCount: p.integer().default(0),
+    reactivatedCount: p.integer().default(0),
+    deactivatedCount: p.integer().default(0),
+    unchangedCount: p.integer().default(0),
+    skippedCount: p.integer().default(0),
+    warningCount: p.integer().default(0),
+    errorCount: p.integer().default(0),
+    rowsRead: p.integer().default(0),
+    rowsPlanned: p.integer().default(0),
+    rowsApplied: p.integer().default(0),
+    errorSummary: p.text().nullable(),
+    thresholdDetails: p.json<ThresholdDetails>().nullable(),
+    /** Incremented each time a worker takes the run; a stale attempt can never commit (fencing). */
+    attempt: p.integer().default(0),
+    heartbeatAt: p.datetime().nullable(),
+    cancelRequestedAt: p.datetime().nullable(),
+  },
+  indexes: [
+    { name: 'sync_run_organisation_queued_at_index', properties: ['organisation', 'queuedAt', 'id'] },
+    {
+      name: 'sync_run_organisation_status_queued_at_index',
+      properties: ['organisation', 'status', 'queuedAt', 'id'],
+    },
+    { name: 'sync_run_configuration_queued_at_index', properties: ['configuration', 'queuedAt', 'id'] },
+    {
+      name: 'sync_run_unfinished_index',
+      expression:
+        'create index "sync_run_unfinished_index" on "sync_run" ("status", "heartbeat_at") where "status" in (\'queued\', \'in_progress\')',
+    },
+  ],
+});
+export type SyncRun = InferEntity<typeof SyncRun>;

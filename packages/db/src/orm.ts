@@ -1,0 +1,46 @@
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { ENTITIES } from './entities/index.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+
+export type Orm = MikroORM<PostgreSqlDriver>;
+
+export interface OrmOptions {
+  databaseUrl: string;
+  /** Connections kept by this process; the embedded database serialises them anyway. */
+  poolSize?: number;
+  debug?: boolean;
+}
+
+export function ormConfig({
+  databaseUrl,
+  poolSize = 10,
+  debug = false,
+}: OrmOptions): Options<PostgreSqlDriver> {
+  return {
+    driver: PostgreSqlDriver,
+    clientUrl: databaseUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    pool: { min: 0, max: poolSize },
+    debug,
+    // Every request and job forks its own EntityManager; the global one must never be used by accident.
+    allowGlobalContext: false,
+    discovery: { warnWhenNoEntities: true },
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      migrationsList: MIGRATIONS,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+      emit: 'ts',
+      path: new URL('./migrations', import.meta.url).pathname,
+    },
+  };
+}
+
+export function createOrm(options: OrmOptions): Promise<Orm> {
+  return MikroORM.init(ormConfig(options));
+}

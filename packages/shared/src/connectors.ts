@@ -1,0 +1,144 @@
+import { z } from 'zod';
+
+export const CONNECTORS = ['sftp', 'workday', 'google-workspace'] as const;
+export type Connector = (typeof CONNECTORS)[number];
+export const ConnectorSchema = z.enum(CONNECTORS, {
+  error: () => `Connector must be one of: ${CONNECTORS.join(', ')}`,
+});
+
+export const CONNECTOR_LABELS: Record<Connector, string> = {
+  sftp: 'SFTP Sync',
+  workday: 'Workday',
+  'google-workspace': 'Google Workspace',
+};
+
+const hostName = z
+  .string()
+  .trim()
+  .min(1, 'Host is required')
+  .max(253)
+  .regex(/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:]+\]?$/, 'Host must be a host name or an IP address');
+
+/** Plain-HTTP endpoints are only accepted on loopback (local fakes); real ones must be HTTPS. */
+const endpointUrl = z
+  .url({ protocol: /^https?$/, error: 'Must be an http(s) URL' })
+  .max(2000)
+  .refine((value) => {
+    const url = new URL(value);
+    return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  }, 'Must use https (plain http is accepted only on localhost)');
+
+const secret = (label: string) =>
+  z.string().min(1, `${label} must not be empty`).max(20_000, `${label} is too long`);
+
+export const SftpSettingsSchema = z
+  .object({
+    host: hostName,
+    port: z.number().int().min(1).max(65535).default(22),
+    username: z.string().trim().min(1, 'Username is required').max(200),
+    password: secret('Password').optional(),
+    privateKey: secret('Private key').optional(),
+    passphrase: secret('Passphrase').optional(),
+    hostFingerprint: z
+      .string()
+      .trim()
+      .regex(
+        /^SHA256:[A-Za-z0-9+/]{43}=?$/,
+        'Host fingerprint must be in OpenSSH form, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s',
+      ),
+    path: z
+      .string()
+      .trim()
+      .min(1, 'Path is required')
+      .max(1024)
+      .startsWith('/', 'Path must be absolute, e.g. /outbound/employees.csv'),
+    format: z.enum(['auto', 'csv', 'xlsx']).default('auto'),
+    sheet: z.string().trim().min(1).max(31).optional(),
+    delimiter: z.enum([',', ';', '\t', '|']).optional(),
+    encoding: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-1']))
+      .default('utf-8'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 * 1024 ** 3)
+      .default(200 * 1024 ** 2),
+    maxRows: z.number().int().min(1).max(5_000_000).default(500_000),
+  })
+  .strict()
+  .refine((s) => s.password !== undefined || s.privateKey !== undefined, {
+    message: 'Either password or privateKey is required',
+    path: ['password'],
+  });
+
+export const WorkdaySettingsSchema = z
+  .object({
+    reportUrl: endpointUrl,
+    username: z.string().trim().min(1, 'Username is required').max(200),
+    password: secret('Password'),
+    timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+  })
+  .strict();
+
+export const GoogleWorkspaceSettingsSchema = z
+  .object({
+    customerId: z.string().trim().min(1).max(100).default('my_customer'),
+    domain: z.string().trim().min(1).max(253).optional(),
+    /** The Workspace administrator the service account impersonates (domain-wide delegation). */
+    adminEmail: z.email('Admin email must be an email address'),
+    serviceAccountEmail: z.email('Service account email must be an email address'),
+    privateKey: secret('Private key').refine(
+      (value) => value.includes('PRIVATE KEY'),
+      'Private key must be the PEM key from the service account JSON',
+    ),
+    tokenUrl: endpointUrl.default('https://oauth2.googleapis.com/token'),
+    apiBaseUrl: endpointUrl.default('https://admin.googleapis.com'),
+  })
+  .strict();
+
+export const CONNECTOR_SETTINGS_SCHEMAS = {
+  sftp: SftpSettingsSchema,
+  workday: WorkdaySettingsSchema,
+  'google-workspace': GoogleWorkspaceSettingsSchema,
+} as const;
+
+export type SftpSettings = z.infer<typeof SftpSettingsSchema>;
+export type WorkdaySettings = z.infer<typeof WorkdaySettingsSchema>;
+export type GoogleWorkspaceSettings = z.infer<typeof GoogleWorkspaceSettingsSchema>;
+export type ConnectorSettings = {
+  sftp: SftpSettings;
+  workday: WorkdaySettings;
+  'google-workspace': GoogleWorkspaceSettings;
+};
+
+/** Settings fields that are secrets: stored encrypted, never returned by any API or CLI output. */
+export const SECRET_SETTINGS_FIELDS: Record<Connector, readonly string[]> = {
+  sftp: ['password', 'privateKey', 'passphrase'],
+  workday: ['password'],
+  'google-workspace': ['privateKey'],
+};
+
+export function parseConnectorSettings<C extends Connector>(connector: C, settings: unknown) {
+  return CONNECTOR_SETTINGS_SCHEMAS[connector].safeParse(settings);
+}
+
+/** Splits validated settings into the plain part and the secret part (encrypted at rest). */
+export function splitSecrets(
+  connector: Connector,
+  settings: Record<string, unknown>,
+): { plain: Record<string, unknown>; secrets: Record<string, string> } {
+  const plain: Record<string, unknown> = {};
+  const secrets: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (SECRET_SETTINGS_FIELDS[connector].includes(key)) {
+      if (value !== undefined) secrets[key] = String(value);
+    } else {
+      plain[key] = value;
+    }
+  }
+  return { plain, secrets };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/**
+ * Directory fields a source column can map to. The names are also the default headers: a source header
+ * matches one case-, space- and underscore-insensitively.
+ */
+export const DIRECTORY_FIELDS = [
+  'employee_id',
+  'email',
+  'first_name',
+  'last_name',
+  'job_title',
+  'department',
+  'location',
+  'manager_email',
+  'employee_number',
+  'phone',
+  'start_date',
+] as const;
+export type DirectoryField = (typeof DIRECTORY_FIELDS)[number];
+export const REQUIRED_DIRECTORY_FIELDS = ['email', 'first_name', 'last_name'] as const;
+
+export const DIRECTORY_USER_STATUSES = ['active', 'deactivated'] as const;
+export type DirectoryUserStatus = (typeof DIRECTORY_USER_STATUSES)[number];
+
+/** `{"email": "Work Email", ...}`: directory field → source column header. */
+export const FieldMappingSchema = z
+  .partialRecord(
+    z.enum(DIRECTORY_FIELDS, {
+      error: (issue) =>
+        `Unknown directory field "${String(issue.input)}": use one of ${DIRECTORY_FIELDS.join(', ')}`,
+    }),
+    z.string().trim().min(1, 'Column name must not be empty').max(200, 'Column name is too long'),
+  )
+  .superRefine((mapping, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [field, column] of Object.entries(mapping)) {
+      const key = column?.toLowerCase();
+      if (key === undefined) continue;
+      const other = seen.get(key);
+      if (other) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `Column "${column}" is already mapped to ${other}`,
+        });
+      }
+      seen.set(key, field);
+    }
+  });
+export type FieldMapping = z.infer<typeof FieldMappingSchema>;
