@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
@@ -37,4 +38,35 @@ export async function startEmbeddedDatabase({
       await db.close();
     },
   };
+}
+
+/**
+ * Connects to the embedded database already served on `port` (by `pnpm start`), or serves it from
+ * `dataDir` in this process. The port doubles as the lock: only one process opens the data directory.
+ */
+export async function useEmbeddedDatabase(options: {
+  dataDir: string;
+  port: number;
+  host?: string;
+}): Promise<EmbeddedDatabase & { ownedByThisProcess: boolean }> {
+  const host = options.host ?? '127.0.0.1';
+  if (await isListening(host, options.port)) {
+    return {
+      url: `postgres://postgres:postgres@${host}:${options.port}/postgres`,
+      stop: async () => {},
+      ownedByThisProcess: false,
+    };
+  }
+  return { ...(await startEmbeddedDatabase(options)), ownedByThisProcess: true };
+}
+
+function isListening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

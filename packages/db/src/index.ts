@@ -1,6 +1,14 @@
+export type { EntityManager } from '@mikro-orm/postgresql';
 export * from './embedded-database.ts';
 export * from './entities/index.ts';
+export * from './environment.ts';
 export * from './migrate.ts';
 export * from './orm.ts';
 export * from './password.ts';
+export * from './repositories/account.repository.ts';
+export * from './repositories/directory-user.repository.ts';
+export * from './repositories/organisation.repository.ts';
+export * from './repositories/sync-configuration.repository.ts';
+export * from './repositories/sync-run.repository.ts';
 export * from './secret-box.ts';
+export * from './seed-demo.ts';

@@ -3,8 +3,8 @@ import type { Migrator } from '@mikro-orm/migrations';
 import type { Orm } from './orm.ts';
 
 interface MigratorInternals {
-  // Migrator.up() re-runs its table check on a pooled connection before taking our transaction; this is
-  // the step after that check, which runs every query on the given transaction.
+  // Migrator.up() first runs its migrations-table check on a pooled connection; this is the step after that
+  // check, which runs every query on the given transaction.
   runInTransaction(trx: Transaction, method: 'up', options: object): Promise<{ name: string }[]>;
 }
 
@@ -15,12 +15,20 @@ interface MigratorInternals {
  */
 export async function migrate(orm: Orm): Promise<string[]> {
   const migrator = orm.getMigrator() as Migrator;
-  // Creates the migrations table when missing, outside any transaction.
-  if ((await migrator.getPendingMigrations()).length === 0) return [];
+  const table = orm.config.get('migrations').tableName ?? 'mikro_orm_migrations';
   const connection = orm.em.getConnection();
   return connection.transactional(async (trx) => {
     await connection.execute(
       "select pg_advisory_xact_lock(hashtext('provisioning:migrations'))",
+      [],
+      'run',
+      trx,
+    );
+    // Created here, under the lock, and not by the migrator: its check lists the tables and then creates
+    // the missing one, so processes starting together on a fresh database race there and all but one fail
+    // (duplicate key in pg_type). The columns are the ones MikroORM's MigrationStorage creates.
+    await connection.execute(
+      `create table if not exists "${table}" ("id" serial primary key, "name" varchar(255), "executed_at" timestamptz default current_timestamp)`,
       [],
       'run',
       trx,

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
@@ -36,7 +37,8 @@ export function ormConfig({
       snapshot: false,
       silent: true,
       emit: 'ts',
-      path: new URL('./migrations', import.meta.url).pathname,
+      // fileURLToPath, not URL.pathname, which keeps %20 for a space (a checkout under "My Projects").
+      path: fileURLToPath(new URL('./migrations', import.meta.url)),
     },
   };
 }

@@ -20,10 +20,29 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
+/**
+ * Stored parameters are checked before use: a corrupt hash must not throw nor make scrypt allocate gigabytes.
+ * 256 MiB is twice what today's parameters need (128 * N * r bytes).
+ */
+const MAX_MEMORY = 256 * 1024 ** 2;
+
+function parameter(value: string | undefined): number | null {
+  return value !== undefined && /^[1-9]\d{0,9}$/.test(value) ? Number(value) : null;
+}
+
+/** True when `password` matches `stored`; false for a wrong password and for any malformed stored hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, key] = stored.split('$');
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false;
+  const parts = stored.split('$');
+  const [scheme, , , , salt, key] = parts;
+  const [n, r, p] = parts.slice(1, 4).map(parameter);
+  if (parts.length !== 6 || scheme !== 'scrypt' || !salt || !key || !n || !r || !p) return false;
+  if (128 * n * r > MAX_MEMORY || n < 2 || !Number.isInteger(Math.log2(n)) || p > 16) return false;
   const expected = Buffer.from(key, 'base64');
-  const actual = await derive(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p));
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  if (expected.length !== KEY_LENGTH) return false;
+  try {
+    const actual = await derive(password, Buffer.from(salt, 'base64'), n, r, p);
+    return timingSafeEqual(actual, expected);
+  } catch {
+    return false;
+  }
 }

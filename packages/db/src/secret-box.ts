@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
  * organisation and configuration, so a ciphertext copied onto another row fails to open.
  */
 const VERSION = 'v1';
+const TAG_LENGTH = 16;
 
 export class SecretKeyError extends Error {}
 
@@ -29,7 +30,17 @@ export function generateSecretKey(): string {
 export function loadOrCreateLocalSecretKey(path: string): string {
   if (!existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${generateSecretKey()}\n`, { mode: 0o600, flag: 'wx' });
+    // api, worker and CLI may start together: the key is written aside and linked into place, which fails if
+    // another process got there first (its key wins) and never exposes a half-written file.
+    const pending = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    writeFileSync(pending, `${generateSecretKey()}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(pending, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      rmSync(pending, { force: true });
+    }
   }
   return readFileSync(path, 'utf8').trim();
 }
@@ -45,7 +56,7 @@ function aad({ organisationId, configurationId }: SecretBinding): Buffer {
 
 export function sealSecrets(key: Buffer, binding: SecretBinding, secrets: Record<string, string>): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LENGTH });
   cipher.setAAD(aad(binding));
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(secrets), 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
@@ -60,7 +71,10 @@ export function openSecrets(key: Buffer, binding: SecretBinding, sealed: string)
     throw new SecretKeyError('Stored secrets are not in a known format');
   }
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    // The tag length is fixed: GCM would otherwise check a truncated tag against only its first bytes.
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), {
+      authTagLength: TAG_LENGTH,
+    });
     decipher.setAAD(aad(binding));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     const plain = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);

@@ -16,7 +16,7 @@ const hostName = z
   .string()
   .trim()
   .min(1, 'Host is required')
-  .max(253)
+  .max(253, 'Host must be at most 253 characters')
   .regex(/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:]+\]?$/, 'Host must be a host name or an IP address');
 
 /** Plain-HTTP endpoints are only accepted on loopback (local fakes); real ones must be HTTPS. */
@@ -24,9 +24,22 @@ const endpointUrl = z
   .url({ protocol: /^https?$/, error: 'Must be an http(s) URL' })
   .max(2000)
   .refine((value) => {
+    // Runs even when the URL check above failed (already reported): `new URL` would throw out of safeParse.
+    if (!URL.canParse(value)) return true;
     const url = new URL(value);
-    return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    return url.protocol !== 'http:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   }, 'Must use https (plain http is accepted only on localhost)');
+
+/** Control characters (newline, NUL...) are never part of a real user name or path, and would forge log lines. */
+const noControlCharacters = (label: string) =>
+  z.string().regex(/^[^\p{Cc}]*$/u, `${label} must not contain control characters such as newlines`);
+
+const username = z
+  .string()
+  .trim()
+  .min(1, 'Username is required')
+  .max(200, 'Username must be at most 200 characters')
+  .pipe(noControlCharacters('Username'));
 
 const secret = (label: string) =>
   z.string().min(1, `${label} must not be empty`).max(20_000, `${label} is too long`);
@@ -34,8 +47,13 @@ const secret = (label: string) =>
 export const SftpSettingsSchema = z
   .object({
     host: hostName,
-    port: z.number().int().min(1).max(65535).default(22),
-    username: z.string().trim().min(1, 'Username is required').max(200),
+    port: z
+      .number({ error: 'Port must be a number between 1 and 65535' })
+      .int('Port must be a whole number between 1 and 65535')
+      .min(1, 'Port must be between 1 and 65535')
+      .max(65535, 'Port must be between 1 and 65535')
+      .default(22),
+    username,
     password: secret('Password').optional(),
     privateKey: secret('Private key').optional(),
     passphrase: secret('Passphrase').optional(),
@@ -50,8 +68,9 @@ export const SftpSettingsSchema = z
       .string()
       .trim()
       .min(1, 'Path is required')
-      .max(1024)
-      .startsWith('/', 'Path must be absolute, e.g. /outbound/employees.csv'),
+      .max(1024, 'Path must be at most 1024 characters')
+      .startsWith('/', 'Path must be absolute, e.g. /outbound/employees.csv')
+      .pipe(noControlCharacters('Path')),
     format: z.enum(['auto', 'csv', 'xlsx']).default('auto'),
     sheet: z.string().trim().min(1).max(31).optional(),
     delimiter: z.enum([',', ';', '\t', '|']).optional(),
@@ -78,7 +97,7 @@ export const SftpSettingsSchema = z
 export const WorkdaySettingsSchema = z
   .object({
     reportUrl: endpointUrl,
-    username: z.string().trim().min(1, 'Username is required').max(200),
+    username,
     password: secret('Password'),
     timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
   })

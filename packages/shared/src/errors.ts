@@ -17,17 +17,19 @@ export class DomainError extends Error {
   }
 
   static fromZod(error: z.ZodError, what = 'Input'): DomainError {
-    const fieldErrors: Record<string, string[]> = {};
+    // A Map, not a plain object: a path such as "constructor" or "__proto__" (a record key taken from the
+    // input) would otherwise read Object.prototype's member and crash instead of reporting BAD_INPUT.
+    const byField = new Map<string, string[]>();
     for (const issue of error.issues) {
-      const key = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-      fieldErrors[key] = [...(fieldErrors[key] ?? []), issue.message];
+      const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+      byField.set(key, [...(byField.get(key) ?? []), issue.message]);
     }
-    const summary = Object.entries(fieldErrors)
+    const summary = [...byField]
       .map(([field, messages]) =>
         field === '(root)' ? messages.join('; ') : `${field}: ${messages.join('; ')}`,
       )
       .join('\n  ');
-    return new DomainError('BAD_INPUT', `${what} is not valid:\n  ${summary}`, fieldErrors);
+    return new DomainError('BAD_INPUT', `${what} is not valid:\n  ${summary}`, Object.fromEntries(byField));
   }
 }
 

@@ -1,3 +1,4 @@
+export * from './account.ts';
 export * from './connectors.ts';
 export * from './directory-fields.ts';
 export * from './errors.ts';

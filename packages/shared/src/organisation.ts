@@ -19,8 +19,9 @@ export function isValidTimeZone(value: string): boolean {
 export const TimeZoneSchema = z
   .string()
   .trim()
-  .min(1, 'Time zone is required')
-  .max(64)
+  // abort: an empty or overlong value is not looked up too, which would add a second, confusing message.
+  .min(1, { error: 'Time zone is required', abort: true })
+  .max(64, { error: 'Time zone must be at most 64 characters', abort: true })
   .refine(isValidTimeZone, {
     error: (issue) =>
       `Unknown time zone "${String(issue.input)}": use an IANA name such as Europe/London or America/New_York`,

@@ -31,6 +31,9 @@ function cronValue(token: string, field: (typeof CRON_FIELDS)[number]): number |
 /** Checks a five-field cron expression; returns a readable problem, or null when it is valid. */
 export function cronProblem(expression: string): string | null {
   const parts = expression.trim().split(/\s+/);
+  if (parts.length === 1 && parts[0] === '') {
+    return 'Schedule is empty: give 5 fields (minute hour day-of-month month day-of-week), e.g. "0 2 * * *" for 02:00 daily';
+  }
   if (parts.length !== 5) {
     return `Schedule must have 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}: e.g. "0 2 * * *" for 02:00 daily`;
   }

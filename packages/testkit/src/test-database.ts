@@ -1,41 +1,85 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 
-/** The PostgreSQL server tests run against: DATABASE_URL's server, else the local one. */
-export const TEST_SERVER_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const LOCAL_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   url: string;
   name: string;
+  /** 'server': a real PostgreSQL server; 'embedded': an in-memory PGlite of this test file's own. */
+  kind: 'server' | 'embedded';
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database of its own for one test file; `drop()` removes it. */
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 5432) });
+    socket.setTimeout(2000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A fresh, empty database of its own for one test file; `drop()` removes it. It lives on DATABASE_URL's
+ * server, else on the local PostgreSQL (127.0.0.1:5432); on a machine with neither, in an in-memory
+ * PGlite served on a free loopback port, so the suite also runs where only Node is installed.
+ */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL ?? LOCAL_SERVER_URL;
+  if (process.env.DATABASE_URL === undefined && !(await reachable(serverUrl))) {
+    return createEmbeddedTestDatabase(label);
+  }
   const name = `up_${label
     .replace(/[^a-z0-9]/gi, '_')
     .toLowerCase()
     .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_SERVER_URL });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     await admin.query(`create database "${name}"`);
   } finally {
     await admin.end();
   }
-  const url = new URL(TEST_SERVER_URL);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     name,
+    kind: 'server',
     async drop() {
-      const client = new pg.Client({ connectionString: TEST_SERVER_URL });
+      const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       try {
         await client.query(`drop database if exists "${name}" with (force)`);
       } finally {
         await client.end();
       }
+    },
+  };
+}
+
+async function createEmbeddedTestDatabase(label: string): Promise<TestDatabase> {
+  const db = await PGlite.create();
+  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 64 });
+  await server.start();
+  return {
+    url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
+    name: label,
+    kind: 'embedded',
+    async drop() {
+      await server.stop();
+      await db.close();
     },
   };
 }

@@ -1,27 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { Role } from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
+import { createdAt, updatedAt, uuidPrimaryKey } from './properties.ts';
 
 /** Someone who signs in to the admin panel (not a synced directory user). */
 export const Account = defineEntity({
   name: 'Account',
   tableName: 'account',
   properties: {
-    id: p
-      .uuid()
-      .primary()
-      .onCreate(() => randomUUID()),
+    id: uuidPrimaryKey(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     email: p.text(),
     name: p.text(),
-    passwordHash: p.text().lazy(),
+    passwordHash: p.text(),
     roles: p.array<Role>(),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p
-      .datetime()
-      .onCreate(() => new Date())
-      .onUpdate(() => new Date()),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   indexes: [{ properties: ['organisation'] }],
   uniques: [

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { DIRECTORY_USER_STATUSES } from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
+import { createdAt, updatedAt, uuidPrimaryKey } from './properties.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 
 /** A person in the organisation's directory, synced in from a source or created by hand. */
@@ -9,10 +9,7 @@ export const DirectoryUser = defineEntity({
   name: 'DirectoryUser',
   tableName: 'directory_user',
   properties: {
-    id: p
-      .uuid()
-      .primary()
-      .onCreate(() => randomUUID()),
+    id: uuidPrimaryKey(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     externalId: p.text().nullable(),
     email: p.text(),
@@ -28,11 +25,8 @@ export const DirectoryUser = defineEntity({
     status: p.enum([...DIRECTORY_USER_STATUSES]).default('active'),
     /** The configuration that created or claimed this user; null for users created by hand. */
     managedBy: p.manyToOne(SyncConfiguration).nullable().deleteRule('set null'),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p
-      .datetime()
-      .onCreate(() => new Date())
-      .onUpdate(() => new Date()),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
     deactivatedAt: p.datetime().nullable(),
   },
   indexes: [

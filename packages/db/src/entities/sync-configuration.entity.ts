@@ -1,34 +1,28 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { CONNECTORS, type FieldMapping } from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
+import { createdAt, updatedAt, uuidPrimaryKey } from './properties.ts';
 
 export const SyncConfiguration = defineEntity({
   name: 'SyncConfiguration',
   tableName: 'sync_configuration',
   properties: {
-    id: p
-      .uuid()
-      .primary()
-      .onCreate(() => randomUUID()),
+    id: uuidPrimaryKey(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     name: p.text(),
     connector: p.enum([...CONNECTORS]),
     /** Connector settings without their secrets. */
     settings: p.json<Record<string, unknown>>(),
     /** The secret settings, AES-256-GCM sealed and bound to organisation and configuration. */
-    secrets: p.text().nullable().lazy(),
+    secrets: p.text().nullable(),
     mapping: p.json<FieldMapping>(),
     schedule: p.text().nullable(),
     scheduleTimeZone: p.text().nullable(),
     thresholdCount: p.integer().default(500),
     thresholdPercent: p.decimal('number').precision(5).scale(2).default(20),
     enabled: p.boolean().default(true),
-    createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p
-      .datetime()
-      .onCreate(() => new Date())
-      .onUpdate(() => new Date()),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
   },
   uniques: [
     {

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { RUN_STATUSES, RUN_TRIGGERS } from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
+import { uuidPrimaryKey } from './properties.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 
 /** What the threshold guard found when it blocked a run; kept for support, never downloadable. */
@@ -19,10 +19,7 @@ export const SyncRun = defineEntity({
   name: 'SyncRun',
   tableName: 'sync_run',
   properties: {
-    id: p
-      .uuid()
-      .primary()
-      .onCreate(() => randomUUID()),
+    id: uuidPrimaryKey(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     configuration: p.manyToOne(SyncConfiguration).deleteRule('cascade'),
     status: p.enum([...RUN_STATUSES]).default('queued'),

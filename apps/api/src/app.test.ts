@@ -1,0 +1,148 @@
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { MikroORM } from '@mikro-orm/core';
+import { createOrm, migrate, type Orm, ormConfig } from '@provisioning/db';
+import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from './app.ts';
+
+const silent = pino({ level: 'silent' });
+
+/** A logger whose JSON lines land in `lines`. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+/** A loopback port that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('the API app against a real database', () => {
+  let database: TestDatabase;
+  let orm: Orm;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('api_app');
+    orm = await createOrm({ databaseUrl: database.url });
+    await migrate(orm);
+  });
+
+  afterAll(async () => {
+    await orm?.close();
+    await database?.drop();
+  });
+
+  it('answers /healthz with ok', async () => {
+    const response = await createApp({ orm, logger: silent }).request('/healthz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz with ready when the database answers', async () => {
+    const response = await createApp({ orm, logger: silent }).request('/readyz');
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ready' });
+  });
+
+  it('echoes a well-formed X-Request-Id and logs the request with it', async () => {
+    const { logger, lines } = capturingLogger();
+    const response = await createApp({ orm, logger }).request('/healthz?token=secret', {
+      headers: { 'X-Request-Id': 'abc-123_DEF=' },
+    });
+    expect(response.headers.get('X-Request-Id')).toBe('abc-123_DEF=');
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'request completed',
+        requestId: 'abc-123_DEF=',
+        method: 'GET',
+        path: '/healthz',
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+    );
+    expect(JSON.stringify(lines)).not.toContain('secret');
+  });
+
+  it('generates a request ID when none is sent', async () => {
+    const response = await createApp({ orm, logger: silent }).request('/healthz');
+    expect(response.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('replaces a hostile X-Request-Id (too long, or with unsafe characters) instead of echoing or logging it', async () => {
+    const hostileIds = ['a'.repeat(5_000), 'abc\tdef', '../../etc/passwd', '<script>alert(1)</script>'];
+    for (const hostile of hostileIds) {
+      const { logger, lines } = capturingLogger();
+      const response = await createApp({ orm, logger }).request('/healthz', {
+        headers: { 'X-Request-Id': hostile },
+      });
+      const echoed = response.headers.get('X-Request-Id');
+      expect(echoed).toMatch(/^[0-9a-f-]{36}$/);
+      expect(lines[0]?.requestId).toBe(echoed);
+    }
+  });
+
+  it('replaces an X-Request-Id containing a newline', async () => {
+    // Headers refuses newlines (and HTTP/1.1 cannot carry them), so the request gets a stand-in header
+    // store, as a lenient server or proxy in front of the app might hand it.
+    const request = new Request('http://localhost/healthz');
+    const rawHeaders = {
+      get: (name: string) => (name.toLowerCase() === 'x-request-id' ? 'a\r\nSet-Cookie: x=1' : null),
+    };
+    Object.defineProperty(request, 'headers', { value: rawHeaders });
+    const response = await createApp({ orm, logger: silent }).fetch(request);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('Set-Cookie')).toBeNull();
+  });
+
+  it('answers an unknown path with a JSON 404', async () => {
+    const response = await createApp({ orm, logger: silent }).request('/no/such/thing');
+    expect(response.status).toBe(404);
+    expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
+    expect(await response.json()).toEqual({ error: 'not found' });
+  });
+});
+
+describe('the API app when the database is unreachable', () => {
+  let orm: Orm;
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    databaseUrl = `postgres://postgres:s3cret-password@127.0.0.1:${await closedPort()}/nowhere`;
+    // connect: false lets the ORM start without a server; the probe's query is the first connection attempt.
+    orm = await MikroORM.init({ ...ormConfig({ databaseUrl }), connect: false });
+  });
+
+  afterAll(async () => {
+    await orm?.close();
+  });
+
+  it('answers /readyz with 503 without revealing the connection string', async () => {
+    const { logger } = capturingLogger();
+    const response = await createApp({ orm, logger }).request('/readyz');
+    expect(response.status).toBe(503);
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({ status: 'unavailable', error: 'database unreachable' });
+    expect(body).not.toContain('s3cret-password');
+    expect(body).not.toContain('127.0.0.1');
+  });
+
+  it('still answers /healthz with ok, since liveness does not depend on the database', async () => {
+    const response = await createApp({ orm, logger: silent }).request('/healthz');
+    expect(response.status).toBe(200);
+  });
+});

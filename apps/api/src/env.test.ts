@@ -1,0 +1,34 @@
+import { EnvError } from '@provisioning/db';
+import { describe, expect, it } from 'vitest';
+import { parseEnv } from './env.ts';
+
+describe('parseEnv', () => {
+  it('fills in the defaults when only DATABASE_URL is set', () => {
+    expect(parseEnv({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/app' })).toEqual({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/app',
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'development',
+    });
+  });
+
+  it('says how to set DATABASE_URL or use pnpm start when it is missing or empty', () => {
+    for (const source of [{}, { DATABASE_URL: '' }]) {
+      expect(() => parseEnv(source)).toThrow(EnvError);
+      expect(() => parseEnv(source)).toThrow(/DATABASE_URL is not set.*`pnpm start`/s);
+    }
+  });
+
+  it('names a bad variable without echoing its value', () => {
+    let message = '';
+    try {
+      parseEnv({ DATABASE_URL: 'mysql://root:hunter2@db/app', PORT: 'eighty' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/DATABASE_URL must be a PostgreSQL URL/);
+    expect(message).toMatch(/PORT /);
+    expect(message).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url';
+import { parseSecretKey } from '@provisioning/db';
+import { z } from 'zod';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+const EnvSchema = z.object({
+  /** Unset: the embedded database under PROVISIONING_DATA_DIR. */
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' })
+    .optional(),
+  /** 32 bytes (base64 or hex) sealing configuration secrets; unset with the embedded database: a local key. */
+  PROVISIONING_SECRET_KEY: z
+    .string()
+    .min(1)
+    .refine(
+      isSecretKey,
+      'PROVISIONING_SECRET_KEY must be 32 bytes, as 64 hex characters or base64 (e.g. `openssl rand -base64 32`)',
+    )
+    .optional(),
+  PROVISIONING_DATA_DIR: z.string().min(1).default(`${REPO_ROOT}.data`),
+  EMBEDDED_DB_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
+  /** Seed the demo organisation; on by default with the embedded database. */
+  DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
+  DEBUG: z.string().optional(),
+  /** Set by pnpm when it runs a script: the launcher starts each app through the same pnpm. */
+  npm_execpath: z.string().optional(),
+});
+
+function isSecretKey(value: string): boolean {
+  try {
+    parseSecretKey(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type Env = z.infer<typeof EnvSchema> & { repoRoot: string };
+
+export class EnvError extends Error {}
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = EnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
+      .join('\n');
+    throw new EnvError(`Invalid environment:\n${problems}`);
+  }
+  return { ...result.data, repoRoot: REPO_ROOT };
+}
+
+/** The only place the CLI and the launcher read process.env. */
+export function readEnv(): Env {
+  return parseEnv(process.env);
+}

@@ -1,0 +1,27 @@
+import {
+  DatabaseUrlSchema,
+  environmentOrExit,
+  LogLevelSchema,
+  NodeEnvSchema,
+  parseEnvironment,
+} from '@provisioning/db';
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  DATABASE_URL: DatabaseUrlSchema,
+  LOG_LEVEL: LogLevelSchema,
+  /** Jobs of each queue this process works on at once. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  NODE_ENV: NodeEnvSchema,
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  return parseEnvironment(EnvSchema, source, 'The worker');
+}
+
+/** The only read of process.env in this app, done once at start-up; a bad environment exits. */
+export function readEnv(): Env {
+  return environmentOrExit(() => parseEnv(process.env));
+}

@@ -1,0 +1,41 @@
+import { pino } from 'pino';
+import { readEnv } from './env.ts';
+import { type RunningWorker, startWorker } from './worker.ts';
+
+const env = readEnv();
+
+const logger = pino({ level: env.LOG_LEVEL, base: { service: 'worker' } });
+
+let worker: RunningWorker;
+try {
+  worker = await startWorker({
+    databaseUrl: env.DATABASE_URL,
+    logger,
+    concurrency: env.WORKER_CONCURRENCY,
+  });
+} catch (error) {
+  logger.fatal({ err: error }, 'worker failed to start');
+  process.exit(1);
+}
+
+let stopping = false;
+function shutdown(signal: NodeJS.Signals) {
+  if (stopping) {
+    logger.warn({ signal }, 'second signal: exiting without waiting for jobs in progress');
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ signal }, 'stopping worker');
+  worker.stop().then(
+    () => {
+      logger.info('worker stopped');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'worker did not stop cleanly');
+      process.exit(1);
+    },
+  );
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

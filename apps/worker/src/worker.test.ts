@@ -1,0 +1,147 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createOrm, type Orm } from '@provisioning/db';
+import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import PgBoss from 'pg-boss';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { JobDefinition } from './jobs/job-definition.ts';
+import { startWorker } from './worker.ts';
+
+const silent = pino({ level: 'silent' });
+const appDirectory = fileURLToPath(new URL('..', import.meta.url));
+const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+
+async function queryOne<T>(orm: Orm, sql: string): Promise<T> {
+  const [row] = await orm.em.getConnection().execute<T[]>(sql);
+  return row as T;
+}
+
+describe('startWorker', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker');
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('creates the app tables and the pgboss schema in a fresh database, and stops cleanly', async () => {
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent });
+    await expect(worker.stop()).resolves.toBeUndefined();
+
+    const orm = await createOrm({ databaseUrl: database.url });
+    try {
+      const tables = await queryOne<{ syncRun: string | null; pgbossJob: string | null }>(
+        orm,
+        `select to_regclass('public.sync_run')::text as "syncRun", to_regclass('pgboss.job')::text as "pgbossJob"`,
+      );
+      expect(tables).toEqual({ syncRun: 'sync_run', pgbossJob: 'pgboss.job' });
+      // stop() closed every connection of the worker: only this check's own remains.
+      const others = await queryOne<{ count: number }>(
+        orm,
+        'select count(*)::int as count from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      expect(others.count).toBe(0);
+    } finally {
+      await orm.close();
+    }
+  });
+
+  it('hands the jobs of a registered queue to its handler with the parsed payload and an EntityManager', async () => {
+    let received: (value: { data: unknown; queried: boolean }) => void = () => {};
+    const handled = new Promise<{ data: unknown; queried: boolean }>((resolve) => {
+      received = resolve;
+    });
+    const echo: JobDefinition = {
+      name: 'test-echo',
+      payload: z.object({ greeting: z.string() }),
+      async handle(data, { em }) {
+        const [row] = await em.getConnection().execute<{ one: number }[]>('select 1 as one');
+        received({ data, queried: row?.one === 1 });
+      },
+    };
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, jobs: [echo] });
+    const sender = new PgBoss({
+      connectionString: database.url,
+      schema: 'pgboss',
+      supervise: false,
+      schedule: false,
+    });
+    try {
+      await sender.start();
+      await sender.send('test-echo', { greeting: 'hello' });
+      expect(await handled).toEqual({ data: { greeting: 'hello' }, queried: true });
+    } finally {
+      await sender.stop({ graceful: false });
+      await worker.stop();
+    }
+  });
+});
+
+describe('the worker process (tsx src/main.ts)', () => {
+  let database: TestDatabase;
+  let child: ChildProcessByStdio<null, Readable, Readable> | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker_main');
+  });
+
+  afterEach(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child = undefined;
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  function startMain(env: Record<string, string | undefined>) {
+    const { DATABASE_URL: _inherited, ...rest } = process.env;
+    const started = spawn(tsx, ['src/main.ts'], {
+      cwd: appDirectory,
+      env: { ...rest, LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = started;
+    return started;
+  }
+
+  it('logs "worker ready", then exits 0 on SIGTERM', async () => {
+    const worker = startMain({ DATABASE_URL: database.url });
+    const exited = once(worker, 'exit');
+    const ready = new Promise<void>((resolve, reject) => {
+      createInterface({ input: worker.stdout }).on('line', (line) => {
+        if (line.startsWith('{') && JSON.parse(line).msg === 'worker ready') resolve();
+      });
+      exited.then(([code]) => reject(new Error(`worker exited with ${code} before it was ready`)));
+    });
+    let stderr = '';
+    worker.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+
+    await ready;
+    worker.kill('SIGTERM');
+    const [code, signal] = await exited;
+    expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+  });
+
+  it('exits non-zero with a readable message when DATABASE_URL is missing', async () => {
+    const worker = startMain({});
+    let stderr = '';
+    worker.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(worker, 'exit');
+    expect(code).not.toBe(0);
+    expect(stderr).toContain('DATABASE_URL is not set');
+    expect(stderr).toContain('`pnpm start`');
+  });
+});

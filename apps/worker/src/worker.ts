@@ -1,0 +1,85 @@
+import { createOrm, migrate, type Orm } from '@provisioning/db';
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import { JOBS } from './jobs/index.ts';
+import type { JobDefinition } from './jobs/job-definition.ts';
+
+export interface WorkerOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** Jobs of each queue worked on at once by this process. */
+  concurrency?: number;
+  jobs?: readonly JobDefinition[];
+}
+
+export interface RunningWorker {
+  /** Stops fetching jobs, waits for jobs in progress, then closes the database connections. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker({
+  databaseUrl,
+  logger,
+  concurrency = 2,
+  jobs = JOBS,
+}: WorkerOptions): Promise<RunningWorker> {
+  const orm = await createOrm({ databaseUrl });
+  let boss: PgBoss | undefined;
+  try {
+    const applied = await migrate(orm);
+    logger.info(
+      { migrations: applied },
+      applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+    );
+
+    boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss' });
+    boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
+    // Creates or upgrades the pgboss schema, under pg-boss's own advisory lock.
+    await boss.start();
+
+    for (const job of jobs) await registerJob(boss, job, { orm, logger, concurrency });
+  } catch (error) {
+    await boss?.stop({ graceful: false });
+    await orm.close();
+    throw error;
+  }
+  logger.info({ queues: jobs.map((job) => job.name), concurrency }, 'worker ready');
+
+  const running = boss;
+  let stopping: Promise<void> | undefined;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        // wait: true resolves once jobs in progress have finished (or pg-boss's 30 s timeout has passed).
+        await running.stop({ graceful: true, wait: true });
+        await orm.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function registerJob(
+  boss: PgBoss,
+  job: JobDefinition,
+  { orm, logger, concurrency }: { orm: Orm; logger: Logger; concurrency: number },
+): Promise<void> {
+  // Creates the queue if missing; an existing queue keeps its options (pg-boss's updateQueue changes them).
+  await boss.createQueue(job.name, { name: job.name, ...job.queue });
+  // pg-boss 10 has no per-worker concurrency option: each work() call is one poller taking one job at a time.
+  for (let slot = 0; slot < concurrency; slot++) {
+    await boss.work(job.name, async (batch) => {
+      for (const item of batch) {
+        const jobLogger = logger.child({ queue: job.name, jobId: item.id });
+        try {
+          const data = job.payload.parse(item.data);
+          await job.handle(data, { em: orm.em.fork(), logger: jobLogger, jobId: item.id });
+        } catch (error) {
+          // Rethrown so pg-boss records the failure and applies the queue's retry policy.
+          jobLogger.error({ err: error }, 'job failed');
+          throw error;
+        }
+      }
+    });
+  }
+}

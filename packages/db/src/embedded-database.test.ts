@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@provisioning/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database.ts';
+import { migrate } from './migrate.ts';
+import { createOrm, type Orm } from './orm.ts';
+
+const dataDir = join(mkdtempSync(join(tmpdir(), 'embedded-database-')), 'data');
+const running: { database?: EmbeddedDatabase; orm?: Orm } = {};
+
+async function start(): Promise<{ database: EmbeddedDatabase; orm: Orm }> {
+  running.database = await startEmbeddedDatabase({ dataDir, port: await freePort() });
+  running.orm = await createOrm({ databaseUrl: running.database.url, poolSize: 2 });
+  return { database: running.database, orm: running.orm };
+}
+
+async function stop(): Promise<void> {
+  await running.orm?.close(true);
+  await running.database?.stop();
+  running.orm = undefined;
+  running.database = undefined;
+}
+
+afterAll(async () => {
+  await stop();
+  rmSync(join(dataDir, '..'), { recursive: true, force: true });
+});
+
+describe('the embedded database', () => {
+  it('keeps migrated data across a stop and a restart on the same directory', {
+    timeout: 120_000,
+  }, async () => {
+    const organisationId = randomUUID();
+
+    const first = await start();
+    expect(first.database.url).toMatch(/^postgres:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres$/);
+    expect(await migrate(first.orm)).toEqual(['Migration20261126165248_initial']);
+    await first.orm.em
+      .getConnection()
+      .execute(
+        `insert into organisation (id, name, time_zone, created_at, updated_at) values (?, 'Acme', 'Europe/London', now(), now())`,
+        [organisationId],
+      );
+    await stop();
+
+    const second = await start();
+    expect(await migrate(second.orm)).toEqual([]);
+    const rows = await second.orm.em
+      .getConnection()
+      .execute<{ id: string; name: string; time_zone: string; sync_service: string }[]>(
+        'select id, name, time_zone, sync_service from organisation',
+      );
+    expect(rows).toEqual([
+      { id: organisationId, name: 'Acme', time_zone: 'Europe/London', sync_service: 'user-sync' },
+    ]);
+  });
+});

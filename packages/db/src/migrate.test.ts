@@ -1,0 +1,138 @@
+import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate } from './migrate.ts';
+import { MIGRATIONS } from './migrations/index.ts';
+import { createOrm, type Orm } from './orm.ts';
+
+const INITIAL = 'Migration20261126165248_initial';
+const databases: TestDatabase[] = [];
+const orms: Orm[] = [];
+
+async function freshDatabase(label: string): Promise<TestDatabase> {
+  const database = await createTestDatabase(label);
+  databases.push(database);
+  return database;
+}
+
+async function ormFor(database: TestDatabase): Promise<Orm> {
+  const orm = await createOrm({ databaseUrl: database.url, poolSize: 4 });
+  orms.push(orm);
+  return orm;
+}
+
+afterAll(async () => {
+  await Promise.all(orms.map((orm) => orm.close(true)));
+  await Promise.all(databases.map((database) => database.drop()));
+});
+
+async function appliedMigrations(orm: Orm): Promise<string[]> {
+  const rows = await orm.em
+    .getConnection()
+    .execute<{ name: string }[]>('select name from mikro_orm_migrations order by id');
+  return rows.map((row) => row.name);
+}
+
+describe('migrate on an empty database', () => {
+  let orm: Orm;
+
+  beforeAll(async () => {
+    orm = await ormFor(await freshDatabase('migrate'));
+  });
+
+  it('applies the initial migration and returns its name, then has nothing left to apply', async () => {
+    expect(MIGRATIONS.map((migration) => migration.name)).toEqual([INITIAL]);
+    expect(await migrate(orm)).toEqual([INITIAL]);
+    expect(await migrate(orm)).toEqual([]);
+    expect(await appliedMigrations(orm)).toEqual([INITIAL]);
+  });
+
+  it('builds the schema the entities describe', async () => {
+    const sql = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
+    expect(sql.trim()).toBe('');
+  });
+
+  it('creates the listing and case-insensitive unique indexes', async () => {
+    const rows = await orm.em
+      .getConnection()
+      .execute<{ indexname: string; indexdef: string }[]>(
+        "select indexname, indexdef from pg_indexes where schemaname = 'public' order by indexname",
+      );
+    const definitions = new Map(rows.map((row) => [row.indexname, row.indexdef]));
+    expect(definitions.get('sync_run_organisation_queued_at_index')).toBe(
+      'CREATE INDEX sync_run_organisation_queued_at_index ON public.sync_run USING btree (organisation_id, queued_at, id)',
+    );
+    expect(definitions.get('directory_user_email_ci_unique')).toBe(
+      'CREATE UNIQUE INDEX directory_user_email_ci_unique ON public.directory_user USING btree (organisation_id, lower(email))',
+    );
+    expect(definitions.get('account_email_ci_unique')).toBe(
+      'CREATE UNIQUE INDEX account_email_ci_unique ON public.account USING btree (lower(email))',
+    );
+    expect(definitions.get('sync_configuration_name_unique')).toBe(
+      'CREATE UNIQUE INDEX sync_configuration_name_unique ON public.sync_configuration USING btree (organisation_id, lower(name))',
+    );
+  });
+
+  describe('case-insensitive email uniqueness', () => {
+    const organisationId = '00000000-0000-4000-8000-000000000001';
+    const otherOrganisationId = '00000000-0000-4000-8000-000000000002';
+
+    beforeAll(async () => {
+      await orm.em
+        .getConnection()
+        .execute(
+          `insert into organisation (id, name, created_at, updated_at) values (?, 'Acme', now(), now()), (?, 'Other', now(), now())`,
+          [organisationId, otherOrganisationId],
+        );
+    });
+
+    function insertDirectoryUser(organisation: string, email: string) {
+      return orm.em.getConnection().execute(
+        `insert into directory_user (id, organisation_id, email, first_name, last_name, created_at, updated_at)
+         values (gen_random_uuid(), ?, ?, 'Ada', 'Lovelace', now(), now())`,
+        [organisation, email],
+      );
+    }
+
+    function insertAccount(organisation: string, email: string) {
+      return orm.em.getConnection().execute(
+        `insert into account (id, organisation_id, email, name, password_hash, roles, created_at, updated_at)
+         values (gen_random_uuid(), ?, ?, 'Ada', 'x', '{org-admin}', now(), now())`,
+        [organisation, email],
+      );
+    }
+
+    it('rejects a directory user whose email differs only in case from one in the same organisation', async () => {
+      await insertDirectoryUser(organisationId, 'a@x.com');
+      await expect(insertDirectoryUser(organisationId, 'A@x.com')).rejects.toThrow(
+        /directory_user_email_ci_unique/,
+      );
+    });
+
+    it('allows the same directory user email in another organisation', async () => {
+      await expect(insertDirectoryUser(otherOrganisationId, 'A@X.COM')).resolves.toBeDefined();
+    });
+
+    it('rejects an account whose email differs only in case from one in the same organisation', async () => {
+      await insertAccount(organisationId, 'a@x.com');
+      await expect(insertAccount(organisationId, 'A@x.com')).rejects.toThrow(/account_email_ci_unique/);
+    });
+  });
+});
+
+describe('migrate from several processes at once', () => {
+  it('applies the initial migration exactly once when two ORMs migrate a fresh database together', async () => {
+    const database = await freshDatabase('migrate_race');
+    const [first, second] = await Promise.all([ormFor(database), ormFor(database)]);
+    const results = await Promise.all([migrate(first!), migrate(second!)]);
+    expect(results.flat()).toEqual([INITIAL]);
+    expect(await appliedMigrations(first!)).toEqual([INITIAL]);
+  });
+
+  it('applies it exactly once among five processes', async () => {
+    const database = await freshDatabase('migrate_race5');
+    const five = await Promise.all(Array.from({ length: 5 }, () => ormFor(database)));
+    const results = await Promise.all(five.map((orm) => migrate(orm)));
+    expect(results.flat()).toEqual([INITIAL]);
+    expect(await appliedMigrations(five[0]!)).toEqual([INITIAL]);
+  });
+});

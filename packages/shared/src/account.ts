@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { RoleSchema } from './roles.ts';
+
+export const EmailSchema = z.email('Email must be an email address').max(254, 'Email is too long');
+
+export const AccountInputSchema = z.object({
+  organisationId: z.string().min(1, 'Organisation is required'),
+  email: z.string().trim().pipe(EmailSchema),
+  name: z.string().trim().min(1, 'Name is required').max(200, 'Name must be at most 200 characters'),
+  password: z
+    .string()
+    .min(12, 'Password must be at least 12 characters')
+    .max(1024, 'Password must be at most 1024 characters'),
+  roles: z
+    .array(RoleSchema)
+    .min(1, 'At least one role is required')
+    .transform((roles) => [...new Set(roles)]),
+});
+export type AccountInput = z.input<typeof AccountInputSchema>;
