@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import { DomainError } from '@provisioning/shared';
 import { parseCommandArgs, UsageError } from './args.ts';
 import { COMMANDS, NotAvailableError } from './commands.ts';
@@ -57,8 +58,7 @@ export async function runCli(argv: string[], env: Env, io: CliIo): Promise<numbe
       await db.close();
     }
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`Error: ${message}\n`);
+    io.stderr(`Error: ${errorMessage(error)}\n`);
     if (error instanceof UsageError) return 2;
     if (error instanceof DomainError) return error.code === 'UNAVAILABLE' ? 1 : 2;
     if (!(error instanceof NotAvailableError || error instanceof SetupError) && env.DEBUG) {
@@ -66,4 +66,13 @@ export async function runCli(argv: string[], env: Env, io: CliIo): Promise<numbe
     }
     return 1;
   }
+}
+
+/** A database error's own message, without the SQL and values MikroORM puts before it (they may hold secrets). */
+function errorMessage(error: unknown): string {
+  if (error instanceof DriverException) {
+    const detail = error.sqlMessage ?? error.message.split(' - ').pop();
+    return `database error${error.code ? ` ${error.code}` : ''}: ${detail}`;
+  }
+  return error instanceof Error ? error.message : String(error);
 }

@@ -6,6 +6,7 @@ export * from './migrate.ts';
 export * from './orm.ts';
 export * from './password.ts';
 export * from './repositories/account.repository.ts';
+export * from './repositories/common.ts';
 export * from './repositories/directory-user.repository.ts';
 export * from './repositories/organisation.repository.ts';
 export * from './repositories/sync-configuration.repository.ts';

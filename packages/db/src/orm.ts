@@ -28,6 +28,8 @@ export function ormConfig({
     debug,
     // Every request and job forks its own EntityManager; the global one must never be used by accident.
     allowGlobalContext: false,
+    // A mistyped database name must fail, not quietly create an empty database and migrate that.
+    ensureDatabase: false,
     discovery: { warnWhenNoEntities: true },
     migrations: {
       tableName: 'mikro_orm_migrations',

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { RoleSchema } from './roles.ts';
+import { singleLineText } from './text.ts';
 
 export const EmailSchema = z.email('Email must be an email address').max(254, 'Email is too long');
 
 export const AccountInputSchema = z.object({
   organisationId: z.string().min(1, 'Organisation is required'),
   email: z.string().trim().pipe(EmailSchema),
-  name: z.string().trim().min(1, 'Name is required').max(200, 'Name must be at most 200 characters'),
+  name: singleLineText('Name', 200),
   password: z
     .string()
     .min(12, 'Password must be at least 12 characters')

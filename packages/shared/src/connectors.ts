@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { noControlCharacters, singleLineText } from './text.ts';
 
 export const CONNECTORS = ['sftp', 'workday', 'google-workspace'] as const;
 export type Connector = (typeof CONNECTORS)[number];
@@ -31,8 +32,6 @@ const endpointUrl = z
   }, 'Must use https (plain http is accepted only on localhost)');
 
 /** Control characters (newline, NUL...) are never part of a real user name or path, and would forge log lines. */
-const noControlCharacters = (label: string) =>
-  z.string().regex(/^[^\p{Cc}]*$/u, `${label} must not contain control characters such as newlines`);
 
 const username = z
   .string()
@@ -72,7 +71,7 @@ export const SftpSettingsSchema = z
       .startsWith('/', 'Path must be absolute, e.g. /outbound/employees.csv')
       .pipe(noControlCharacters('Path')),
     format: z.enum(['auto', 'csv', 'xlsx']).default('auto'),
-    sheet: z.string().trim().min(1).max(31).optional(),
+    sheet: singleLineText('Sheet', 31).optional(),
     delimiter: z.enum([',', ';', '\t', '|']).optional(),
     encoding: z
       .string()
@@ -105,8 +104,8 @@ export const WorkdaySettingsSchema = z
 
 export const GoogleWorkspaceSettingsSchema = z
   .object({
-    customerId: z.string().trim().min(1).max(100).default('my_customer'),
-    domain: z.string().trim().min(1).max(253).optional(),
+    customerId: singleLineText('Customer ID', 100).default('my_customer'),
+    domain: singleLineText('Domain', 253).optional(),
     /** The Workspace administrator the service account impersonates (domain-wide delegation). */
     adminEmail: z.email('Admin email must be an email address'),
     serviceAccountEmail: z.email('Service account email must be an email address'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { singleLineText } from './text.ts';
 
 /**
  * Directory fields a source column can map to. The names are also the default headers: a source header
@@ -25,20 +26,16 @@ export type DirectoryUserStatus = (typeof DIRECTORY_USER_STATUSES)[number];
 
 /** `{"email": "Work Email", ...}`: directory field → source column header. */
 export const FieldMappingSchema = z
-  .partialRecord(
-    z.enum(DIRECTORY_FIELDS),
-    z.string().trim().min(1, 'Column name must not be empty').max(200, 'Column name is too long'),
-    {
-      // zod reports keys outside the enum as one unrecognized_keys issue of the record (its typings for record
-      // issues do not list that code yet), so the key schema's own message would never be shown.
-      error: (issue) => {
-        const { keys } = issue as { keys?: string[] };
-        if (!keys?.length) return undefined;
-        const names = keys.map((key) => `"${key}"`).join(', ');
-        return `Unknown directory field${keys.length > 1 ? 's' : ''} ${names}: use one of ${DIRECTORY_FIELDS.join(', ')}`;
-      },
+  .partialRecord(z.enum(DIRECTORY_FIELDS), singleLineText('Column name', 200), {
+    // zod reports keys outside the enum as one unrecognized_keys issue of the record (its typings for record
+    // issues do not list that code yet), so the key schema's own message would never be shown.
+    error: (issue) => {
+      const { keys } = issue as { keys?: string[] };
+      if (!keys?.length) return undefined;
+      const names = keys.map((key) => `"${key}"`).join(', ');
+      return `Unknown directory field${keys.length > 1 ? 's' : ''} ${names}: use one of ${DIRECTORY_FIELDS.join(', ')}`;
     },
-  )
+  })
   .superRefine((mapping, ctx) => {
     const seen = new Map<string, string>();
     for (const [field, column] of Object.entries(mapping)) {

@@ -7,3 +7,4 @@ export * from './permissions.ts';
 export * from './roles.ts';
 export * from './run-status.ts';
 export * from './sync-configuration.ts';
+export * from './text.ts';

@@ -100,3 +100,10 @@ describe('organisation input', () => {
     expect(OrganisationUpdateSchema.safeParse({ timeZone: 'Mars/Olympus' }).success).toBe(false);
   });
 });
+
+describe('time zone spelling', () => {
+  it('stores a time zone typed in another case in its standard spelling', () => {
+    expect(TimeZoneSchema.parse('europe/london')).toBe('Europe/London');
+    expect(TimeZoneSchema.parse('utc')).toBe('UTC');
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { singleLineText } from './text.ts';
 
 /** Organisations set up before the migration stay on the legacy sync until support migrates them. */
 export const SYNC_SERVICES = ['user-sync', 'legacy'] as const;
@@ -16,6 +17,10 @@ export function isValidTimeZone(value: string): boolean {
   }
 }
 
+const standardTimeZoneSpelling = new Map(
+  [...Intl.supportedValuesOf('timeZone'), 'UTC'].map((zone) => [zone.toLowerCase(), zone]),
+);
+
 export const TimeZoneSchema = z
   .string()
   .trim()
@@ -25,13 +30,11 @@ export const TimeZoneSchema = z
   .refine(isValidTimeZone, {
     error: (issue) =>
       `Unknown time zone "${String(issue.input)}": use an IANA name such as Europe/London or America/New_York`,
-  });
+  })
+  // Stored in its standard spelling ("europe/london" → "Europe/London"), never swapped for an alias.
+  .transform((value) => standardTimeZoneSpelling.get(value.toLowerCase()) ?? value);
 
-export const OrganisationNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Name is required')
-  .max(200, 'Name must be at most 200 characters');
+export const OrganisationNameSchema = singleLineText('Name', 200);
 
 export const OrganisationInputSchema = z.object({
   name: OrganisationNameSchema,

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DIRECTORY_FIELDS, FieldMappingSchema } from './directory-fields.ts';
 import {
+  ConfigurationNameSchema,
   CronSchema,
   cronProblem,
   DEFAULT_THRESHOLD_COUNT,
   DEFAULT_THRESHOLD_PERCENT,
   SyncConfigurationInputSchema,
+  ThresholdPercentSchema,
 } from './sync-configuration.ts';
 
 type Issues = { path: PropertyKey[]; message: string }[];
@@ -172,11 +174,27 @@ describe('FieldMappingSchema', () => {
 
   it('rejects an empty column name', () => {
     expect(problems(FieldMappingSchema.safeParse({ email: '   ' }))).toEqual([
-      'email: Column name must not be empty',
+      'email: Column name is required',
     ]);
   });
 
   it('rejects a column name that is not text', () => {
     expect(FieldMappingSchema.safeParse({ email: 3 }).success).toBe(false);
+  });
+});
+
+describe('names and percentages', () => {
+  it('rejects a configuration name with a newline or a NUL character', () => {
+    expect(problems(ConfigurationNameSchema.safeParse('HR\nfeed'))).toEqual([
+      ': Name must not contain control characters such as newlines',
+    ]);
+    expect(ConfigurationNameSchema.safeParse('HR\u0000feed').success).toBe(false);
+  });
+
+  it('accepts a threshold percent with two decimals and rejects a third', () => {
+    expect(ThresholdPercentSchema.parse(33.33)).toBe(33.33);
+    expect(problems(ThresholdPercentSchema.safeParse(99.999))).toEqual([
+      ': Threshold percent may have at most two decimals',
+    ]);
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConnectorSchema } from './connectors.ts';
 import { FieldMappingSchema } from './directory-fields.ts';
 import { TimeZoneSchema } from './organisation.ts';
+import { singleLineText } from './text.ts';
 
 const CRON_FIELDS = [
   { name: 'minute', min: 0, max: 59 },
@@ -65,11 +66,7 @@ export const CronSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const ConfigurationNameSchema = z
-  .string()
-  .trim()
-  .min(1, 'Name is required')
-  .max(100, 'Name must be at most 100 characters');
+export const ConfigurationNameSchema = singleLineText('Name', 100);
 
 export const DEFAULT_THRESHOLD_COUNT = 500;
 export const DEFAULT_THRESHOLD_PERCENT = 20;
@@ -84,7 +81,11 @@ export const ThresholdCountSchema = z
 export const ThresholdPercentSchema = z
   .number({ error: 'Threshold percent must be a number' })
   .min(0, 'Threshold percent must be between 0 and 100')
-  .max(100, 'Threshold percent must be between 0 and 100');
+  .max(100, 'Threshold percent must be between 0 and 100')
+  // Stored as numeric(5,2): more decimals would be rounded silently.
+  .refine((value) => Math.abs(Math.round(value * 100) - value * 100) < 1e-6, {
+    message: 'Threshold percent may have at most two decimals',
+  });
 
 /** What support gives to create a configuration; connector settings are checked per connector. */
 export const SyncConfigurationInputSchema = z.object({

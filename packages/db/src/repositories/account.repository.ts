@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type AccountInput, AccountInputSchema, DomainError, parseInput } from '@provisioning/shared';
 import { Account } from '../entities/index.ts';
 import { hashPassword } from '../password.ts';
+import { escapeLike, flushOrConflict } from './common.ts';
 import { getOrganisation } from './organisation.repository.ts';
 
 export async function createAccount(em: EntityManager, input: AccountInput): Promise<Account> {
@@ -16,10 +17,6 @@ export async function createAccount(em: EntityManager, input: AccountInput): Pro
     passwordHash: await hashPassword(data.password),
     roles: data.roles,
   });
-  await em.flush();
+  await flushOrConflict(em, `An account with email ${data.email} already exists`);
   return account;
-}
-
-export function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

@@ -8,6 +8,7 @@ import {
   parseInput,
 } from '@provisioning/shared';
 import { Organisation } from '../entities/index.ts';
+import { isUuid } from './common.ts';
 
 export async function createOrganisation(em: EntityManager, input: OrganisationInput): Promise<Organisation> {
   const data = parseInput(OrganisationInputSchema, input, 'Organisation');
@@ -32,11 +33,4 @@ export async function updateOrganisation(
   em.assign(organisation, data);
   await em.flush();
   return organisation;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** IDs are UUIDs; anything else cannot name a row, and must not reach PostgreSQL as a uuid cast error. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }

@@ -11,8 +11,8 @@ import {
 } from '@provisioning/shared';
 import { SyncConfiguration } from '../entities/index.ts';
 import { openSecrets, sealSecrets } from '../secret-box.ts';
-import { escapeLike } from './account.repository.ts';
-import { getOrganisation, isUuid } from './organisation.repository.ts';
+import { escapeLike, flushOrConflict, isUuid } from './common.ts';
+import { getOrganisation } from './organisation.repository.ts';
 
 export async function createConfiguration(
   em: EntityManager,
@@ -53,7 +53,7 @@ export async function createConfiguration(
     thresholdPercent: data.thresholdPercent,
     enabled: data.enabled,
   });
-  await em.flush();
+  await flushOrConflict(em, `A configuration named "${data.name}" already exists in this organisation`);
   return configuration;
 }
 

@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError, type RunCounts } from '@provisioning/shared';
 import { SyncRun } from '../entities/index.ts';
-import { getOrganisation, isUuid } from './organisation.repository.ts';
+import { isUuid } from './common.ts';
+import { getOrganisation } from './organisation.repository.ts';
 
 export function runCounts(run: SyncRun): RunCounts {
   return {

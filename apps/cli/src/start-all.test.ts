@@ -1,0 +1,103 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@provisioning/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** Resolves with the first line matching `pattern`; rejects if the process exits first. */
+function waitForLine(child: ChildProcess, pattern: RegExp, output: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      output.push(line);
+      if (pattern.test(line)) resolve(line);
+    });
+    child.once('exit', (code) => reject(new Error(`launcher exited with ${code}:\n${output.join('\n')}`)));
+  });
+}
+
+describe('pnpm start on the embedded database', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'provisioning-start-'));
+  const output: string[] = [];
+  let launcher: ChildProcess;
+  let ports: { db: number; api: number; web: number };
+  let banner: string;
+
+  beforeAll(async () => {
+    ports = { db: await freePort(), api: await freePort(), web: await freePort() };
+    const { DATABASE_URL: _ignored, ...env } = process.env;
+    launcher = spawn(process.execPath, ['--import', 'tsx', 'src/start-all.ts'], {
+      cwd: CLI_DIR,
+      env: {
+        ...env,
+        PROVISIONING_DATA_DIR: dataDir,
+        EMBEDDED_DB_PORT: String(ports.db),
+        API_PORT: String(ports.api),
+        WEB_PORT: String(ports.web),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await waitForLine(launcher, /Press Ctrl-C to stop/, output);
+    banner = output.join('\n');
+  }, 180_000);
+
+  afterAll(() => {
+    if (launcher.exitCode === null) launcher.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints the web URL and one demo account per role with its password', () => {
+    expect(banner).toContain(`User Provisioning is running: http://127.0.0.1:${ports.web}`);
+    for (const role of [
+      'org-admin',
+      'people-admin',
+      'support-admin',
+      'group-admin',
+      'content-creator',
+      'content-moderator',
+      'basic-user',
+    ]) {
+      expect(banner).toMatch(new RegExp(`${role}@demo\\.example\\s+password: \\S+`));
+    }
+  });
+
+  it('serves a ready api and the web page', async () => {
+    const ready = await fetch(`http://127.0.0.1:${ports.api}/readyz`);
+    expect(ready.status).toBe(200);
+    const page = await fetch(`http://127.0.0.1:${ports.web}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
+  });
+
+  it('has migrated and seeded the embedded database', async () => {
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.db}/postgres`,
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `select o.name, count(a.id)::int as accounts from organisation o join account a on a.organisation_id = o.id group by o.name`,
+      );
+      expect(rows).toEqual([{ name: 'Demo Company', accounts: 7 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('stops api, worker, web and the database on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    launcher.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const stillServing = await fetch(`http://127.0.0.1:${ports.api}/healthz`).then(
+      () => true,
+      () => false,
+    );
+    expect(stillServing).toBe(false);
+  }, 60_000);
+});
