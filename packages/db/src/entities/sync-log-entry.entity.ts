@@ -17,6 +17,8 @@ export const SyncLogEntry = defineEntity({
     outcome: p.enum([...LOG_OUTCOMES]),
     changes: p.json<FieldChanges>().nullable(),
     message: p.text().nullable(),
+    /** For load errors: what to do about it. */
+    hint: p.text().nullable(),
   },
   primaryKeys: ['run', 'seq'],
 });

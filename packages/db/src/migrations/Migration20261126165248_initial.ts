@@ -54,7 +54,7 @@ export class Migration20261126165248_initial extends Migration {
     );
 
     this.addSql(
-      `create table "sync_log" ("run_id" uuid not null, "seq" int not null, "row_number" int null, "external_id" text null, "email" text null, "name" text null, "action" text check ("action" in ('create', 'update', 'reactivate', 'deactivate', 'unchanged', 'skip', 'error')) not null, "outcome" text check ("outcome" in ('applied', 'no_change', 'warning', 'failed', 'not_applied')) not null, "changes" jsonb null, "message" text null, constraint "sync_log_pkey" primary key ("run_id", "seq"));`,
+      `create table "sync_log" ("run_id" uuid not null, "seq" int not null, "row_number" int null, "external_id" text null, "email" text null, "name" text null, "action" text check ("action" in ('create', 'update', 'reactivate', 'deactivate', 'unchanged', 'skip', 'error')) not null, "outcome" text check ("outcome" in ('applied', 'no_change', 'warning', 'failed', 'not_applied')) not null, "changes" jsonb null, "message" text null, "hint" text null, constraint "sync_log_pkey" primary key ("run_id", "seq"));`,
     );
 
     this.addSql(

@@ -1,0 +1,98 @@
+import type { DirectoryField, FieldChanges } from '@provisioning/shared';
+
+/** A source row turned into directory fields, validated and normalised. */
+export interface DirectoryRecord {
+  externalId: string | null;
+  email: string;
+  firstName: string;
+  lastName: string;
+  jobTitle: string | null;
+  department: string | null;
+  location: string | null;
+  managerEmail: string | null;
+  employeeNumber: string | null;
+  phone: string | null;
+  /** ISO date, YYYY-MM-DD. */
+  startDate: string | null;
+}
+
+export type DirectoryRecordField = keyof DirectoryRecord;
+
+export interface RowWarning {
+  rowNumber: number;
+  field: DirectoryField | null;
+  message: string;
+}
+
+/** A source row after normalisation: usable (with possible warnings on optional fields) or skipped. */
+export type NormalisedRow =
+  | {
+      kind: 'valid';
+      rowNumber: number;
+      /** The matching key: lower-cased external ID when the source has employee_id, else lower-cased email. */
+      key: string;
+      record: DirectoryRecord;
+      warnings: RowWarning[];
+    }
+  | {
+      kind: 'skipped';
+      rowNumber: number;
+      /** Set when the row names a key (even a bad or duplicate one): the user behind it is protected. */
+      key: string | null;
+      externalId: string | null;
+      email: string | null;
+      name: string | null;
+      warnings: RowWarning[];
+    };
+
+/** A directory user as the planner sees it. */
+export interface ExistingUser extends DirectoryRecord {
+  id: string;
+  status: 'active' | 'deactivated';
+  managedById: string | null;
+}
+
+export type PlannedAction =
+  | { action: 'create'; rowNumber: number; record: DirectoryRecord; warnings: RowWarning[] }
+  | {
+      action: 'update' | 'reactivate';
+      rowNumber: number;
+      userId: string;
+      record: DirectoryRecord;
+      changes: FieldChanges;
+      /** The user was not yet managed by this configuration and is claimed by it now. */
+      claim: boolean;
+      warnings: RowWarning[];
+    }
+  | {
+      action: 'unchanged';
+      rowNumber: number;
+      userId: string;
+      record: DirectoryRecord;
+      warnings: RowWarning[];
+    }
+  | {
+      action: 'skip';
+      rowNumber: number;
+      externalId: string | null;
+      email: string | null;
+      name: string | null;
+      warnings: RowWarning[];
+    }
+  | { action: 'deactivate'; userId: string; externalId: string | null; email: string; name: string };
+
+export interface Plan {
+  /** In source order, then the deactivations. */
+  actions: PlannedAction[];
+  counts: {
+    created: number;
+    updated: number;
+    reactivated: number;
+    deactivated: number;
+    unchanged: number;
+    skipped: number;
+    warnings: number;
+  };
+  /** Active users managed by the configuration before this run: the base of the percentage threshold. */
+  activeManagedUsers: number;
+}

@@ -1,0 +1,2 @@
+export * from './engine/types.ts';
+export * from './source.ts';

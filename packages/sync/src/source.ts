@@ -1,0 +1,61 @@
+/**
+ * What every connector hands the engine: the header row and an async stream of source records, or a
+ * typed SourceError. A SourceError anywhere before apply means Data Load Failed with nothing written.
+ */
+
+export const SOURCE_ERROR_KINDS = [
+  'SourceUnreachable',
+  'AuthFailed',
+  'HostKeyMismatch',
+  'SourceNotFound',
+  'UnsupportedFormat',
+  'CorruptFile',
+  'BadEncoding',
+  'MissingColumns',
+  'NoDataRows',
+  'SizeLimitExceeded',
+  'Interrupted',
+  'BadResponse',
+] as const;
+export type SourceErrorKind = (typeof SOURCE_ERROR_KINDS)[number];
+
+export class SourceError extends Error {
+  readonly kind: SourceErrorKind;
+  /** What a person should do about it, shown in the error log beside the message. */
+  readonly hint: string;
+  /** Worth retrying with backoff (network trouble), as opposed to a problem someone must fix. */
+  readonly transient: boolean;
+
+  constructor(
+    kind: SourceErrorKind,
+    message: string,
+    options: { hint: string; transient?: boolean; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'SourceError';
+    this.kind = kind;
+    this.hint = options.hint;
+    this.transient = options.transient ?? false;
+  }
+}
+
+/** One data row of the source, keyed by the source's own column headers. */
+export interface SourceRecord {
+  /** The row as a person finds it in the file: the header is row 1, the first data row is row 2. */
+  rowNumber: number;
+  values: Record<string, string>;
+}
+
+export interface SourceTable {
+  /** Where the data came from, for logs and messages: e.g. "sftp.example.com:/outbound/employees_0115.csv". */
+  origin: string;
+  headers: string[];
+  /** Read once; throws SourceError if the source breaks midway. */
+  rows: AsyncIterable<SourceRecord>;
+  /** Releases connections and files, also when the rows were not read to the end. */
+  close(): Promise<void>;
+}
+
+export interface LoadOptions {
+  signal?: AbortSignal;
+}
