@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSecretKey } from './secret-box.ts';
 
 /** Parsing of each app's environment, done once at start-up by the app's own `env.ts`. */
 export class EnvError extends Error {
@@ -16,6 +17,19 @@ export const DatabaseUrlSchema = z
 export const LogLevelSchema = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   .default('info');
+
+/** PROVISIONING_SECRET_KEY: 32 bytes as base64 or hex, sealing connector secrets. */
+export const SecretKeySchema = z
+  .string()
+  .min(1)
+  .refine((value) => {
+    try {
+      parseSecretKey(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be 32 bytes, as 64 hex characters or base64 (e.g. `openssl rand -base64 32`)');
 
 export const NodeEnvSchema = z.enum(['development', 'test', 'production']).default('development');
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { cronProblem } from './cron.ts';
 import { DIRECTORY_FIELDS, FieldMappingSchema } from './directory-fields.ts';
 import {
   ConfigurationNameSchema,
   CronSchema,
-  cronProblem,
   DEFAULT_THRESHOLD_COUNT,
   DEFAULT_THRESHOLD_PERCENT,
   SyncConfigurationInputSchema,

@@ -54,6 +54,18 @@ export const SyncRun = defineEntity({
     },
     { name: 'sync_run_configuration_queued_at_index', properties: ['configuration', 'queuedAt', 'id'] },
     {
+      // A second trigger while a run is queued joins that run instead of piling up.
+      name: 'sync_run_one_queued_per_configuration',
+      expression:
+        'create unique index "sync_run_one_queued_per_configuration" on "sync_run" ("configuration_id") where "status" = \'queued\'',
+    },
+    {
+      // At most one run of a configuration is in progress: a second worker cannot take another one.
+      name: 'sync_run_one_in_progress_per_configuration',
+      expression:
+        'create unique index "sync_run_one_in_progress_per_configuration" on "sync_run" ("configuration_id") where "status" = \'in_progress\'',
+    },
+    {
       name: 'sync_run_unfinished_index',
       expression:
         'create index "sync_run_unfinished_index" on "sync_run" ("status", "heartbeat_at") where "status" in (\'queued\', \'in_progress\')',

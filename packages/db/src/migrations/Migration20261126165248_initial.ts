@@ -50,6 +50,12 @@ export class Migration20261126165248_initial extends Migration {
       `create index "sync_run_configuration_queued_at_index" on "sync_run" ("configuration_id", "queued_at", "id");`,
     );
     this.addSql(
+      `create unique index "sync_run_one_queued_per_configuration" on "sync_run" ("configuration_id") where "status" = 'queued';`,
+    );
+    this.addSql(
+      `create unique index "sync_run_one_in_progress_per_configuration" on "sync_run" ("configuration_id") where "status" = 'in_progress';`,
+    );
+    this.addSql(
       `create index "sync_run_unfinished_index" on "sync_run" ("status", "heartbeat_at") where "status" in ('queued', 'in_progress');`,
     );
 
