@@ -774,7 +774,11 @@ describe('the support CLI against a migrated database', () => {
       const configId = await createConfig(org, 'sftp', SFTP_SETTINGS);
       const otherConfig = await createConfig(other, 'sftp', SFTP_SETTINGS);
       const older = await insertRun(org, configId, { queuedAt: new Date('2024-01-01T00:00:00Z') });
-      const newer = await insertRun(org, configId, { queuedAt: new Date('2024-02-01T00:00:00Z') });
+      // One queued run per configuration at a time (a partial unique index): the newer one has finished.
+      const newer = await insertRun(org, configId, {
+        status: 'cancelled',
+        queuedAt: new Date('2024-02-01T00:00:00Z'),
+      });
       await insertRun(other, otherConfig, { queuedAt: new Date('2024-03-01T00:00:00Z') });
 
       const list = output(await cli(env, 'runs', 'list', '--org', org)) as Record<string, unknown>[];
@@ -878,14 +882,54 @@ describe('the support CLI against a migrated database', () => {
     });
   });
 
-  describe('commands that are not built yet', () => {
-    it.each([
-      ['sync', 'run', UNKNOWN_ID],
-      ['sync', 'run', UNKNOWN_ID, '--wait'],
-      ['sync', 'cancel', UNKNOWN_ID],
-      ['logs', 'export', UNKNOWN_ID, '--format', 'csv', '--out', '/tmp'],
-    ])('%s %s fails with exit code 1 and says it is not available yet', async (...argv) => {
-      expectFailure(await cli(env, ...argv), 1, /is not available yet/);
+  describe('sync run and sync cancel', () => {
+    it('queues a manual run with its job, and a second trigger joins the queued run', async () => {
+      const org = await createOrg();
+      const config = await createConfig(org, 'sftp', SFTP_SETTINGS, '--name', 'Queued feed');
+      const first = output(await cli(env, 'sync', 'run', config)) as {
+        id: string;
+        status: string;
+        trigger: string;
+      };
+      expect(first).toMatchObject({ status: 'queued', trigger: 'manual', configId: config });
+      const second = output(await cli(env, 'sync', 'run', config)) as { id: string };
+      expect(second.id).toBe(first.id);
+      expect(
+        await sql(
+          `select count(*)::int as jobs from pgboss.job where name = 'sync-run' and data->>'runId' = ?`,
+          [first.id],
+        ),
+      ).toEqual([{ jobs: 1 }]);
+    });
+
+    it('cancels a queued run at once, and refuses to cancel it again', async () => {
+      const org = await createOrg();
+      const config = await createConfig(org, 'sftp', SFTP_SETTINGS, '--name', 'Cancelled feed');
+      const run = output(await cli(env, 'sync', 'run', config)) as { id: string };
+      expect(output(await cli(env, 'sync', 'cancel', run.id))).toMatchObject({
+        id: run.id,
+        status: 'cancelled',
+        cancel: 'cancelled',
+        error: 'Cancelled by support before it started',
+      });
+      expectFailure(await cli(env, 'sync', 'cancel', run.id), 2, /already finished \(Cancelled\)/);
+    });
+
+    it('asks a running run to stop at its next checkpoint', async () => {
+      const org = await createOrg();
+      const config = await createConfig(org, 'sftp', SFTP_SETTINGS, '--name', 'Running feed');
+      const run = output(await cli(env, 'sync', 'run', config)) as { id: string };
+      await sql(`update sync_run set status = 'in_progress', started_at = now() where id = ?`, [run.id]);
+      expect(output(await cli(env, 'sync', 'cancel', run.id))).toMatchObject({
+        status: 'in_progress',
+        cancel: 'cancel_requested',
+      });
+    });
+
+    it('refuses unknown configurations and runs with exit code 2', async () => {
+      expectFailure(await cli(env, 'sync', 'run', UNKNOWN_ID), 2, /Configuration .* not found/);
+      expectFailure(await cli(env, 'sync', 'run', 'not-an-id', '--wait'), 2, /not found/);
+      expectFailure(await cli(env, 'sync', 'cancel', UNKNOWN_ID), 2, /Run .* not found/);
     });
   });
 

@@ -1,7 +1,7 @@
 import { DriverException } from '@mikro-orm/core';
 import { DomainError } from '@provisioning/shared';
 import { parseCommandArgs, UsageError } from './args.ts';
-import { COMMANDS, NotAvailableError } from './commands.ts';
+import { COMMANDS } from './commands.ts';
 import { ensureMigrated, openDatabase, SetupError } from './database.ts';
 import type { Env } from './env.ts';
 
@@ -51,7 +51,7 @@ export async function runCli(argv: string[], env: Env, io: CliIo): Promise<numbe
     const db = await openDatabase(env);
     try {
       if (name !== 'migrate') await ensureMigrated(db);
-      const result = await command.run(db, values, positionals);
+      const result = await command.run(db, values, positionals, io);
       io.stdout(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     } finally {
@@ -61,7 +61,7 @@ export async function runCli(argv: string[], env: Env, io: CliIo): Promise<numbe
     io.stderr(`Error: ${errorMessage(error)}\n`);
     if (error instanceof UsageError) return 2;
     if (error instanceof DomainError) return error.code === 'UNAVAILABLE' ? 1 : 2;
-    if (!(error instanceof NotAvailableError || error instanceof SetupError) && env.DEBUG) {
+    if (!(error instanceof SetupError) && env.DEBUG) {
       io.stderr(`${(error as Error).stack}\n`);
     }
     return 1;

@@ -1,25 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import {
   configurationView,
   createAccount,
+  createBoss,
   createConfiguration,
   createOrganisation,
   directoryUserView,
+  type EntityManager,
+  ensureQueues,
   getRun,
   listConfigurations,
   listDirectoryUsers,
   listRunsForSupport,
   migrate,
+  requestCancel,
   runView,
+  triggerRun,
   updateOrganisation,
 } from '@provisioning/db';
 import {
   AccountInputSchema,
+  DomainError,
   OrganisationInputSchema,
   OrganisationUpdateSchema,
   parseInput,
   ROLES,
+  RUN_STATUS_INFO,
+  type RunStatus,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
+import { exportRunLog, LOG_FORMATS, type LogFormat, runLogInfo } from '@provisioning/sync';
+import type PgBoss from 'pg-boss';
 import {
   numberFlag,
   type OptionsSpec,
@@ -29,6 +44,7 @@ import {
   requiredFlag,
   UsageError,
 } from './args.ts';
+import type { CliIo } from './cli.ts';
 import type { Database } from './database.ts';
 
 type Values = Record<string, string | string[] | boolean | undefined>;
@@ -38,11 +54,8 @@ export interface Command {
   summary: string;
   options: OptionsSpec;
   positionals: string[];
-  run(db: Database, values: Values, positionals: Record<string, string>): Promise<unknown>;
+  run(db: Database, values: Values, positionals: Record<string, string>, io: CliIo): Promise<unknown>;
 }
-
-/** A command whose capability is not built yet: it says so instead of pretending. */
-export class NotAvailableError extends Error {}
 
 const orgFlags: OptionsSpec = {
   name: { type: 'string' },
@@ -61,11 +74,68 @@ function orgFields(values: Values): Record<string, unknown> {
   return Object.fromEntries(Object.entries(update).filter(([, v]) => v !== undefined));
 }
 
-const notAvailable = (what: string) => async () => {
-  throw new NotAvailableError(
-    `${what} is not available yet: it needs the sync engine and worker, which are not built yet`,
-  );
-};
+function logFormatFlag(values: Values): LogFormat {
+  const format = requiredFlag(values, 'format');
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format must be "csv" or "xlsx", got ${JSON.stringify(format)}`);
+  }
+  return format as LogFormat;
+}
+
+function outDirFlag(values: Values): string {
+  const dir = resolve(requiredFlag(values, 'out'));
+  try {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--out: ${dir} is not a directory`);
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `--out: ${dir} ${code === 'ENOENT' ? 'does not exist' : `is not a writable directory (${code ?? (error as Error).message})`}`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * Writes the run's log into `dir` under its download name and returns the file's absolute path. The file
+ * is written under a temporary name and renamed when complete, so a failure never leaves half a file
+ * where the finished one belongs; an existing file of that name is replaced.
+ */
+async function writeLogFile(
+  em: EntityManager,
+  runId: string,
+  format: LogFormat,
+  dir: string,
+): Promise<string> {
+  const info = await runLogInfo(em, runId);
+  if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
+  const name = info.fileName(format);
+  const path = join(dir, name);
+  const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: FileHandle;
+  try {
+    // Owner-only: the log holds people's names and emails.
+    handle = await open(temporary, 'wx', 0o600);
+  } catch (error) {
+    throw new UsageError(`--out: cannot write in ${dir}: ${(error as Error).message}`);
+  }
+  // The stream closes the handle, after an fsync (flush), once the file is complete or has failed.
+  const output = createWriteStream(temporary, { fd: handle, flush: true });
+  try {
+    await exportRunLog({ em, runId, format, output });
+    if (!output.closed) await once(output, 'close');
+    await rename(temporary, path);
+  } catch (error) {
+    if (!output.closed) {
+      output.destroy();
+      await once(output, 'close');
+    }
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  return path;
+}
 
 export const COMMANDS: Record<string, Command> = {
   migrate: {
@@ -184,14 +254,21 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'Enqueue a run of a configuration for the worker',
     options: { wait: { type: 'boolean' } },
     positionals: ['CONFIG'],
-    run: notAvailable('sync run'),
+    run: async (db, values, { CONFIG }, io) => {
+      const { runId } = await withBoss(db, (boss) => triggerRun(db.orm, boss, CONFIG as string, 'manual'));
+      if (!values.wait) return runView(await getRun(db.orm.em.fork(), runId));
+      return runView(await waitForRun(db, runId, io));
+    },
   },
   'sync cancel': {
     usage: 'sync cancel RUN',
     summary: 'Cancel a queued or running run',
     options: {},
     positionals: ['RUN'],
-    run: notAvailable('sync cancel'),
+    run: async (db, _values, { RUN }) => {
+      const cancel = await requestCancel(db.orm.em.fork(), RUN as string);
+      return { ...runView(await getRun(db.orm.em.fork(), RUN as string)), cancel };
+    },
   },
   'runs list': {
     usage: 'runs list --org ORG',
@@ -210,10 +287,15 @@ export const COMMANDS: Record<string, Command> = {
   },
   'logs export': {
     usage: 'logs export RUN --format csv|xlsx --out DIR',
-    summary: "Write a run's log file under its download name",
+    summary:
+      "Write a run's log file into DIR under its download name (Sync Logs - 15 Jan 2024 10.30pm.csv), replacing one of that name",
     options: { format: { type: 'string' }, out: { type: 'string' } },
     positionals: ['RUN'],
-    run: notAvailable('logs export'),
+    run: async (db, values, { RUN }) => {
+      const format = logFormatFlag(values);
+      const dir = outDirFlag(values);
+      return { path: await writeLogFile(db.orm.em.fork(), RUN as string, format, dir) };
+    },
   },
   'users list': {
     usage: 'users list --org ORG',
@@ -224,3 +306,35 @@ export const COMMANDS: Record<string, Command> = {
       (await listDirectoryUsers(db.orm.em.fork(), requiredFlag(values, 'org'))).map(directoryUserView),
   },
 };
+
+/** pg-boss as a sender only: no maintenance or schedules from the CLI, that is the worker's work. */
+async function withBoss<T>(db: Database, use: (boss: PgBoss) => Promise<T>): Promise<T> {
+  const boss = createBoss(db.url, { max: 2, supervise: false, schedule: false });
+  await boss.start();
+  try {
+    await ensureQueues(boss);
+    return await use(boss);
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+const WAIT_POLL_MS = 500;
+const NO_WORKER_NOTICE_MS = 15_000;
+
+/** Follows a run until it reaches a final status, as `sync run --wait` promises. */
+async function waitForRun(db: Database, runId: string, io: CliIo) {
+  const started = Date.now();
+  let noticed = false;
+  for (;;) {
+    const run = await getRun(db.orm.em.fork(), runId);
+    if (RUN_STATUS_INFO[run.status as RunStatus].final) return run;
+    if (!noticed && run.status === 'queued' && Date.now() - started > NO_WORKER_NOTICE_MS) {
+      io.stderr(
+        'Still queued: is a worker running? (`pnpm start`, or `pnpm --filter ./apps/worker start`)\n',
+      );
+      noticed = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+  }
+}

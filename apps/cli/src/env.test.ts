@@ -26,7 +26,7 @@ describe('parseEnv', () => {
   it('refuses a secret key that is not 32 bytes, naming the variable', () => {
     expect(() => parseEnv({ PROVISIONING_SECRET_KEY: 'not-a-key' })).toThrow(EnvError);
     expect(() => parseEnv({ PROVISIONING_SECRET_KEY: Buffer.alloc(16).toString('base64') })).toThrow(
-      /PROVISIONING_SECRET_KEY: PROVISIONING_SECRET_KEY must be 32 bytes/,
+      /PROVISIONING_SECRET_KEY: must be 32 bytes/,
     );
   });
 });

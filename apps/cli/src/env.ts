@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { parseSecretKey } from '@provisioning/db';
+import { SecretKeySchema } from '@provisioning/db';
 import { z } from 'zod';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -10,14 +10,7 @@ const EnvSchema = z.object({
     .url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' })
     .optional(),
   /** 32 bytes (base64 or hex) sealing configuration secrets; unset with the embedded database: a local key. */
-  PROVISIONING_SECRET_KEY: z
-    .string()
-    .min(1)
-    .refine(
-      isSecretKey,
-      'PROVISIONING_SECRET_KEY must be 32 bytes, as 64 hex characters or base64 (e.g. `openssl rand -base64 32`)',
-    )
-    .optional(),
+  PROVISIONING_SECRET_KEY: SecretKeySchema.optional(),
   PROVISIONING_DATA_DIR: z.string().min(1).default(`${REPO_ROOT}.data`),
   EMBEDDED_DB_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -28,15 +21,6 @@ const EnvSchema = z.object({
   /** Set by pnpm when it runs a script: the launcher starts each app through the same pnpm. */
   npm_execpath: z.string().optional(),
 });
-
-function isSecretKey(value: string): boolean {
-  try {
-    parseSecretKey(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export type Env = z.infer<typeof EnvSchema> & { repoRoot: string };
 

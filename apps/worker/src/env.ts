@@ -4,12 +4,15 @@ import {
   LogLevelSchema,
   NodeEnvSchema,
   parseEnvironment,
+  SecretKeySchema,
 } from '@provisioning/db';
 import { z } from 'zod';
 
 const EnvSchema = z.object({
   DATABASE_URL: DatabaseUrlSchema,
   LOG_LEVEL: LogLevelSchema,
+  /** Opens connector secrets; the same key the CLI sealed them with. */
+  PROVISIONING_SECRET_KEY: SecretKeySchema,
   /** Jobs of each queue this process works on at once. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   NODE_ENV: NodeEnvSchema,

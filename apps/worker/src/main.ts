@@ -1,3 +1,4 @@
+import { parseSecretKey } from '@provisioning/db';
 import { pino } from 'pino';
 import { readEnv } from './env.ts';
 import { type RunningWorker, startWorker } from './worker.ts';
@@ -11,6 +12,7 @@ try {
   worker = await startWorker({
     databaseUrl: env.DATABASE_URL,
     logger,
+    secretKey: parseSecretKey(env.PROVISIONING_SECRET_KEY),
     concurrency: env.WORKER_CONCURRENCY,
   });
 } catch (error) {

@@ -1,4 +1,5 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -13,6 +14,7 @@ import type { JobDefinition } from './jobs/job-definition.ts';
 import { startWorker } from './worker.ts';
 
 const silent = pino({ level: 'silent' });
+const secretKey = randomBytes(32);
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 
@@ -33,7 +35,7 @@ describe('startWorker', () => {
   });
 
   it('creates the app tables and the pgboss schema in a fresh database, and stops cleanly', async () => {
-    const worker = await startWorker({ databaseUrl: database.url, logger: silent });
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
     await expect(worker.stop()).resolves.toBeUndefined();
 
     const orm = await createOrm({ databaseUrl: database.url });
@@ -67,7 +69,7 @@ describe('startWorker', () => {
         received({ data, queried: row?.one === 1 });
       },
     };
-    const worker = await startWorker({ databaseUrl: database.url, logger: silent, jobs: [echo] });
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey, jobs: [echo] });
     const sender = new PgBoss({
       connectionString: database.url,
       schema: 'pgboss',
@@ -114,7 +116,10 @@ describe('the worker process (tsx src/main.ts)', () => {
   }
 
   it('logs "worker ready", then exits 0 on SIGTERM', async () => {
-    const worker = startMain({ DATABASE_URL: database.url });
+    const worker = startMain({
+      DATABASE_URL: database.url,
+      PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
+    });
     const exited = once(worker, 'exit');
     const ready = new Promise<void>((resolve, reject) => {
       createInterface({ input: worker.stdout }).on('line', (line) => {

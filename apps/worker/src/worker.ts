@@ -1,5 +1,5 @@
-import { createOrm, migrate, type Orm } from '@provisioning/db';
-import PgBoss from 'pg-boss';
+import { createBoss, createOrm, ensureQueues, migrate, type Orm } from '@provisioning/db';
+import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOBS } from './jobs/index.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
@@ -7,6 +7,7 @@ import type { JobDefinition } from './jobs/job-definition.ts';
 export interface WorkerOptions {
   databaseUrl: string;
   logger: Logger;
+  secretKey: Buffer;
   /** Jobs of each queue worked on at once by this process. */
   concurrency?: number;
   jobs?: readonly JobDefinition[];
@@ -20,6 +21,7 @@ export interface RunningWorker {
 export async function startWorker({
   databaseUrl,
   logger,
+  secretKey,
   concurrency = 2,
   jobs = JOBS,
 }: WorkerOptions): Promise<RunningWorker> {
@@ -32,12 +34,13 @@ export async function startWorker({
       applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
     );
 
-    boss = new PgBoss({ connectionString: databaseUrl, schema: 'pgboss' });
+    boss = createBoss(databaseUrl, { max: concurrency + 4 });
     boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
     // Creates or upgrades the pgboss schema, under pg-boss's own advisory lock.
     await boss.start();
+    await ensureQueues(boss);
 
-    for (const job of jobs) await registerJob(boss, job, { orm, logger, concurrency });
+    for (const job of jobs) await registerJob(boss, job, { orm, logger, concurrency, secretKey });
   } catch (error) {
     await boss?.stop({ graceful: false });
     await orm.close();
@@ -62,18 +65,35 @@ export async function startWorker({
 async function registerJob(
   boss: PgBoss,
   job: JobDefinition,
-  { orm, logger, concurrency }: { orm: Orm; logger: Logger; concurrency: number },
+  {
+    orm,
+    logger,
+    concurrency,
+    secretKey,
+  }: { orm: Orm; logger: Logger; concurrency: number; secretKey: Buffer },
 ): Promise<void> {
   // Creates the queue if missing; an existing queue keeps its options (pg-boss's updateQueue changes them).
   await boss.createQueue(job.name, { name: job.name, ...job.queue });
+  // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
+  if (job.cron) await boss.schedule(job.name, job.cron, {});
   // pg-boss 10 has no per-worker concurrency option: each work() call is one poller taking one job at a time.
   for (let slot = 0; slot < concurrency; slot++) {
-    await boss.work(job.name, async (batch) => {
+    await boss.work(job.name, { includeMetadata: true }, async (batch) => {
       for (const item of batch) {
         const jobLogger = logger.child({ queue: job.name, jobId: item.id });
         try {
           const data = job.payload.parse(item.data);
-          await job.handle(data, { em: orm.em.fork(), logger: jobLogger, jobId: item.id });
+          await job.handle(data, {
+            em: orm.em.fork(),
+            orm,
+            boss,
+            logger: jobLogger,
+            secretKey,
+            jobId: item.id,
+            retryCount: item.retryCount,
+            retryLimit: item.retryLimit,
+            createdOn: item.createdOn,
+          });
         } catch (error) {
           // Rethrown so pg-boss records the failure and applies the queue's retry policy.
           jobLogger.error({ err: error }, 'job failed');

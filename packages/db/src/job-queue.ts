@@ -6,8 +6,17 @@ import { getConfiguration } from './repositories/sync-configuration.repository.t
 import { finishCancelled, type StaleRun } from './repositories/sync-run-lifecycle.repository.ts';
 
 /** pg-boss on the application's database, in its own schema. */
-export function createBoss(databaseUrl: string, options: { max?: number } = {}): PgBoss {
-  return new PgBoss({ connectionString: databaseUrl, schema: 'pgboss', max: options.max ?? 4 });
+export function createBoss(
+  databaseUrl: string,
+  options: { max?: number; supervise?: boolean; schedule?: boolean } = {},
+): PgBoss {
+  return new PgBoss({
+    connectionString: databaseUrl,
+    schema: 'pgboss',
+    max: options.max ?? 4,
+    supervise: options.supervise ?? true,
+    schedule: options.schedule ?? true,
+  });
 }
 
 /** Creates the queues that are missing (existing ones keep their options). */

@@ -1,2 +1,12 @@
+export { openTabularFile, type TabularFileOptions } from './connectors/file-reader.ts';
+export * from './connectors/load-source.ts';
+export * from './engine/apply.ts';
+export * from './engine/columns.ts';
+export * from './engine/normalise.ts';
+export * from './engine/plan.ts';
+export * from './engine/run-sync.ts';
+export * from './engine/threshold.ts';
 export * from './engine/types.ts';
+export * from './logs/log-export.ts';
+export * from './logs/log-file.ts';
 export * from './source.ts';

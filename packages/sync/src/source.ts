@@ -39,11 +39,25 @@ export class SourceError extends Error {
   }
 }
 
+/**
+ * A row whose cell count differs from the header's: the row is still passed on (its missing cells read
+ * as ''), and the engine warns about it. Extra non-empty cells are listed, not put in `values`.
+ */
+export interface ColumnCountMismatch {
+  /** Cells in the header row. */
+  expected: number;
+  /** Cells in this row. */
+  found: number;
+  /** Non-empty cells beyond the header's last column, in order. */
+  extraValues: string[];
+}
+
 /** One data row of the source, keyed by the source's own column headers. */
 export interface SourceRecord {
   /** The row as a person finds it in the file: the header is row 1, the first data row is row 2. */
   rowNumber: number;
   values: Record<string, string>;
+  columnCountMismatch?: ColumnCountMismatch;
 }
 
 export interface SourceTable {

@@ -1,2 +1,5 @@
+export * from './bad-files.ts';
+export * from './hr-files.ts';
 export * from './ports.ts';
+export * from './sftp-server.ts';
 export * from './test-database.ts';

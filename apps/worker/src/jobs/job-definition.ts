@@ -6,8 +6,17 @@ import type { z } from 'zod';
 export interface JobContext {
   /** An EntityManager forked for this job alone. */
   em: Orm['em'];
+  orm: Orm;
+  boss: PgBoss;
   logger: Logger;
+  /** Seals and opens configuration secrets. */
+  secretKey: Buffer;
   jobId: string;
+  /** How many times pg-boss has retried this job, and how many it may. */
+  retryCount: number;
+  retryLimit: number;
+  /** When the job was created: for a scheduled job, the minute it was scheduled for. */
+  createdOn: Date;
 }
 
 /** One queue: its name (from @provisioning/shared), payload schema, pg-boss queue options and handler. */
@@ -15,5 +24,7 @@ export interface JobDefinition<Payload extends z.ZodType = z.ZodType> {
   name: string;
   payload: Payload;
   queue?: Omit<PgBoss.Queue, 'name'>;
+  /** A cron (UTC) on which pg-boss sends this job, once across all workers. */
+  cron?: string;
   handle(data: z.output<Payload>, context: JobContext): Promise<void>;
 }

@@ -32,6 +32,11 @@ export type NormalisedRow =
       /** The matching key: lower-cased external ID when the source has employee_id, else lower-cased email. */
       key: string;
       record: DirectoryRecord;
+      /**
+       * Fields whose source value was rejected with a warning (an unparseable start date, an invalid manager
+       * email): null in `record`, and the planner keeps the user's current value instead of clearing it.
+       */
+      rejectedFields: readonly DirectoryField[];
       warnings: RowWarning[];
     }
   | {
@@ -96,3 +101,18 @@ export interface Plan {
   /** Active users managed by the configuration before this run: the base of the percentage threshold. */
   activeManagedUsers: number;
 }
+
+/** Directory field (the name in mappings, logs and field changes) → DirectoryRecord property. */
+export const RECORD_PROPERTIES: Readonly<Record<DirectoryField, DirectoryRecordField>> = {
+  employee_id: 'externalId',
+  email: 'email',
+  first_name: 'firstName',
+  last_name: 'lastName',
+  job_title: 'jobTitle',
+  department: 'department',
+  location: 'location',
+  manager_email: 'managerEmail',
+  employee_number: 'employeeNumber',
+  phone: 'phone',
+  start_date: 'startDate',
+};

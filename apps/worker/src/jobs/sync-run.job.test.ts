@@ -1,0 +1,331 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  createBoss,
+  createConfiguration,
+  createOrganisation,
+  createOrm,
+  ensureQueues,
+  migrate,
+  type Orm,
+  triggerRun,
+} from '@provisioning/db';
+import {
+  createTestDatabase,
+  type SftpServer,
+  startSftpServer,
+  type TestDatabase,
+  writeHrCsv,
+} from '@provisioning/testkit';
+import type PgBoss from 'pg-boss';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningWorker, startWorker } from '../worker.ts';
+import { reapStaleRuns } from './sync-reaper.job.ts';
+import { scheduleDueRuns } from './sync-scheduler.job.ts';
+
+const silent = pino({ level: 'silent' });
+const secretKey = randomBytes(32);
+const appDirectory = fileURLToPath(new URL('../..', import.meta.url));
+const BIG = 100_000;
+
+let database: TestDatabase;
+let orm: Orm;
+let boss: PgBoss;
+let sftp: SftpServer;
+let root: string;
+let organisationId: string;
+
+async function sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  return orm.em.getConnection().execute<T[]>(text, params);
+}
+
+let configCount = 0;
+async function configuration(
+  path: string,
+  extra: { schedule?: string | null; enabled?: boolean; organisation?: string } = {},
+) {
+  configCount += 1;
+  const created = await createConfiguration(
+    orm.em.fork(),
+    extra.organisation ?? organisationId,
+    {
+      name: `Feed ${configCount}`,
+      connector: 'sftp',
+      settings: {
+        host: sftp.host,
+        port: sftp.port,
+        username: 'acme',
+        password: 'sftp-password',
+        hostFingerprint: sftp.hostFingerprint,
+        path,
+      },
+      mapping: {},
+      schedule: extra.schedule ?? null,
+      scheduleTimeZone: null,
+      thresholdCount: 500,
+      thresholdPercent: 20,
+      enabled: extra.enabled ?? true,
+    },
+    secretKey,
+  );
+  return created.id;
+}
+
+/** Waits for a condition of the database to hold, checking it as it changes; fails after `timeoutMs`. */
+async function until<T>(
+  read: () => Promise<T>,
+  holds: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (holds(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached: last value ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function runRow(runId: string) {
+  const [run] = await sql<{ status: string; attempt: number; error_summary: string | null; trigger: string }>(
+    'select status, attempt, error_summary, trigger from sync_run where id = ?',
+    [runId],
+  );
+  return run as { status: string; attempt: number; error_summary: string | null; trigger: string };
+}
+
+async function usersOf(configurationId: string): Promise<number> {
+  const [row] = await sql<{ n: number }>(
+    'select count(*)::int as n from directory_user where managed_by_id = ?',
+    [configurationId],
+  );
+  return row?.n ?? 0;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('sync_run_job');
+  orm = await createOrm({ databaseUrl: database.url });
+  await migrate(orm);
+  boss = createBoss(database.url, { supervise: false, schedule: false });
+  await boss.start();
+  await ensureQueues(boss);
+  root = mkdtempSync(join(tmpdir(), 'sync-job-sftp-'));
+  mkdirSync(join(root, 'outbound'));
+  await writeHrCsv(join(root, 'outbound', 'small.csv'), { rows: 25 });
+  await writeHrCsv(join(root, 'outbound', 'big.csv'), { rows: BIG });
+  sftp = await startSftpServer({ root, username: 'acme', password: 'sftp-password' });
+  organisationId = (
+    await createOrganisation(orm.em.fork(), {
+      name: 'Acme',
+      timeZone: 'Europe/London',
+      provisioningEnabled: true,
+      syncService: 'user-sync',
+    })
+  ).id;
+});
+
+afterAll(async () => {
+  await boss?.stop({ graceful: false, wait: true });
+  await sftp?.stop();
+  await orm?.close(true);
+  await database?.drop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('the sync-run job', () => {
+  it('runs a manual trigger from the queue to Success over a real SFTP server', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    try {
+      const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+      const run = await until(
+        () => runRow(runId),
+        (r) => r.status !== 'queued' && r.status !== 'in_progress',
+      );
+      expect(run).toMatchObject({ status: 'success', attempt: 1, trigger: 'manual' });
+      expect(await usersOf(configurationId)).toBe(25);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('ends as Data Load Failed, writing nothing, when the file is missing', async () => {
+    const configurationId = await configuration('/outbound/missing_*.csv');
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    try {
+      const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+      const run = await until(
+        () => runRow(runId),
+        (r) => r.status !== 'queued' && r.status !== 'in_progress',
+      );
+      expect(run.status).toBe('data_load_failed');
+      expect(run.error_summary).toMatch(/missing_\*\.csv/);
+      expect(await usersOf(configurationId)).toBe(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('joins two triggers of one configuration made at once into one queued run', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    const [a, b] = await Promise.all([
+      triggerRun(orm, boss, configurationId, 'manual'),
+      triggerRun(orm, boss, configurationId, 'schedule'),
+    ]);
+    expect(a.runId).toBe(b.runId);
+    expect([a.created, b.created].sort()).toEqual([false, true]);
+    expect(
+      await sql(`select count(*)::int as n from sync_run where configuration_id = ?`, [configurationId]),
+    ).toEqual([{ n: 1 }]);
+  });
+
+  it('lets no second run of a configuration start while one is in progress', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    const first = await triggerRun(orm, boss, configurationId, 'manual');
+    await sql(
+      `update sync_run set status = 'in_progress', started_at = now(), heartbeat_at = now() where id = ?`,
+      [first.runId],
+    );
+    const second = await triggerRun(orm, boss, configurationId, 'manual');
+    expect(second.runId).not.toBe(first.runId);
+    // What a second worker does with the second run's job: it may not take it while the first runs.
+    await expect(
+      sql(`update sync_run set status = 'in_progress' where id = ?`, [second.runId]),
+    ).rejects.toThrow(/sync_run_one_in_progress_per_configuration/);
+    await sql(`update sync_run set status = 'cancelled' where configuration_id = ?`, [configurationId]);
+  });
+});
+
+describe('the reaper', () => {
+  it('returns a run whose worker stopped heart-beating to the queue with a new job', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+    await sql(
+      `update sync_run set status = 'in_progress', attempt = 1, heartbeat_at = now() - interval '10 minutes' where id = ?`,
+      [runId],
+    );
+    const outcomes = await reapStaleRuns(orm, boss);
+    expect(outcomes).toContainEqual({ runId, outcome: 'requeued' });
+    expect(await runRow(runId)).toMatchObject({ status: 'queued', attempt: 1 });
+    expect(
+      await sql(`select count(*)::int as n from pgboss.job where name = 'sync-run' and data->>'runId' = ?`, [
+        runId,
+      ]),
+    ).toEqual([{ n: 2 }]);
+  });
+
+  it('ends a run as Cancelled with the reason after its last attempt, so nothing stays In Progress', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+    await sql(
+      `update sync_run set status = 'in_progress', attempt = 3, heartbeat_at = now() - interval '10 minutes' where id = ?`,
+      [runId],
+    );
+    expect(await reapStaleRuns(orm, boss)).toContainEqual({ runId, outcome: 'cancelled' });
+    const run = await runRow(runId);
+    expect(run.status).toBe('cancelled');
+    expect(run.error_summary).toMatch(/stopped responding on each of 3 attempts/);
+  });
+
+  it('leaves a run alone while its worker keeps heart-beating', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+    await sql(`update sync_run set status = 'in_progress', attempt = 1, heartbeat_at = now() where id = ?`, [
+      runId,
+    ]);
+    expect((await reapStaleRuns(orm, boss)).map((o) => o.runId)).not.toContain(runId);
+    await sql(`update sync_run set status = 'cancelled' where id = ?`, [runId]);
+  });
+});
+
+describe('the scheduler', () => {
+  it('queues runs of enabled configurations whose cron is due in their time zone, and no others', async () => {
+    await sql(`update sync_configuration set enabled = false`);
+    const everyMinute = await configuration('/outbound/small.csv', { schedule: '* * * * *' });
+    const londonTwoAm = await configuration('/outbound/small.csv', { schedule: '0 2 * * *' });
+    const disabled = await configuration('/outbound/small.csv', { schedule: '* * * * *', enabled: false });
+    // 01:00 UTC on a July day is 02:00 in London (BST).
+    const due = await scheduleDueRuns(orm, boss, new Date('2024-07-01T01:00:00Z'));
+    expect(due.sort()).toEqual([everyMinute, londonTwoAm].sort());
+    expect(await scheduleDueRuns(orm, boss, new Date('2024-07-01T02:00:00Z'))).toEqual([everyMinute]);
+    expect(due).not.toContain(disabled);
+    const [run] = await sql<{ trigger: string; status: string }>(
+      'select trigger, status from sync_run where configuration_id = ?',
+      [londonTwoAm],
+    );
+    expect(run).toEqual({ trigger: 'schedule', status: 'queued' });
+    await sql(`update sync_configuration set schedule = null`);
+  });
+});
+
+describe('crash safety', () => {
+  it('leaves the directory untouched when the worker is killed mid-apply, recovers the run, and converges on rerun', async () => {
+    // An organisation of its own: earlier tests' users hold some of the same emails in Acme.
+    const organisation = await createOrganisation(orm.em.fork(), {
+      name: 'Crash Test Ltd',
+      timeZone: 'UTC',
+      provisioningEnabled: true,
+      syncService: 'user-sync',
+    });
+    const configurationId = await configuration('/outbound/big.csv', { organisation: organisation.id });
+    // node itself runs the worker (tsx as a loader, not as a wrapper process), so SIGKILL hits the worker.
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: appDirectory,
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+    // The apply transaction is writing: the worker's connection is inserting into the directory or the log.
+    await until(
+      () =>
+        sql<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity
+           where datname = current_database() and state = 'active'
+             and (query like 'insert into directory_user%' or query like 'insert into sync_log%')`,
+        ),
+      (rows) => (rows[0]?.n ?? 0) > 0,
+      120_000,
+    );
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    expect(await usersOf(configurationId)).toBe(0);
+    expect(await sql('select count(*)::int as n from sync_log where run_id = ?', [runId])).toEqual([
+      { n: 0 },
+    ]);
+    expect(await runRow(runId)).toMatchObject({ status: 'in_progress', attempt: 1 });
+
+    // The reaper finds the silent run (here without waiting the production 90 s) and queues it again.
+    expect(await reapStaleRuns(orm, boss, 0)).toContainEqual({ runId, outcome: 'requeued' });
+    const worker: RunningWorker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    try {
+      const run = await until(
+        () => runRow(runId),
+        (r) => r.status !== 'queued' && r.status !== 'in_progress',
+        120_000,
+      );
+      const warnings = await sql<{ message: string }>(
+        `select message from sync_log where run_id = ? and outcome <> 'applied' limit 3`,
+        [runId],
+      );
+      expect(warnings).toEqual([]);
+      expect(run).toMatchObject({ status: 'success', attempt: 2 });
+      expect(await usersOf(configurationId)).toBe(BIG);
+    } finally {
+      await worker.stop();
+    }
+  }, 240_000);
+});

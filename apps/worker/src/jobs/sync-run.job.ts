@@ -1,0 +1,40 @@
+import { finishCancelled } from '@provisioning/db';
+import { JOB_NAMES, QUEUE_OPTIONS, SyncRunJobSchema } from '@provisioning/shared';
+import { RetryLater, runSync } from '@provisioning/sync';
+import type { JobDefinition } from './job-definition.ts';
+
+/** Seconds before a run that found its configuration busy asks again. */
+const BUSY_RETRY_SECONDS = 15;
+
+export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
+  name: JOB_NAMES.syncRun,
+  payload: SyncRunJobSchema,
+  queue: QUEUE_OPTIONS[JOB_NAMES.syncRun],
+  async handle({ runId }, { orm, boss, secretKey, logger, retryCount, retryLimit, em }) {
+    const lastTry = retryCount >= retryLimit;
+    try {
+      const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry });
+      if (result.status === 'busy') {
+        // Another run of this configuration is in progress; this one waits its turn without using a retry.
+        await boss.send(JOB_NAMES.syncRun, { runId }, { startAfter: BUSY_RETRY_SECONDS });
+        logger.info({ runId }, 'configuration busy with another run; trying again shortly');
+        return;
+      }
+      logger.info({ runId, ...result }, 'sync run finished');
+    } catch (error) {
+      if (error instanceof RetryLater) {
+        logger.warn({ runId, err: error.sourceError }, 'source unavailable; pg-boss retries with backoff');
+        throw error;
+      }
+      if (lastTry) {
+        await finishCancelled(
+          em,
+          runId,
+          null,
+          `The sync stopped because of an internal error and was not applied: ${(error as Error).message}. Contact support.`,
+        );
+      }
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,39 @@
+import { type Orm, triggerRun } from '@provisioning/db';
+import { cronMatches, EmptyJobSchema, JOB_NAMES, parseCron, QUEUE_OPTIONS } from '@provisioning/shared';
+import type PgBoss from 'pg-boss';
+import type { JobDefinition } from './job-definition.ts';
+
+/**
+ * Queues a run of every enabled configuration whose schedule (cron in its time zone) is due in `minute`.
+ * Reading the configurations each minute keeps the schedules in step with any change to them.
+ */
+export async function scheduleDueRuns(orm: Orm, boss: PgBoss, minute: Date): Promise<string[]> {
+  const configurations = await orm.em
+    .getConnection()
+    .execute<{ id: string; schedule: string; schedule_time_zone: string | null; time_zone: string }[]>(
+      `select c.id, c.schedule, c.schedule_time_zone, o.time_zone
+     from sync_configuration c join organisation o on o.id = c.organisation_id
+     where c.enabled and c.schedule is not null`,
+    );
+  const due: string[] = [];
+  for (const configuration of configurations) {
+    const parsed = parseCron(configuration.schedule);
+    if (!parsed.ok) continue;
+    if (cronMatches(parsed.schedule, minute, configuration.schedule_time_zone ?? configuration.time_zone)) {
+      await triggerRun(orm, boss, configuration.id, 'schedule');
+      due.push(configuration.id);
+    }
+  }
+  return due;
+}
+
+export const syncSchedulerJob: JobDefinition<typeof EmptyJobSchema> = {
+  name: JOB_NAMES.syncScheduler,
+  payload: EmptyJobSchema,
+  queue: QUEUE_OPTIONS[JOB_NAMES.syncScheduler],
+  cron: '* * * * *',
+  async handle(_data, { orm, boss, logger, createdOn }) {
+    const due = await scheduleDueRuns(orm, boss, createdOn);
+    if (due.length > 0) logger.info({ configurations: due }, 'queued scheduled runs');
+  },
+};

@@ -1,0 +1,215 @@
+/**
+ * `pnpm bench:sync`: sync of 100k and 200k users from CSV and XLSX files, fetch excluded (the file is read
+ * from local disk as the SFTP connector does after downloading), on the PostgreSQL at DATABASE_URL or
+ * 127.0.0.1:5432. Beside each figure: a raw COPY of the same rows into a bare table, timed in the same run,
+ * and the ratio. Targets (DESIGN.md): 100k first import ≤ 5 s, unchanged rerun ≤ 3 s, 5% delta ≤ 4 s,
+ * 200k ≤ 10 s, peak RSS ≤ 512 MB.
+ */
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  createConfiguration,
+  createOrganisation,
+  createOrm,
+  generateSecretKey,
+  migrate,
+  type Orm,
+  parseSecretKey,
+} from '@provisioning/db';
+import {
+  createTestDatabase,
+  generateHrRows,
+  HR_COLUMNS,
+  type HrRow,
+  writeHrCsv,
+  writeHrXlsx,
+} from '@provisioning/testkit';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { openTabularFile } from '../src/connectors/file-reader.ts';
+import { runSync } from '../src/engine/run-sync.ts';
+
+const secretKey = parseSecretKey(generateSecretKey());
+const dir = mkdtempSync(join(tmpdir(), 'bench-sync-'));
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
+
+interface Figure {
+  name: string;
+  ms: number;
+  baselineMs: number;
+  targetMs?: number;
+}
+const figures: Figure[] = [];
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const result = await fn();
+  return [result, performance.now() - started];
+}
+
+/** The bare baseline: COPY the same file's rows into an unindexed table. */
+async function copyBaseline(url: string, csvPath: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(
+      `drop table if exists bench_copy; create unlogged table bench_copy (${HR_COLUMNS.map((c) => `${c} text`).join(', ')})`,
+    );
+    const [, ms] = await time(() =>
+      pipeline(
+        createReadStream(csvPath),
+        client.query(copyFrom('copy bench_copy from stdin with (format csv, header true)')),
+      ),
+    );
+    return ms;
+  } finally {
+    await client.end();
+  }
+}
+
+async function setup(
+  url: string,
+  label: string,
+): Promise<{ orm: Orm; organisationId: string; configurationId: string }> {
+  const orm = await createOrm({ databaseUrl: url });
+  await migrate(orm);
+  const organisation = await createOrganisation(orm.em.fork(), {
+    name: `Bench ${label}`,
+    timeZone: 'UTC',
+    provisioningEnabled: true,
+    syncService: 'user-sync',
+  });
+  const configuration = await createConfiguration(
+    orm.em.fork(),
+    organisation.id,
+    {
+      name: 'HR export',
+      connector: 'sftp',
+      settings: {
+        host: 'sftp.example.com',
+        username: 'bench',
+        password: 'bench-password',
+        hostFingerprint: `SHA256:${'A'.repeat(43)}`,
+        path: '/outbound/employees.csv',
+      },
+      mapping: {},
+      schedule: null,
+      scheduleTimeZone: null,
+      // The delta deactivates 2.5%: well inside the default threshold.
+      thresholdCount: 1_000_000,
+      thresholdPercent: 20,
+      enabled: true,
+    },
+    secretKey,
+  );
+  return { orm, organisationId: organisation.id, configurationId: configuration.id };
+}
+
+async function syncFile(orm: Orm, ids: { organisationId: string; configurationId: string }, path: string) {
+  const [{ id }] = (await orm.em.getConnection().execute(
+    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
+     values (gen_random_uuid(), ?, ?, 'queued', 'manual', now()) returning id`,
+    [ids.organisationId, ids.configurationId],
+  )) as [{ id: string }];
+  const [result, ms] = await time(() =>
+    runSync(id, { orm, secretKey, load: () => openTabularFile(path, { maxRows: 1_000_000 }, path) }),
+  );
+  if (!('status' in result) || !['success', 'needs_attention'].includes(result.status)) {
+    throw new Error(`run ended ${JSON.stringify(result)}`);
+  }
+  return ms;
+}
+
+/** 5% of rows differ: 2.5% change job title, 1.25% leave, 1.25% join. */
+function delta(rows: HrRow[]): HrRow[] {
+  const n = rows.length;
+  const changed = rows.map((row, i) => (i % 40 === 0 ? { ...row, job_title: `${row.job_title} II` } : row));
+  const leavers = new Set(Array.from({ length: Math.floor(n * 0.0125) }, (_, i) => i * 80 + 1));
+  const joiners = generateHrRows(n + Math.floor(n * 0.0125), 1).slice(n);
+  return [...changed.filter((_, i) => !leavers.has(i)), ...joiners];
+}
+
+async function benchCsv(n: number) {
+  const database = await createTestDatabase(`bench_csv_${n}`);
+  const rows = generateHrRows(n, 1);
+  const first = join(dir, `users-${n}.csv`);
+  const changed = join(dir, `users-${n}-delta.csv`);
+  await writeHrCsv(first, { rows });
+  await writeHrCsv(changed, { rows: delta(rows) });
+  const baselineMs = await copyBaseline(database.url, first);
+  const { orm, ...ids } = await setup(database.url, `csv ${n}`);
+  try {
+    const k = `${n / 1000}k`;
+    figures.push({
+      name: `CSV ${k} first import`,
+      ms: await syncFile(orm, ids, first),
+      baselineMs,
+      targetMs: n <= 100_000 ? 5000 : 10_000,
+    });
+    figures.push({
+      name: `CSV ${k} unchanged rerun`,
+      ms: await syncFile(orm, ids, first),
+      baselineMs,
+      targetMs: n <= 100_000 ? 3000 : 10_000,
+    });
+    figures.push({
+      name: `CSV ${k} 5% delta`,
+      ms: await syncFile(orm, ids, changed),
+      baselineMs,
+      targetMs: n <= 100_000 ? 4000 : 10_000,
+    });
+  } finally {
+    await orm.close(true);
+    await database.drop();
+  }
+}
+
+async function benchXlsx(n: number) {
+  const database = await createTestDatabase(`bench_xlsx_${n}`);
+  const rows = generateHrRows(n, 1);
+  const csv = join(dir, `users-${n}-for-copy.csv`);
+  const xlsx = join(dir, `users-${n}.xlsx`);
+  await writeHrCsv(csv, { rows });
+  await writeHrXlsx(xlsx, { rows });
+  const baselineMs = await copyBaseline(database.url, csv);
+  const { orm, ...ids } = await setup(database.url, `xlsx ${n}`);
+  try {
+    figures.push({
+      name: `XLSX ${n / 1000}k first import`,
+      ms: await syncFile(orm, ids, xlsx),
+      baselineMs,
+      targetMs: n <= 100_000 ? 5000 : 10_000,
+    });
+  } finally {
+    await orm.close(true);
+    await database.drop();
+  }
+}
+
+try {
+  await benchCsv(100_000);
+  await benchCsv(200_000);
+  await benchXlsx(100_000);
+  await benchXlsx(200_000);
+} finally {
+  clearInterval(sampler);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+console.log('\nSync benchmark (fetch excluded), baseline = raw COPY of the same rows into a bare table');
+console.log('case                          time      COPY     ratio   target');
+for (const f of figures) {
+  const verdict =
+    f.targetMs === undefined ? '' : `${f.ms <= f.targetMs ? 'met' : 'MISSED'} (≤ ${seconds(f.targetMs)})`;
+  console.log(
+    `${f.name.padEnd(28)} ${seconds(f.ms).padStart(8)} ${seconds(f.baselineMs).padStart(8)} ${(f.ms / f.baselineMs).toFixed(1).padStart(6)}×   ${verdict}`,
+  );
+}
+const rssMb = peakRss / 1024 ** 2;
+console.log(`peak RSS ${rssMb.toFixed(0)} MB (target ≤ 512 MB: ${rssMb <= 512 ? 'met' : 'MISSED'})`);

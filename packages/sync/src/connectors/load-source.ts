@@ -1,0 +1,45 @@
+import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@provisioning/db';
+import { CONNECTOR_LABELS, type SftpSettings } from '@provisioning/shared';
+import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
+import { loadSftpSource } from './sftp.connector.ts';
+
+/** The configuration's connector, with its secrets opened, loading the source. */
+export async function loadSource(
+  configuration: SyncConfiguration,
+  secretKey: Buffer,
+  options: LoadOptions = {},
+): Promise<SourceTable> {
+  let settings: unknown;
+  try {
+    settings = connectorSettings(configuration, secretKey);
+  } catch (error) {
+    if (error instanceof SecretKeyError) {
+      throw new SourceError(
+        'AuthFailed',
+        'The stored credentials of this configuration could not be decrypted',
+        {
+          hint: 'The server secret key changed or the stored value was altered: support must re-enter the credentials.',
+          cause: error,
+        },
+      );
+    }
+    throw new SourceError(
+      'BadResponse',
+      `The stored settings are no longer valid: ${(error as Error).message}`,
+      {
+        hint: 'Support must correct the configuration settings.',
+        cause: error,
+      },
+    );
+  }
+  switch (configuration.connector) {
+    case 'sftp':
+      return loadSftpSource(settings as SftpSettings, options);
+    default:
+      throw new SourceError(
+        'SourceUnreachable',
+        `The ${CONNECTOR_LABELS[configuration.connector]} connector is not available yet in this version`,
+        { hint: 'Use an SFTP file configuration for now, or contact support.' },
+      );
+  }
+}

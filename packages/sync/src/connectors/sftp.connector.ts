@@ -1,0 +1,439 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SftpSettings } from '@provisioning/shared';
+import type { SFTPWrapper } from 'ssh2';
+import SftpClient from 'ssh2-sftp-client';
+import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
+import { formatBytes, openTabularFile } from './file-reader.ts';
+
+export interface SftpLoadOptions extends LoadOptions {
+  /** Connection attempts when the network fails in a way worth retrying (refused, timeout, reset). Default 3. */
+  connectAttempts?: number;
+  /** Wait before the first retry; doubles on each further one. Default 1 s. */
+  retryDelayMs?: number;
+  /** How long the SSH handshake and login may take. Default 20 s. */
+  readyTimeoutMs?: number;
+  /** Where the downloaded file is kept until close(). Default the OS temp directory. */
+  tempDir?: string;
+  /** Told about each failed connection attempt that will be retried. */
+  onRetry?: (error: SourceError, attempt: number) => void;
+}
+
+/** Unpacked workbooks may be this many times the download limit before the zip-bomb guard stops them. */
+const UNCOMPRESSED_RATIO = 10;
+const LISTED_FILES = 8;
+
+/** OpenSSH's form of a host key fingerprint: SHA256 of the key blob, base64 without padding. */
+export function openSshFingerprint(keyBlob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
+}
+
+const normaliseFingerprint = (fingerprint: string) => fingerprint.trim().replace(/=+$/, '');
+
+/** `*` and `?` in the file name (not in folders), matched the way a shell would; dotfiles only by a dot. */
+function globPattern(name: string): RegExp | null {
+  if (!/[*?]/.test(name)) return null;
+  const body = name
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '[^/]*')
+    .replaceAll('?', '[^/]');
+  return new RegExp(`^${name.startsWith('.') ? '' : '(?!\\.)'}${body}$`);
+}
+
+function listFew(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED_FILES).join(', ');
+  return names.length > LISTED_FILES ? `${shown} and ${names.length - LISTED_FILES} more` : shown;
+}
+
+interface ErrorDetails {
+  code?: string | number;
+  message: string;
+}
+
+const detailsOf = (error: unknown): ErrorDetails =>
+  error instanceof Error
+    ? { code: (error as NodeJS.ErrnoException).code, message: error.message }
+    : { message: String(error) };
+
+/**
+ * Loads the configured file from an SFTP server: connects with the host key pinned, picks the file (the
+ * newest match of a glob), downloads it to a temporary file within the size limit, then parses it as
+ * CSV or XLSX. The connection is closed once the file is down; close() deletes the temporary file.
+ */
+export async function loadSftpSource(
+  settings: SftpSettings,
+  options: SftpLoadOptions = {},
+): Promise<SourceTable> {
+  const { host, port } = settings;
+  const server = port === 22 ? host : `${host} (port ${port})`;
+  const { client, sftp } = await connect(settings, options);
+  let tempDir: string | undefined;
+  try {
+    const remotePath = await resolvePath(client, settings);
+    const origin = `${host}:${remotePath}`;
+    const stats = await client.stat(remotePath).catch((error: unknown) => {
+      if (!isMissing(error)) throw sessionError(error, settings, `reading the details of ${remotePath}`);
+      throw new SourceError('SourceNotFound', `${origin} disappeared before it could be downloaded.`, {
+        hint: 'The file was probably being replaced by the export: the run can be retried.',
+        transient: true,
+        cause: error,
+      });
+    });
+    if (stats.isDirectory) {
+      throw new SourceError('SourceNotFound', `${remotePath} on ${server} is a folder, not a file.`, {
+        hint: 'Set path to the file itself, or to a pattern such as /outbound/employees_*.csv.',
+      });
+    }
+    if (stats.size > settings.maxBytes)
+      throw tooLarge(origin, `is ${formatBytes(stats.size)}`, settings.maxBytes);
+
+    tempDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'provisioning-sftp-'));
+    const localPath = join(tempDir, posix.basename(remotePath).replace(/[^\w.-]/g, '_'));
+    await download(client, sftp, remotePath, localPath, stats.size, settings, options.signal);
+    await client.end().catch(() => {});
+
+    const table = await openTabularFile(
+      localPath,
+      {
+        format: settings.format,
+        sheet: settings.sheet,
+        delimiter: settings.delimiter,
+        encoding: settings.encoding,
+        maxRows: settings.maxRows,
+        maxUncompressedBytes: settings.maxBytes * UNCOMPRESSED_RATIO,
+        signal: options.signal,
+      },
+      origin,
+    );
+    const dir = tempDir;
+    return {
+      ...table,
+      close: async () => {
+        await table.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await client.end().catch(() => {});
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function tooLarge(origin: string, what: string, maxBytes: number): SourceError {
+  return new SourceError(
+    'SizeLimitExceeded',
+    `${origin} ${what}, more than the ${formatBytes(maxBytes)} limit for this configuration (maxBytes).`,
+    {
+      hint: 'If files this large are expected, raise maxBytes in the configuration; otherwise check the export.',
+    },
+  );
+}
+
+async function connect(
+  settings: SftpSettings,
+  options: SftpLoadOptions,
+): Promise<{ client: SftpClient; sftp: SFTPWrapper }> {
+  const attempts = Math.max(1, options.connectAttempts ?? 3);
+  const readyTimeout = options.readyTimeoutMs ?? 20_000;
+  const pinned = normaliseFingerprint(settings.hostFingerprint);
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    let presented: string | undefined;
+    // ssh2-sftp-client logs unexpected events to the console by default; errors surface through its promises.
+    const client = new SftpClient('provisioning', { error: () => {}, end: () => {}, close: () => {} });
+    const abort = () => void client.end().catch(() => {});
+    options.signal?.addEventListener('abort', abort, { once: true });
+    // SFTP is request/response: without TCP_NODELAY, Nagle's algorithm and delayed ACKs stall each round trip.
+    client.on('connect', () =>
+      (client as unknown as { client: { setNoDelay(on: boolean): void } }).client.setNoDelay(true),
+    );
+    try {
+      const sftp = await client.connect({
+        host: settings.host,
+        port: settings.port,
+        username: settings.username,
+        password: settings.password,
+        privateKey: settings.privateKey,
+        passphrase: settings.passphrase,
+        readyTimeout,
+        // A server that stops answering mid-transfer is dropped instead of hanging the run.
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (key: Buffer) => {
+          presented = openSshFingerprint(key);
+          return presented === pinned;
+        },
+      });
+      return { client, sftp };
+    } catch (error) {
+      await client.end().catch(() => {});
+      options.signal?.throwIfAborted();
+      const failure = connectError(error, settings, presented, pinned, readyTimeout);
+      if (!failure.transient || attempt >= attempts) throw failure;
+      options.onRetry?.(failure, attempt);
+      await sleep((options.retryDelayMs ?? 1_000) * 2 ** (attempt - 1), undefined, {
+        signal: options.signal,
+      });
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
+  }
+}
+
+function connectError(
+  error: unknown,
+  settings: SftpSettings,
+  presented: string | undefined,
+  pinned: string,
+  readyTimeout: number,
+): SourceError {
+  const { host, port } = settings;
+  const { code, message } = detailsOf(error);
+  if (presented !== undefined && presented !== pinned) {
+    return new SourceError(
+      'HostKeyMismatch',
+      `The SFTP server ${host} presented the host key ${presented}, but the configuration expects ${settings.hostFingerprint}. The connection was stopped before logging in.`,
+      {
+        hint: 'Check the host fingerprint with the SFTP provider; if the server key was rotated, update hostFingerprint. If it was not, the connection may be intercepted: do not change the setting until the provider confirms.',
+        cause: error,
+      },
+    );
+  }
+  const unreachable = (what: string, hint: string) =>
+    new SourceError('SourceUnreachable', `Could not connect to ${host} port ${port}: ${what}.`, {
+      hint,
+      transient: true,
+      cause: error,
+    });
+  const networkHint =
+    'Check host and port in the configuration, that the SFTP server is running, and that it accepts connections from this service (firewall, IP allow-list).';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return unreachable('the connection was refused', networkHint);
+    case 'ETIMEDOUT':
+      return unreachable('the connection timed out', networkHint);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return unreachable('the host cannot be reached from this network', networkHint);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return unreachable(
+        'the host name could not be resolved (DNS)',
+        'Check the spelling of host in the configuration.',
+      );
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return unreachable('the server closed the connection during the handshake', networkHint);
+  }
+  if (/timed out while waiting for handshake/i.test(message)) {
+    return unreachable(`no SSH handshake within ${readyTimeout / 1000} seconds`, networkHint);
+  }
+  if (/authentication methods failed|authentication failed/i.test(message)) {
+    const credential = settings.privateKey !== undefined ? 'private key' : 'password';
+    return new SourceError(
+      'AuthFailed',
+      `The SFTP server ${host} rejected the login of user "${settings.username}" with the configured ${credential}.`,
+      {
+        hint: `Check the username and ${credential} with the SFTP provider; the credentials may have expired or been changed.`,
+        cause: error,
+      },
+    );
+  }
+  if (/privateKey|passphrase|private key/i.test(message)) {
+    const problem = /bad passphrase|integrity check failed|decrypt/i.test(message)
+      ? 'its passphrase is wrong'
+      : /no passphrase given/i.test(message)
+        ? 'it is encrypted and no passphrase is configured'
+        : `it is not a private key in a supported format (${message.replace(/^Cannot parse privateKey: /, '').replace(/[.?]+$/, '')})`;
+    return new SourceError('AuthFailed', `The configured private key could not be used: ${problem}.`, {
+      hint: 'Enter the whole private key (OpenSSH or PEM format, from its BEGIN line to its END line) and its passphrase, if it has one.',
+      cause: error,
+    });
+  }
+  if (/handshake failed|no matching/i.test(message)) {
+    return new SourceError(
+      'SourceUnreachable',
+      `Could not agree on encryption with ${host} port ${port}: ${message}.`,
+      {
+        hint: 'Check that host and port point to an SFTP (SSH) server; if they do, ask the provider which algorithms it supports.',
+        cause: error,
+      },
+    );
+  }
+  return unreachable(
+    `the connection failed (${message.replace(/^getConnection: /, '')})`,
+    `${networkHint} If it persists, contact support.`,
+  );
+}
+
+/** An error from an SFTP request after login: missing file, no permission, or the connection lost. */
+function sessionError(error: unknown, settings: SftpSettings, doing: string): SourceError {
+  const { code, message } = detailsOf(error);
+  if (code === 'EACCES' || code === 3 || /permission denied/i.test(message)) {
+    return new SourceError(
+      'AuthFailed',
+      `The SFTP user "${settings.username}" is not allowed to read ${settings.path} on ${settings.host} (permission denied while ${doing}).`,
+      {
+        hint: 'Ask the SFTP provider to give this user read access to the folder and its files.',
+        cause: error,
+      },
+    );
+  }
+  return new SourceError(
+    'Interrupted',
+    `The connection to ${settings.host} failed while ${doing}: ${message}.`,
+    {
+      hint: 'Usually a passing network problem: the run can be retried. If it keeps happening, check the SFTP server.',
+      transient: true,
+      cause: error,
+    },
+  );
+}
+
+const isMissing = (error: unknown) => {
+  const { code, message } = detailsOf(error);
+  return code === 'ENOENT' || code === 2 || /no such file/i.test(message);
+};
+
+async function filesIn(client: SftpClient, dir: string, settings: SftpSettings) {
+  try {
+    const entries = await client.list(dir);
+    return entries.filter((entry) => entry.type === '-' || entry.type === 'l');
+  } catch (error) {
+    if (!isMissing(error)) throw sessionError(error, settings, `listing ${dir}`);
+    throw new SourceError('SourceNotFound', `The folder ${dir} does not exist on ${settings.host}.`, {
+      hint: 'Check the path in the configuration with the SFTP provider.',
+      cause: error,
+    });
+  }
+}
+
+/** The file to load: the path itself, or the newest file matching the pattern in its last segment. */
+async function resolvePath(client: SftpClient, settings: SftpSettings): Promise<string> {
+  const path = posix.normalize(settings.path);
+  const dir = posix.dirname(path);
+  const name = posix.basename(path);
+  if (/[*?]/.test(dir)) {
+    throw new SourceError('SourceNotFound', `The path ${settings.path} has a wildcard in a folder name.`, {
+      hint: 'Wildcards (* and ?) are only supported in the file name, e.g. /outbound/employees_*.csv.',
+    });
+  }
+  const pattern = globPattern(name);
+  if (!pattern) {
+    const exists = await client.exists(path).catch((error: unknown) => {
+      throw sessionError(error, settings, `looking for ${path}`);
+    });
+    if (exists) return path;
+    const files = await filesIn(client, dir, settings);
+    const there =
+      files.length > 0 ? ` Files in ${dir}: ${listFew(files.map((file) => file.name).sort())}.` : '';
+    throw new SourceError('SourceNotFound', `The file ${path} does not exist on ${settings.host}.${there}`, {
+      hint: 'Check the path in the configuration, and that the export that writes the file has run.',
+    });
+  }
+
+  const files = await filesIn(client, dir, settings);
+  const matches = files.filter((file) => pattern.test(file.name));
+  if (matches.length === 0) {
+    const there =
+      files.length > 0
+        ? ` Files there: ${listFew(files.map((file) => file.name).sort())}.`
+        : ' The folder has no files.';
+    throw new SourceError(
+      'SourceNotFound',
+      `No file in ${dir} on ${settings.host} matches ${name}.${there}`,
+      {
+        hint: 'Check the path pattern in the configuration, and that the export that writes the file has run.',
+      },
+    );
+  }
+  // Newest by modification time; on a tie the name sorting last (date-stamped names sort by date).
+  matches.sort((a, b) => b.modifyTime - a.modifyTime || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  return posix.join(dir, matches[0]!.name);
+}
+
+/**
+ * Downloads with parallel reads (ssh2's fastGet: a few requests in flight instead of one round trip per
+ * 32 KB), straight to disk. The byte cap holds while it runs: fastGet reads the size it measures itself,
+ * and the connection is cut if that is over the limit.
+ */
+async function download(
+  client: SftpClient,
+  sftp: SFTPWrapper,
+  remotePath: string,
+  localPath: string,
+  expectedSize: number,
+  settings: SftpSettings,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const origin = `${settings.host}:${remotePath}`;
+  let received = 0;
+  let overLimit = 0;
+  const cut = () => void client.end().catch(() => {});
+  let lost: ((error?: Error) => void) | undefined;
+  signal?.addEventListener('abort', cut, { once: true });
+  try {
+    // ssh2's own fastGet: ssh2-sftp-client's wrapper refuses a path that is a symbolic link. Its callback
+    // never comes when the connection drops, so the connection's own events end the wait too.
+    await new Promise<void>((done, fail) => {
+      lost = (error?: Error) => fail(error ?? new Error('the connection closed'));
+      client.on('close', lost);
+      client.on('end', lost);
+      client.on('error', lost);
+      sftp.fastGet(
+        remotePath,
+        localPath,
+        {
+          concurrency: 16,
+          chunkSize: 32 * 1024,
+          step: (transferred, _chunk, total) => {
+            received = transferred;
+            // The file may have grown since it was measured: the limit holds for what is actually read.
+            if (Math.max(total, transferred) > settings.maxBytes && overLimit === 0) {
+              overLimit = Math.max(total, transferred);
+              cut();
+            }
+          },
+        },
+        (error) => (error ? fail(error) : done()),
+      );
+    });
+  } catch (error) {
+    if (overLimit > 0) throw tooLarge(origin, `grew to ${formatBytes(overLimit)}`, settings.maxBytes);
+    signal?.throwIfAborted();
+    if (isMissing(error)) {
+      throw new SourceError('SourceNotFound', `${origin} disappeared before it could be downloaded.`, {
+        hint: 'The file was probably being replaced by the export: the run can be retried.',
+        transient: true,
+        cause: error,
+      });
+    }
+    const { code, message } = detailsOf(error);
+    if (code === 'EACCES' || code === 3 || /permission denied/i.test(message)) {
+      throw sessionError(error, settings, `downloading ${remotePath}`);
+    }
+    throw interrupted(origin, received, expectedSize, error);
+  } finally {
+    signal?.removeEventListener('abort', cut);
+    if (lost) for (const event of ['close', 'end', 'error']) client.removeListener(event, lost);
+  }
+  const size = (await stat(localPath)).size;
+  if (size > settings.maxBytes) throw tooLarge(origin, `grew to ${formatBytes(size)}`, settings.maxBytes);
+  if (size < expectedSize) throw interrupted(origin, size, expectedSize);
+}
+
+function interrupted(origin: string, received: number, expected: number, cause?: unknown): SourceError {
+  return new SourceError(
+    'Interrupted',
+    `The download of ${origin} (${formatBytes(expected)}) stopped ${received > 0 ? `after ${formatBytes(received)}` : 'before it completed'}: the connection dropped or the file changed while it was read.`,
+    {
+      hint: 'Usually a passing network problem or an export still writing the file: the run can be retried. If it keeps happening, check the SFTP server and when the export runs.',
+      transient: true,
+      cause,
+    },
+  );
+}

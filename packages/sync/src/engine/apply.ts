@@ -1,0 +1,279 @@
+import type { Orm } from '@provisioning/db';
+import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
+import type { Knex } from 'knex';
+import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
+
+/** Directory columns the engine writes, in the order of the unnest() arrays below. */
+const RECORD_COLUMNS: [DirectoryRecordField, string, string][] = [
+  ['externalId', 'external_id', 'text'],
+  ['email', 'email', 'text'],
+  ['firstName', 'first_name', 'text'],
+  ['lastName', 'last_name', 'text'],
+  ['jobTitle', 'job_title', 'text'],
+  ['department', 'department', 'text'],
+  ['location', 'location', 'text'],
+  ['managerEmail', 'manager_email', 'text'],
+  ['employeeNumber', 'employee_number', 'text'],
+  ['phone', 'phone', 'text'],
+  ['startDate', 'start_date', 'date'],
+];
+
+/** Rows per statement: bounds the size of one query's arrays. */
+const CHUNK = 20_000;
+
+export interface ApplyInput {
+  runId: string;
+  attempt: number;
+  organisationId: string;
+  configurationId: string;
+  plan: Plan;
+  rowsRead: number;
+}
+
+export type ApplyResult =
+  | { outcome: 'applied'; status: 'success' | 'needs_attention' }
+  /** The run was cancelled before apply: nothing written. */
+  | { outcome: 'cancelled' }
+  /** Another attempt owns the run now (this worker was presumed dead): nothing written. */
+  | { outcome: 'lost' };
+
+/**
+ * Writes the plan: users, the run's final status and counts, and its log, in one transaction that holds
+ * the configuration's advisory lock and is fenced on the run's attempt. A crash leaves the state before or
+ * after, never a mix; a stale attempt cannot commit.
+ */
+export async function applyPlan(orm: Orm, input: ApplyInput): Promise<ApplyResult> {
+  const knex = orm.em.getConnection().getKnex();
+  return knex.transaction(async (trx) => {
+    await query(trx, `select pg_advisory_xact_lock(hashtext('sync-configuration:' || ?))`, [
+      input.configurationId,
+    ]);
+    const { rows } = await query<{ rows: { attempt: number; status: string; cancel: Date | null }[] }>(
+      trx,
+      'select attempt, status, cancel_requested_at as cancel from sync_run where id = ? for update',
+      [input.runId],
+    );
+    const run = rows[0];
+    if (!run || run.attempt !== input.attempt || run.status !== 'in_progress') return { outcome: 'lost' };
+    if (run.cancel) return { outcome: 'cancelled' };
+
+    const actions = input.plan.actions;
+    await insertUsers(
+      trx,
+      input,
+      actions.filter((a) => a.action === 'create'),
+    );
+    await updateUsers(trx, input, actions);
+    await deactivateUsers(
+      trx,
+      actions.flatMap((a) => (a.action === 'deactivate' ? [a.userId] : [])),
+    );
+    await insertLog(trx, input.runId, actions.map(logEntry));
+
+    const counts = input.plan.counts;
+    const status = counts.warnings > 0 ? 'needs_attention' : 'success';
+    await query(
+      trx,
+      `update sync_run set status = ?, finished_at = now(),
+         duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+         created_count = ?, updated_count = ?, reactivated_count = ?, deactivated_count = ?, unchanged_count = ?,
+         skipped_count = ?, warning_count = ?, error_count = 0,
+         rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now()
+       where id = ?`,
+      [
+        status,
+        counts.created,
+        counts.updated,
+        counts.reactivated,
+        counts.deactivated,
+        counts.unchanged,
+        counts.skipped,
+        counts.warnings,
+        input.rowsRead,
+        actions.length,
+        actions.length,
+        input.runId,
+      ],
+    );
+    return { outcome: 'applied', status };
+  });
+}
+
+/** knex's binding types know no arrays holding nulls; pg sends any JS array as a PostgreSQL array. */
+export function query<T = unknown>(trx: Knex.Transaction, sql: string, bindings: unknown[]): Promise<T> {
+  return trx.raw(sql, bindings as readonly Knex.RawBinding[]) as unknown as Promise<T>;
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+function column(records: DirectoryRecord[], field: DirectoryRecordField): (string | null)[] {
+  return records.map((record) => record[field]);
+}
+
+async function insertUsers(
+  trx: Knex.Transaction,
+  input: ApplyInput,
+  creates: PlannedAction[],
+): Promise<void> {
+  const records = creates.flatMap((a) => (a.action === 'create' ? [a.record] : []));
+  for (const part of chunks(records)) {
+    const arrays = RECORD_COLUMNS.map(([, , type]) => `?::${type}[]`).join(', ');
+    await query(
+      trx,
+      `insert into directory_user (id, organisation_id, managed_by_id, status, created_at, updated_at,
+         ${RECORD_COLUMNS.map(([, name]) => name).join(', ')})
+       select gen_random_uuid(), ?, ?, 'active', now(), now(), v.*
+       from unnest(${arrays}) as v`,
+      [input.organisationId, input.configurationId, ...RECORD_COLUMNS.map(([field]) => column(part, field))],
+    );
+  }
+}
+
+/**
+ * Updates, reactivations and claims. The planned record is the user's whole new state: it keeps the current
+ * value of every field the source has no column for, or whose value was refused with a warning.
+ */
+async function updateUsers(
+  trx: Knex.Transaction,
+  input: ApplyInput,
+  actions: PlannedAction[],
+): Promise<void> {
+  const writes = actions.flatMap((a) =>
+    a.action === 'update' || a.action === 'reactivate'
+      ? [{ id: a.userId, record: a.record, reactivate: a.action === 'reactivate' }]
+      : [],
+  );
+  for (const part of chunks(writes)) {
+    await query(
+      trx,
+      `update directory_user u set
+         ${RECORD_COLUMNS.map(([, name]) => `${name} = v.${name}`).join(', ')},
+         managed_by_id = ?,
+         status = 'active',
+         deactivated_at = case when v.reactivate then null else u.deactivated_at end,
+         updated_at = now()
+       from unnest(?::uuid[], ?::boolean[]${RECORD_COLUMNS.map(([, , type]) => `, ?::${type}[]`).join('')})
+         as v(id, reactivate${RECORD_COLUMNS.map(([, name]) => `, ${name}`).join('')})
+       where u.id = v.id`,
+      [
+        input.configurationId,
+        part.map((w) => w.id),
+        part.map((w) => w.reactivate),
+        ...RECORD_COLUMNS.map(([field]) =>
+          column(
+            part.map((w) => w.record),
+            field,
+          ),
+        ),
+      ],
+    );
+  }
+}
+
+async function deactivateUsers(trx: Knex.Transaction, userIds: string[]): Promise<void> {
+  for (const part of chunks(userIds)) {
+    await query(
+      trx,
+      `update directory_user set status = 'deactivated', deactivated_at = now(), updated_at = now()
+       where id = any(?::uuid[])`,
+      [part],
+    );
+  }
+}
+
+export interface LogEntry {
+  rowNumber: number | null;
+  externalId: string | null;
+  email: string | null;
+  name: string | null;
+  action: LogAction;
+  outcome: LogOutcome;
+  changes: FieldChanges | null;
+  message: string | null;
+  hint?: string | null;
+}
+
+function warningText(warnings: RowWarning[]): string | null {
+  return warnings.length === 0 ? null : warnings.map((w) => w.message).join('; ');
+}
+
+function fullName(record: { firstName: string; lastName: string }): string {
+  return `${record.firstName} ${record.lastName}`.trim();
+}
+
+/** One result-log line per source row and per deactivation. */
+export function logEntry(action: PlannedAction): LogEntry {
+  if (action.action === 'deactivate') {
+    return {
+      rowNumber: null,
+      externalId: action.externalId,
+      email: action.email,
+      name: action.name,
+      action: 'deactivate',
+      outcome: 'applied',
+      changes: { status: { before: 'active', after: 'deactivated' } },
+      message: 'Not in the source any more: deactivated',
+    };
+  }
+  if (action.action === 'skip') {
+    return {
+      rowNumber: action.rowNumber,
+      externalId: action.externalId,
+      email: action.email,
+      name: action.name,
+      action: 'skip',
+      outcome: 'not_applied',
+      changes: null,
+      message: warningText(action.warnings),
+    };
+  }
+  const warned = action.warnings.length > 0;
+  return {
+    rowNumber: action.rowNumber,
+    externalId: action.record.externalId,
+    email: action.record.email,
+    name: fullName(action.record),
+    action: action.action,
+    outcome: warned ? 'warning' : action.action === 'unchanged' ? 'no_change' : 'applied',
+    changes: action.action === 'update' || action.action === 'reactivate' ? action.changes : null,
+    message: warningText(action.warnings),
+  };
+}
+
+/** Appends log lines after the run's existing ones (seq continues), in chunks. */
+export async function insertLog(trx: Knex.Transaction, runId: string, entries: LogEntry[]): Promise<void> {
+  const { rows } = await query<{ rows: { next: number }[] }>(
+    trx,
+    'select coalesce(max(seq), 0) + 1 as next from sync_log where run_id = ?',
+    [runId],
+  );
+  let seq = rows[0]?.next ?? 1;
+  for (const part of chunks(entries)) {
+    const first = seq;
+    seq += part.length;
+    await query(
+      trx,
+      `insert into sync_log (run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
+       select ?, ? + v.ord - 1, v.row_number, v.external_id, v.email, v.name, v.action, v.outcome, v.changes, v.message, v.hint
+       from unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[])
+         with ordinality as v(row_number, external_id, email, name, action, outcome, changes, message, hint, ord)`,
+      [
+        runId,
+        first,
+        part.map((e) => e.rowNumber),
+        part.map((e) => e.externalId),
+        part.map((e) => e.email),
+        part.map((e) => e.name),
+        part.map((e) => e.action),
+        part.map((e) => e.outcome),
+        part.map((e) => (e.changes ? JSON.stringify(e.changes) : null)),
+        part.map((e) => e.message),
+        part.map((e) => e.hint ?? null),
+      ],
+    );
+  }
+}

@@ -1,0 +1,306 @@
+import {
+  createConfiguration,
+  createOrganisation,
+  createOrm,
+  generateSecretKey,
+  migrate,
+  type Orm,
+  parseSecretKey,
+  requestCancel,
+} from '@provisioning/db';
+import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SourceError, type SourceRecord, type SourceTable } from '../source.ts';
+import { type RunSyncOptions, runSync } from './run-sync.ts';
+
+const HEADERS = ['employee_id', 'email', 'first_name', 'last_name', 'department'];
+type Row = [string, string, string, string, string];
+
+function people(count: number, department = 'Sales', from = 1): Row[] {
+  return Array.from({ length: count }, (_, i) => {
+    const n = from + i;
+    return [`E${String(n).padStart(5, '0')}`, `user.${n}@example.com`, `First${n}`, `Last${n}`, department];
+  });
+}
+
+/** A source that yields the given rows, as a connector would. */
+function memorySource(rows: Row[], headers = HEADERS): RunSyncOptions['load'] {
+  return async (): Promise<SourceTable> => ({
+    origin: 'memory',
+    headers,
+    rows: (async function* (): AsyncGenerator<SourceRecord> {
+      for (const [i, row] of rows.entries()) {
+        yield { rowNumber: i + 2, values: Object.fromEntries(headers.map((h, j) => [h, row[j] ?? ''])) };
+      }
+    })(),
+    close: async () => {},
+  });
+}
+
+let database: TestDatabase;
+let orm: Orm;
+const secretKey = parseSecretKey(generateSecretKey());
+let organisationId: string;
+let configurationId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase('run_sync');
+  orm = await createOrm({ databaseUrl: database.url });
+  await migrate(orm);
+  organisationId = (
+    await createOrganisation(orm.em.fork(), {
+      name: 'Acme',
+      timeZone: 'Europe/London',
+      provisioningEnabled: true,
+      syncService: 'user-sync',
+    })
+  ).id;
+});
+
+afterAll(async () => {
+  await orm?.close(true);
+  await database?.drop();
+});
+
+let configCounter = 0;
+beforeEach(async () => {
+  configCounter += 1;
+  configurationId = (
+    await createConfiguration(
+      orm.em.fork(),
+      organisationId,
+      {
+        name: `HR feed ${configCounter}`,
+        connector: 'sftp',
+        settings: {
+          host: 'sftp.example.com',
+          username: 'acme',
+          password: 'secret-password',
+          hostFingerprint: `SHA256:${'A'.repeat(43)}`,
+          path: '/outbound/employees.csv',
+        },
+        mapping: {},
+        schedule: null,
+        scheduleTimeZone: null,
+        thresholdCount: 500,
+        thresholdPercent: 20,
+        enabled: true,
+      },
+      secretKey,
+    )
+  ).id;
+  // Users of earlier tests belong to other configurations; start each test from an empty directory.
+  await sql('delete from directory_user');
+});
+
+async function sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  return orm.em.getConnection().execute<T[]>(text, params);
+}
+
+async function queueRun(): Promise<string> {
+  const [row] = await sql<{ id: string }>(
+    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
+     values (gen_random_uuid(), ?, ?, 'queued', 'manual', now()) returning id`,
+    [organisationId, configurationId],
+  );
+  return (row as { id: string }).id;
+}
+
+async function sync(rows: Row[], options: Partial<RunSyncOptions> = {}) {
+  const runId = await queueRun();
+  const result = await runSync(runId, { orm, secretKey, load: memorySource(rows), ...options });
+  const [run] = await sql<Record<string, unknown>>('select * from sync_run where id = ?', [runId]);
+  return { runId, result, run: run as Record<string, unknown> };
+}
+
+async function directory() {
+  return sql<{ external_id: string; email: string; department: string | null; status: string }>(
+    'select external_id, email, department, status from directory_user order by external_id',
+  );
+}
+
+async function logCount(runId: string): Promise<number> {
+  const [row] = await sql<{ n: number }>('select count(*)::int as n from sync_log where run_id = ?', [runId]);
+  return row?.n ?? 0;
+}
+
+describe('runSync', () => {
+  it('creates every user of a first import and records a successful run with counts and a log line per row', async () => {
+    const { runId, result, run } = await sync(people(3));
+    expect(result).toEqual({ status: 'success' });
+    expect(run).toMatchObject({ status: 'success', created_count: 3, rows_read: 3, attempt: 1 });
+    expect(run.duration_ms).toEqual(expect.any(Number));
+    expect((await directory()).map((u) => u.email)).toEqual([
+      'user.1@example.com',
+      'user.2@example.com',
+      'user.3@example.com',
+    ]);
+    expect(await logCount(runId)).toBe(3);
+  });
+
+  it('writes nothing to the directory when the same input is synced again', async () => {
+    await sync(people(3));
+    const [before] = await sql<{ t: Date }>('select max(updated_at) as t from directory_user');
+    const { result, run } = await sync(people(3));
+    expect(result).toEqual({ status: 'success' });
+    expect(run).toMatchObject({ unchanged_count: 3, created_count: 0, updated_count: 0 });
+    const [after] = await sql<{ t: Date }>('select max(updated_at) as t from directory_user');
+    expect(after?.t).toEqual(before?.t);
+  });
+
+  it('ends equal to A after syncing A, then B, then A again', async () => {
+    const a = people(4, 'Sales');
+    const b = [...people(2, 'Marketing'), ...people(1, 'Sales', 10)];
+    await sync(a);
+    const afterA = await directory();
+    const { run } = await sync(b);
+    expect(run).toMatchObject({ updated_count: 2, created_count: 1, deactivated_count: 2 });
+    await sync(a);
+    const again = await directory();
+    expect(again.filter((u) => u.status === 'active')).toEqual(afterA);
+    expect(again.find((u) => u.external_id === 'E00010')?.status).toBe('deactivated');
+  });
+
+  it('records field-level changes of an update in the log', async () => {
+    await sync(people(1, 'Sales'));
+    const { runId } = await sync(people(1, 'Marketing'));
+    const [entry] = await sql<{ action: string; changes: unknown }>(
+      'select action, changes from sync_log where run_id = ?',
+      [runId],
+    );
+    expect(entry).toEqual({
+      action: 'update',
+      changes: { department: { before: 'Sales', after: 'Marketing' } },
+    });
+  });
+
+  it('ends as Needs Attention with the warning in the log when a row has an invalid email', async () => {
+    const rows = people(2);
+    (rows[1] as Row)[1] = 'not-an-email';
+    const { runId, run } = await sync(rows);
+    expect(run).toMatchObject({ status: 'needs_attention', created_count: 1, skipped_count: 1 });
+    const [skipped] = await sql<{ row_number: number; action: string; message: string }>(
+      `select row_number, action, message from sync_log where run_id = ? and action = 'skip'`,
+      [runId],
+    );
+    expect(skipped).toMatchObject({ row_number: 3, action: 'skip' });
+    expect(skipped?.message).toMatch(/email/i);
+  });
+
+  it('writes nothing and keeps an error log when the source fails to load', async () => {
+    await sync(people(2));
+    const before = await directory();
+    const failing: RunSyncOptions['load'] = async () => {
+      throw new SourceError('SourceNotFound', 'No file matches /outbound/employees_*.csv', {
+        hint: 'Check that the HR system exported the file',
+      });
+    };
+    const { runId, run } = await sync([], { load: failing });
+    expect(run).toMatchObject({ status: 'data_load_failed', error_count: 1 });
+    expect(run.error_summary).toBe('No file matches /outbound/employees_*.csv');
+    expect(await directory()).toEqual(before);
+    expect(await sql('select action, message, hint from sync_log where run_id = ?', [runId])).toEqual([
+      {
+        action: 'error',
+        message: 'No file matches /outbound/employees_*.csv',
+        hint: 'Check that the HR system exported the file',
+      },
+    ]);
+  });
+
+  it('reports a missing required column as Data Load Failed naming the columns found', async () => {
+    const { run } = await sync([['E1', 'Ada', 'Lovelace', 'x', 'y']], {
+      load: memorySource([['E1', 'Ada', 'Lovelace', 'x', 'y']], ['employee_id', 'Name', 'Surname', 'a', 'b']),
+    });
+    expect(run.status).toBe('data_load_failed');
+    expect(run.error_summary).toMatch(/Missing required columns? `email`.*Found: employee_id, Name, Surname/);
+    expect(await directory()).toEqual([]);
+  });
+
+  describe('deactivation threshold', () => {
+    async function blockedAt(
+      active: number,
+      remaining: number,
+      limits: { count?: number; percent?: number },
+    ) {
+      await sql('update sync_configuration set threshold_count = ?, threshold_percent = ? where id = ?', [
+        limits.count ?? 500,
+        limits.percent ?? 20,
+        configurationId,
+      ]);
+      await sync(people(active));
+      const before = await directory();
+      const { run } = await sync(people(remaining));
+      return { run, unchanged: JSON.stringify(await directory()) === JSON.stringify(before) };
+    }
+
+    it('lets exactly 20% of 1,000 active users be deactivated', async () => {
+      const { run } = await blockedAt(1000, 800, {});
+      expect(run).toMatchObject({ status: 'success', deactivated_count: 200 });
+    });
+
+    it('blocks 201 of 1,000 at 20% and writes nothing, keeping the details for support', async () => {
+      const { run, unchanged } = await blockedAt(1000, 799, {});
+      expect(run).toMatchObject({ status: 'above_deactivation_threshold', deactivated_count: 0 });
+      expect(unchanged).toBe(true);
+      expect(run.threshold_details).toMatchObject({
+        plannedDeactivations: 201,
+        activeManagedUsers: 1000,
+        thresholdCount: 500,
+        thresholdPercent: 20,
+      });
+      expect((run.threshold_details as { sample: unknown[] }).sample).toHaveLength(50);
+    });
+
+    it('does not apply the percentage below 100 active users', async () => {
+      const { run } = await blockedAt(99, 1, {});
+      expect(run).toMatchObject({ status: 'success', deactivated_count: 98 });
+    });
+
+    it('blocks one more deactivation than the absolute count', async () => {
+      const { run } = await blockedAt(20, 9, { count: 10, percent: 100 });
+      expect(run.status).toBe('above_deactivation_threshold');
+    });
+  });
+
+  it('stops at the next checkpoint when support cancels a running sync, writing nothing', async () => {
+    const { run } = await sync(people(3), {
+      onPhase: async (phase) => {
+        if (phase === 'loaded') {
+          const [running] = await sql<{ id: string }>(`select id from sync_run where status = 'in_progress'`);
+          await requestCancel(orm.em.fork(), (running as { id: string }).id);
+        }
+      },
+    });
+    expect(run).toMatchObject({ status: 'cancelled', created_count: 0 });
+    expect(await directory()).toEqual([]);
+  });
+
+  it('cannot commit from a stale attempt once another worker has taken the run over', async () => {
+    const { result, run } = await sync(people(3), {
+      onPhase: async (phase) => {
+        if (phase === 'applying') {
+          // Another worker recovered the run meanwhile: its attempt is newer.
+          await sql(`update sync_run set attempt = attempt + 1 where status = 'in_progress'`);
+        }
+      },
+    });
+    expect(result).toEqual({ status: 'not_run', reason: 'another attempt owns this run' });
+    expect(run).toMatchObject({ status: 'in_progress', attempt: 2 });
+    expect(await directory()).toEqual([]);
+  });
+
+  it('never touches users created by hand', async () => {
+    await sql(
+      `insert into directory_user (id, organisation_id, email, first_name, last_name, status, created_at, updated_at)
+       values (gen_random_uuid(), ?, 'manual@example.com', 'Man', 'Ual', 'active', now(), now())`,
+      [organisationId],
+    );
+    await sync(people(2));
+    await sync(people(1));
+    const [manual] = await sql<{ status: string; managed_by_id: string | null }>(
+      `select status, managed_by_id from directory_user where email = 'manual@example.com'`,
+    );
+    expect(manual).toEqual({ status: 'active', managed_by_id: null });
+  });
+});

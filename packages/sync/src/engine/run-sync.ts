@@ -1,0 +1,278 @@
+import {
+  type ClaimedRun,
+  claimRun,
+  finishCancelled,
+  getConfiguration,
+  heartbeat,
+  type Orm,
+  type SyncConfiguration,
+  type ThresholdDetails,
+} from '@provisioning/db';
+import type { RunProgress, RunStatus } from '@provisioning/shared';
+import { loadSource } from '../connectors/load-source.ts';
+import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
+import { applyPlan, insertLog, query } from './apply.ts';
+import { resolveColumns } from './columns.ts';
+import { createNormaliser } from './normalise.ts';
+import { plan as planSync } from './plan.ts';
+import { checkThreshold } from './threshold.ts';
+import type { ExistingUser, Plan } from './types.ts';
+
+export interface RunSyncOptions {
+  orm: Orm;
+  secretKey: Buffer;
+  /** Whether a transient source error may still be retried (pg-boss has attempts left). */
+  canRetry?: boolean;
+  heartbeatIntervalMs?: number;
+  /** Replaces the connector, for tests that feed rows directly. */
+  load?: (configuration: SyncConfiguration, options: LoadOptions) => Promise<SourceTable>;
+  /** Called between phases; tests use it to act at an exact point (e.g. crash before apply). */
+  onPhase?: (phase: 'loaded' | 'planned' | 'applying') => Promise<void> | void;
+}
+
+export type RunSyncResult =
+  | { status: RunStatus }
+  /** The run was not there to take, or another attempt took it over: nothing written by this one. */
+  | { status: 'not_run'; reason: string }
+  /** Another run of the configuration is in progress: try this one again later. */
+  | { status: 'busy' };
+
+/** Thrown to have the job retried later (pg-boss backoff); the run stays in progress meanwhile. */
+export class RetryLater extends Error {
+  constructor(readonly sourceError: SourceError) {
+    super(`${sourceError.message} (will retry)`);
+    this.name = 'RetryLater';
+  }
+}
+
+class Cancelled extends Error {}
+class Lost extends Error {}
+
+const CHECKPOINT_ROWS = 5_000;
+
+/**
+ * One run, start to end: load → normalise → plan → threshold guard → apply. Nothing is written to the
+ * directory before apply, and apply is one transaction; every other exit leaves the directory untouched.
+ */
+export async function runSync(runId: string, options: RunSyncOptions): Promise<RunSyncResult> {
+  const em = options.orm.em.fork();
+  const claimed = await claimRun(em, runId);
+  if (claimed === 'gone') return { status: 'not_run', reason: 'the run is finished or cancelled' };
+  if (claimed === 'busy') return { status: 'busy' };
+
+  const progress: RunProgress = { read: 0, planned: 0, applied: 0 };
+  const abort = new AbortController();
+  let cancelRequested = false;
+  let lost = false;
+  const beat = async () => {
+    const state = await heartbeat(options.orm.em.fork(), claimed, progress);
+    cancelRequested ||= state.cancelRequested;
+    if (!state.owned) {
+      lost = true;
+      abort.abort(new Lost('another attempt owns this run'));
+    }
+  };
+  const checkpoint = async () => {
+    await beat();
+    if (lost) throw new Lost('another attempt owns this run');
+    if (cancelRequested) throw new Cancelled('cancel requested');
+  };
+  const timer = setInterval(() => void beat().catch(() => {}), options.heartbeatIntervalMs ?? 5_000);
+
+  try {
+    const configuration = await getConfiguration(em, claimed.configurationId);
+    const load =
+      options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
+    const source = await load(configuration, { signal: abort.signal });
+    const normaliser = (() => {
+      try {
+        return createNormaliser(resolveColumns(source.headers, configuration.mapping));
+      } catch (error) {
+        void source.close();
+        throw error;
+      }
+    })();
+    try {
+      for await (const record of source.rows) {
+        normaliser.add(record);
+        progress.read += 1;
+        if (progress.read % CHECKPOINT_ROWS === 0) await checkpoint();
+      }
+    } finally {
+      await source.close();
+    }
+    if (progress.read === 0) {
+      throw new SourceError('NoDataRows', `${source.origin} has a header row but no data rows`, {
+        hint: 'Check that the export that writes the file ran completely; nothing was changed.',
+      });
+    }
+    await options.onPhase?.('loaded');
+    await checkpoint();
+
+    const existing = await loadDirectory(options.orm, claimed.organisationId);
+    const knownEmails = new Set(existing.map((user) => user.email.toLowerCase()));
+    const rows = normaliser.finish(knownEmails);
+    const plan = planSync({
+      configurationId: configuration.id,
+      rows,
+      existing,
+      presentFields: normaliser.presentFields,
+    });
+    progress.planned = plan.actions.length;
+    await options.onPhase?.('planned');
+    await checkpoint();
+
+    const blocked = checkThreshold(plan, {
+      thresholdCount: configuration.thresholdCount,
+      thresholdPercent: configuration.thresholdPercent,
+    });
+    if (blocked) {
+      return { status: await finishAboveThreshold(options.orm, claimed, plan, blocked, progress) };
+    }
+
+    await options.onPhase?.('applying');
+    const result = await applyPlan(options.orm, {
+      runId: claimed.runId,
+      attempt: claimed.attempt,
+      organisationId: claimed.organisationId,
+      configurationId: configuration.id,
+      plan,
+      rowsRead: progress.read,
+    });
+    if (result.outcome === 'lost') return { status: 'not_run', reason: 'another attempt owns this run' };
+    if (result.outcome === 'cancelled') throw new Cancelled('cancel requested');
+    return { status: result.status };
+  } catch (error) {
+    if (error instanceof Lost || lost) return { status: 'not_run', reason: 'another attempt owns this run' };
+    if (error instanceof Cancelled) {
+      await finishCancelled(em, claimed.runId, claimed.attempt, 'Cancelled by support before it was applied');
+      return { status: 'cancelled' };
+    }
+    if (error instanceof SourceError) {
+      if (error.transient && options.canRetry) throw new RetryLater(error);
+      return { status: await finishDataLoadFailed(options.orm, claimed, error, progress) };
+    }
+    throw error;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Every user of the organisation: the planner matches against all, and touches only its own. */
+async function loadDirectory(orm: Orm, organisationId: string): Promise<ExistingUser[]> {
+  const rows = await orm.em.getConnection().execute<Record<string, string | null>[]>(
+    `select id, external_id, email, first_name, last_name, job_title, department, location, manager_email,
+       employee_number, phone, to_char(start_date, 'YYYY-MM-DD') as start_date, status, managed_by_id
+     from directory_user where organisation_id = ?`,
+    [organisationId],
+  );
+  return rows.map((row) => ({
+    id: row.id as string,
+    externalId: row.external_id ?? null,
+    email: row.email as string,
+    firstName: row.first_name as string,
+    lastName: row.last_name as string,
+    jobTitle: row.job_title ?? null,
+    department: row.department ?? null,
+    location: row.location ?? null,
+    managerEmail: row.manager_email ?? null,
+    employeeNumber: row.employee_number ?? null,
+    phone: row.phone ?? null,
+    startDate: row.start_date ?? null,
+    status: row.status as 'active' | 'deactivated',
+    managedById: row.managed_by_id ?? null,
+  }));
+}
+
+/** Fenced final update for the two outcomes that write nothing to the directory. */
+async function finishWithoutWrites(
+  orm: Orm,
+  run: ClaimedRun,
+  fields: {
+    status: RunStatus;
+    errorSummary: string | null;
+    thresholdDetails?: ThresholdDetails;
+    errors: number;
+  },
+  progress: RunProgress,
+  log: Parameters<typeof insertLog>[2],
+): Promise<RunStatus> {
+  const knex = orm.em.getConnection().getKnex();
+  await knex.transaction(async (trx) => {
+    const { rows } = await query<{ rows: unknown[] }>(
+      trx,
+      `update sync_run set status = ?, finished_at = now(),
+         duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
+         error_summary = ?, threshold_details = ?::jsonb, error_count = ?, rows_read = ?, rows_planned = ?
+       where id = ? and attempt = ? and status = 'in_progress'
+       returning id`,
+      [
+        fields.status,
+        fields.errorSummary,
+        fields.thresholdDetails ? JSON.stringify(fields.thresholdDetails) : null,
+        fields.errors,
+        progress.read,
+        progress.planned,
+        run.runId,
+        run.attempt,
+      ],
+    );
+    if (rows.length > 0) await insertLog(trx, run.runId, log);
+  });
+  return fields.status;
+}
+
+function finishDataLoadFailed(orm: Orm, run: ClaimedRun, error: SourceError, progress: RunProgress) {
+  return finishWithoutWrites(
+    orm,
+    run,
+    { status: 'data_load_failed', errorSummary: error.message, errors: 1 },
+    progress,
+    [
+      {
+        rowNumber: null,
+        externalId: null,
+        email: null,
+        name: null,
+        action: 'error',
+        outcome: 'failed',
+        changes: null,
+        message: error.message,
+        hint: error.hint,
+      },
+    ],
+  );
+}
+
+function finishAboveThreshold(
+  orm: Orm,
+  run: ClaimedRun,
+  plan: Plan,
+  blocked: NonNullable<ReturnType<typeof checkThreshold>>,
+  progress: RunProgress,
+) {
+  const sample = plan.actions
+    .flatMap((a) => (a.action === 'deactivate' ? [a] : []))
+    .slice(0, 50)
+    .map((a) => ({ externalId: a.externalId, email: a.email }));
+  const details: ThresholdDetails = {
+    plannedDeactivations: blocked.plannedDeactivations,
+    activeManagedUsers: blocked.activeManagedUsers,
+    thresholdCount: blocked.thresholdCount,
+    thresholdPercent: blocked.thresholdPercent,
+    sample,
+  };
+  // The would-be deactivations stay on the run for support; they are not offered as a log download.
+  return finishWithoutWrites(
+    orm,
+    run,
+    {
+      status: 'above_deactivation_threshold',
+      errorSummary: blocked.message,
+      thresholdDetails: details,
+      errors: 0,
+    },
+    progress,
+    [],
+  );
+}

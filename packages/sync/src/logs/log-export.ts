@@ -1,0 +1,245 @@
+import { once } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { type EntityManager, isUuid, SyncRun } from '@provisioning/db';
+import { DomainError, RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
+import ExcelJS from 'exceljs';
+import {
+  csvLine,
+  LOG_COLUMNS,
+  type LogFileEntry,
+  type LogFileKind,
+  type LogFormat,
+  logCells,
+  logFileName,
+  logHeaders,
+} from './log-file.ts';
+
+/** What the CLI and the API need to answer a download: 404, 409 with a reason, or the file's name and kind. */
+export type RunLogInfo = {
+  runId: string;
+  organisationId: string;
+  runStatus: RunStatus;
+  /** The download name: the run's start (else its queued time) in the organisation's time zone. */
+  fileName(format: LogFormat): string;
+} & (
+  | {
+      /** The log the run offers. */
+      kind: LogFileKind;
+      unavailableReason: null;
+    }
+  | {
+      kind: null;
+      /** Why there is nothing to download: the answer to a 409. */
+      unavailableReason: string;
+    }
+);
+
+/**
+ * Reads a run and its organisation's time zone. An unknown or malformed ID, or (with `organisationId`)
+ * another organisation's run, is NOT_FOUND.
+ */
+export async function runLogInfo(
+  em: EntityManager,
+  runId: string,
+  options: { organisationId?: string } = {},
+): Promise<RunLogInfo> {
+  const { organisationId } = options;
+  const run =
+    isUuid(runId) && (organisationId === undefined || isUuid(organisationId))
+      ? await em.findOne(
+          SyncRun,
+          organisationId === undefined ? { id: runId } : { id: runId, organisation: organisationId },
+          { populate: ['organisation'] },
+        )
+      : null;
+  if (!run) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
+  const runStatus: RunStatus = run.status;
+  const status = RUN_STATUS_INFO[runStatus];
+  const startedAt = run.startedAt ?? run.queuedAt;
+  const timeZone = run.organisation.timeZone;
+  const common = {
+    runId: run.id,
+    organisationId: run.organisation.id,
+    runStatus,
+    fileName: (format: LogFormat) => logFileName(startedAt, timeZone, format),
+  };
+  return status.logKind === null
+    ? {
+        ...common,
+        kind: null,
+        unavailableReason: `This run has no logs to download: it is ${status.label}. ${status.meaning}`,
+      }
+    : { ...common, kind: status.logKind, unavailableReason: null };
+}
+
+/** Rows read per query: large enough to keep round trips few, small enough to keep memory flat. */
+export const LOG_EXPORT_BATCH_SIZE = 5000;
+
+interface LogRow {
+  seq: number;
+  row_number: number | null;
+  external_id: string | null;
+  email: string | null;
+  name: string | null;
+  action: LogFileEntry['action'];
+  outcome: LogFileEntry['outcome'];
+  changes: LogFileEntry['changes'];
+  message: string | null;
+  hint: string | null;
+}
+
+/**
+ * The run's log entries in seq order, one batch per query, keyset on seq (the primary key's order).
+ * Not inside one transaction on purpose: a final run's log never changes, and a transaction held open for
+ * a long download would stall every other connection of the embedded database (it serialises them).
+ */
+async function* logBatches(em: EntityManager, runId: string, batchSize: number) {
+  let after = -1;
+  for (;;) {
+    const rows = await em.execute<LogRow[]>(
+      `select seq, row_number, external_id, email, name, action, outcome, changes, message, hint
+       from sync_log where run_id = ? and seq > ? order by seq limit ?`,
+      [runId, after, batchSize],
+    );
+    if (rows.length === 0) return;
+    yield rows.map(
+      (row): LogFileEntry => ({
+        seq: row.seq,
+        rowNumber: row.row_number,
+        externalId: row.external_id,
+        email: row.email,
+        name: row.name,
+        action: row.action,
+        outcome: row.outcome,
+        changes: row.changes,
+        message: row.message,
+        hint: row.hint,
+      }),
+    );
+    if (rows.length < batchSize) return;
+    after = rows[rows.length - 1]!.seq;
+  }
+}
+
+export interface ExportRunLogOptions {
+  /** An EntityManager of @provisioning/db's Orm (a fork per request or command). */
+  em: EntityManager;
+  runId: string;
+  format: LogFormat;
+  /** Any writable: a file, an HTTP response. It is ended when the file is complete. */
+  output: Writable;
+  /** Only with this organisation's runs (the API's session organisation); others are NOT_FOUND. */
+  organisationId?: string;
+  batchSize?: number;
+}
+
+/**
+ * Streams a run's log file (CSV or XLSX) into `output` and resolves once `output` has taken all of it,
+ * with the number of log lines written. Memory stays bounded whatever the number of entries: entries
+ * are read in batches and each batch waits for the output to keep up.
+ *
+ * NOT_FOUND and CONFLICT (a run with no log) are thrown before anything is written, leaving `output`
+ * untouched so the caller can still answer. A failure once writing has begun destroys `output` with the
+ * error: an HTTP client then sees a broken download, never a complete-looking truncated file.
+ */
+export async function exportRunLog(
+  options: ExportRunLogOptions,
+): Promise<{ kind: LogFileKind; rows: number }> {
+  const { em, runId, format, output } = options;
+  const info = await runLogInfo(em, runId, { organisationId: options.organisationId });
+  if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
+  const batches = logBatches(em, info.runId, options.batchSize ?? LOG_EXPORT_BATCH_SIZE);
+  const rows =
+    format === 'csv'
+      ? await writeCsv(info.kind, batches, output)
+      : await writeXlsx(info.kind, batches, output);
+  return { kind: info.kind, rows };
+}
+
+type Batches = AsyncIterable<LogFileEntry[]>;
+
+async function writeCsv(kind: LogFileKind, batches: Batches, output: Writable): Promise<number> {
+  let count = 0;
+  async function* chunks() {
+    // The BOM makes Excel read the file as UTF-8 (accents, non-Latin names) rather than the ANSI code page.
+    yield Buffer.from(`\uFEFF${csvLine(logHeaders(kind))}`, 'utf8');
+    for await (const batch of batches) {
+      let text = '';
+      for (const entry of batch) text += csvLine(logCells(kind, entry));
+      count += batch.length;
+      yield Buffer.from(text, 'utf8');
+    }
+  }
+  // pipeline waits on the output's backpressure, ends it when done and destroys it on failure.
+  await pipeline(Readable.from(chunks(), { objectMode: false }), output);
+  return count;
+}
+
+/** Excel shows at most this many characters in a cell and asks to repair a file with longer text. */
+const XLSX_MAX_CELL_LENGTH = 32_767;
+/**
+ * Uncompressed sheet XML allowed to wait for the zip stream. exceljs writes a worksheet's XML into the
+ * zip without heeding backpressure, so with a slow reader the backlog would grow to the whole file.
+ */
+const XLSX_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+function xlsxCell(value: ReturnType<typeof logCells>[number]) {
+  if (typeof value === 'string' && value.length > XLSX_MAX_CELL_LENGTH) {
+    return `${value.slice(0, XLSX_MAX_CELL_LENGTH - 1)}…`;
+  }
+  return value;
+}
+
+async function writeXlsx(kind: LogFileKind, batches: Batches, output: Writable): Promise<number> {
+  // Settles when the output finishes, fails or is closed early; a wait on the writer races with it so
+  // a reader that goes away cannot leave the export hanging.
+  const outputDone = finished(output);
+  outputDone.catch(() => {});
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: output,
+    useSharedStrings: false,
+    useStyles: false,
+  });
+  workbook.creator = 'User Provisioning';
+  let count = 0;
+  try {
+    const sheet = workbook.addWorksheet(kind === 'result' ? 'Sync result log' : 'Error log', {
+      views: [{ state: 'frozen', ySplit: 1 }],
+    });
+    sheet.columns = LOG_COLUMNS[kind].map((column) => ({ width: column.width }));
+    sheet.addRow(logHeaders(kind)).commit();
+    for await (const batch of batches) {
+      for (const entry of batch) sheet.addRow(logCells(kind, entry).map(xlsxCell)).commit();
+      count += batch.length;
+      await Promise.race([sheetBacklogDrained(sheet), outputDone]);
+    }
+    await Promise.race([workbook.commit(), outputDone]);
+    await outputDone;
+    return count;
+  } catch (error) {
+    output.destroy(error as Error);
+    (workbook as unknown as { zip?: { abort?(): void } }).zip?.abort?.();
+    throw error;
+  }
+}
+
+interface WritableInternals {
+  writableLength?: number;
+  _writableState?: { length?: number };
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * Resolves once the sheet's XML waiting for the zip stream is under XLSX_MAX_BACKLOG_BYTES. It reads
+ * exceljs 4.4's internals: the worksheet's StreamBuf writes into a PassThrough (readable-stream 2, which
+ * has no `writableLength`) without heeding its backpressure. Should they change, it resolves at once and
+ * the export still works, only without this bound.
+ */
+async function sheetBacklogDrained(sheet: ExcelJS.Worksheet): Promise<void> {
+  const stream = (sheet as unknown as { stream?: { pipes?: unknown[] } }).stream;
+  const target = stream?.pipes?.[0] as WritableInternals | undefined;
+  const backlog = () => target?.writableLength ?? target?._writableState?.length;
+  if (typeof backlog() !== 'number' || typeof target?.once !== 'function') return;
+  while ((backlog() ?? 0) > XLSX_MAX_BACKLOG_BYTES) await once(target as unknown as Writable, 'drain');
+}

@@ -1,0 +1,169 @@
+import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
+
+/** What a run's log file is: the sync result log (Success, Needs Attention) or the error log (Data Load Failed). */
+export type LogFileKind = 'result' | 'error';
+
+export const LOG_FORMATS = ['csv', 'xlsx'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export const LOG_CONTENT_TYPES: Record<LogFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The numeric parts of an instant on the wall clock of a time zone (UTC when the zone is unknown). */
+function wallClock(instant: Date, timeZone: string) {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      hourCycle: 'h23',
+    });
+  } catch {
+    // Organisation time zones are validated when saved; one a later ICU drops must not block downloads.
+    return wallClock(instant, 'UTC');
+  }
+  const parts = Object.fromEntries(format.formatToParts(instant).map((part) => [part.type, part.value]));
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    // Some ICU versions print midnight as 24 even with h23.
+    hour: Number(parts.hour) % 24,
+    minute: Number(parts.minute),
+  };
+}
+
+/**
+ * The download name of a run's log: `Sync Logs - 15 Jan 2024 10.30pm.csv`, the run's start on the
+ * organisation's wall clock (12-hour, no leading zero on day or hour). The caller passes the queued time
+ * for a run that never started.
+ */
+export function logFileName(runStartedAt: Date, timeZone: string, format: LogFormat): string {
+  const { year, month, day, hour, minute } = wallClock(runStartedAt, timeZone);
+  const hour12 = hour % 12 === 0 ? 12 : hour % 12;
+  const period = hour < 12 ? 'am' : 'pm';
+  const time = `${hour12}.${String(minute).padStart(2, '0')}${period}`;
+  return `Sync Logs - ${day} ${MONTHS[month - 1]} ${year} ${time}.${format}`;
+}
+
+const FORMULA_TRIGGERS = new Set(['=', '+', '-', '@', '\t', '\r', '\n']);
+
+/**
+ * Neutralises a cell a spreadsheet could run as a formula (OWASP "CSV injection"): text starting with
+ * `=`, `+`, `-`, `@`, tab, CR or LF gets a leading single quote; the rest of the text is kept as is.
+ */
+export function neutraliseCell(value: string): string {
+  return FORMULA_TRIGGERS.has(value.charAt(0)) ? `'${value}` : value;
+}
+
+export const ACTION_LABELS: Record<LogAction, string> = {
+  create: 'Created',
+  update: 'Updated',
+  reactivate: 'Reactivated',
+  deactivate: 'Deactivated',
+  unchanged: 'Unchanged',
+  skip: 'Skipped',
+  error: 'Error',
+};
+
+export const OUTCOME_LABELS: Record<LogOutcome, string> = {
+  applied: 'Applied',
+  no_change: 'No change',
+  warning: 'Warning',
+  failed: 'Failed',
+  not_applied: 'Not applied',
+};
+
+const EMPTY = '(empty)';
+
+/**
+ * Field-level changes as one readable cell: `department: Sales → Marketing; job_title: (empty) → Engineer`.
+ * Fields in name order (jsonb does not keep the order they were written in).
+ */
+export function formatChanges(changes: FieldChanges | null | undefined): string {
+  if (!changes) return '';
+  return Object.keys(changes)
+    .sort()
+    .map((field) => {
+      const change = changes[field];
+      const before = change?.before ?? '';
+      const after = change?.after ?? '';
+      return `${field}: ${before === '' ? EMPTY : before} → ${after === '' ? EMPTY : after}`;
+    })
+    .join('; ');
+}
+
+/** A sync_log row as the export reads it. */
+export interface LogFileEntry {
+  seq: number;
+  rowNumber: number | null;
+  externalId: string | null;
+  email: string | null;
+  name: string | null;
+  action: LogAction;
+  outcome: LogOutcome;
+  changes: FieldChanges | null;
+  message: string | null;
+  hint: string | null;
+}
+
+export type LogCell = string | number | null;
+
+export interface LogColumn {
+  header: string;
+  /** Width in Excel character units. */
+  width: number;
+  value(entry: LogFileEntry): LogCell;
+}
+
+export const LOG_COLUMNS: Record<LogFileKind, LogColumn[]> = {
+  result: [
+    { header: 'Row', width: 8, value: (entry) => entry.rowNumber },
+    { header: 'External ID', width: 16, value: (entry) => entry.externalId },
+    { header: 'Email', width: 32, value: (entry) => entry.email },
+    { header: 'Name', width: 24, value: (entry) => entry.name },
+    { header: 'Action', width: 13, value: (entry) => ACTION_LABELS[entry.action] ?? entry.action },
+    { header: 'Outcome', width: 12, value: (entry) => OUTCOME_LABELS[entry.outcome] ?? entry.outcome },
+    { header: 'Changes', width: 60, value: (entry) => formatChanges(entry.changes) },
+    { header: 'Message', width: 60, value: (entry) => entry.message },
+  ],
+  error: [
+    { header: 'Row', width: 8, value: (entry) => entry.rowNumber },
+    { header: 'Error', width: 70, value: (entry) => entry.message },
+    { header: 'What to do', width: 70, value: (entry) => entry.hint },
+  ],
+};
+
+/** The header cells of a log file. */
+export function logHeaders(kind: LogFileKind): string[] {
+  return LOG_COLUMNS[kind].map((column) => column.header);
+}
+
+/** One line of a log file, every text cell neutralised; empty values are null. */
+export function logCells(kind: LogFileKind, entry: LogFileEntry): LogCell[] {
+  return LOG_COLUMNS[kind].map((column) => {
+    const value = column.value(entry);
+    if (value === '' || value === null) return null;
+    return typeof value === 'string' ? neutraliseCell(value) : value;
+  });
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF; quotes doubled. */
+export function csvField(value: LogCell): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** One CSV record with its CRLF line end. */
+export function csvLine(cells: readonly LogCell[]): string {
+  return `${cells.map(csvField).join(',')}\r\n`;
+}
