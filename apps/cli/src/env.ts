@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   EMBEDDED_DB_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
+  /** The demo's local SFTP server. */
+  DEMO_SFTP_PORT: z.coerce.number().int().min(1).max(65535).default(2222),
   /** Seed the demo organisation; on by default with the embedded database. */
   DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   DEBUG: z.string().optional(),

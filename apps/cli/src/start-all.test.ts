@@ -26,11 +26,11 @@ describe('pnpm start on the embedded database', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'provisioning-start-'));
   const output: string[] = [];
   let launcher: ChildProcess;
-  let ports: { db: number; api: number; web: number };
+  let ports: { db: number; api: number; web: number; sftp: number };
   let banner: string;
 
   beforeAll(async () => {
-    ports = { db: await freePort(), api: await freePort(), web: await freePort() };
+    ports = { db: await freePort(), api: await freePort(), web: await freePort(), sftp: await freePort() };
     const { DATABASE_URL: _ignored, ...env } = process.env;
     launcher = spawn(process.execPath, ['--import', 'tsx', 'src/start-all.ts'], {
       cwd: CLI_DIR,
@@ -40,6 +40,7 @@ describe('pnpm start on the embedded database', () => {
         EMBEDDED_DB_PORT: String(ports.db),
         API_PORT: String(ports.api),
         WEB_PORT: String(ports.web),
+        DEMO_SFTP_PORT: String(ports.sftp),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -89,6 +90,35 @@ describe('pnpm start on the embedded database', () => {
       await client.end();
     }
   });
+
+  it('runs the four demo configurations to Success, Needs Attention, Data Load Failed and Above Deactivation Threshold', async () => {
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.db}/postgres`,
+    });
+    await client.connect();
+    try {
+      const deadline = Date.now() + 120_000;
+      let statuses: Record<string, string> = {};
+      // The worker picks up the first runs the launcher queued; wait for all four to finish.
+      while (Date.now() < deadline) {
+        const { rows } = await client.query<{ name: string; status: string }>(
+          `select distinct on (c.name) c.name, r.status from sync_run r join sync_configuration c on c.id = r.configuration_id
+           where r.status not in ('queued', 'in_progress') order by c.name, r.queued_at`,
+        );
+        statuses = Object.fromEntries(rows.map((row) => [row.name, row.status]));
+        if (Object.keys(statuses).length === 4) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(statuses).toEqual({
+        'HR export (SFTP)': 'success',
+        'Contractors (SFTP)': 'needs_attention',
+        'Payroll export (SFTP)': 'data_load_failed',
+        'Acquired company (SFTP)': 'above_deactivation_threshold',
+      });
+    } finally {
+      await client.end();
+    }
+  }, 150_000);
 
   it('stops api, worker, web and the database on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));

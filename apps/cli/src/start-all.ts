@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { migrate, seedDemo } from '@provisioning/db';
 import { openDatabase } from './database.ts';
+import { seedDemoConfigurations, startDemoSftp } from './demo.ts';
 import { readEnv } from './env.ts';
 
 const env = readEnv();
@@ -18,6 +19,10 @@ const applied = await migrate(db.orm);
 log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
 const demo = env.DEMO === '1' || env.DEMO === 'true' || (env.DEMO === undefined && db.embedded);
 const seeded = demo ? await seedDemo(db.orm.em.fork()) : null;
+const demoSftp = seeded ? await startDemoSftp(env.PROVISIONING_DATA_DIR, env.DEMO_SFTP_PORT) : null;
+if (seeded && demoSftp) {
+  await seedDemoConfigurations(db.orm, db.url, seeded.organisationId, db.secretKey(), demoSftp);
+}
 await db.orm.close(true);
 
 const childEnv: Record<string, string> = {
@@ -78,6 +83,7 @@ async function stop(exitCode: number): Promise<void> {
       }),
   );
   await Promise.all(exits);
+  await demoSftp?.stop();
   await db.close();
   process.exit(exitCode);
 }
@@ -114,7 +120,10 @@ if (!ready) {
     `  API ${apiUrl} · database ${db.embedded ? `embedded, stored in ${join(env.PROVISIONING_DATA_DIR, 'pglite')}` : 'DATABASE_URL'}`,
   ];
   if (seeded) {
-    lines.push(`  Demo organisation "Demo Company" (${seeded.organisationId}); sign in with any of:`);
+    lines.push(
+      `  Demo SFTP server sftp://127.0.0.1:${env.DEMO_SFTP_PORT} with 4 configurations syncing every 2 minutes`,
+      `  Demo organisation "Demo Company" (${seeded.organisationId}); sign in with any of:`,
+    );
     for (const account of seeded.accounts) {
       lines.push(
         `    ${account.roleLabel.padEnd(18)} ${account.email.padEnd(32)} password: ${account.password}`,

@@ -16,6 +16,10 @@ export interface SftpServerOptions {
   publicKey?: string | Buffer;
   /** Destroys the connection once it has sent this many bytes of file data: a drop mid-download. */
   dropAfterBytes?: number;
+  /** The host's private key (OpenSSH or PEM); default a fresh ed25519 key, so a new fingerprint each start. */
+  hostKey?: string;
+  /** Default: any free port. */
+  port?: number;
 }
 
 export interface SftpServer {
@@ -111,7 +115,9 @@ type OpenHandle =
  */
 export async function startSftpServer(options: SftpServerOptions): Promise<SftpServer> {
   const root = await fs.realpath(options.root);
-  const hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = options.hostKey
+    ? { private: options.hostKey, public: options.hostKey }
+    : utils.generateKeyPairSync('ed25519');
   const hostFingerprint = sshFingerprint(publicBlob(hostKey.public));
   const allowedKey = options.publicKey === undefined ? null : utils.parseKey(options.publicKey);
   if (allowedKey instanceof Error) throw allowedKey;
@@ -170,7 +176,7 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
   });
   await new Promise<void>((done, fail) => {
     tcp.once('error', fail);
-    tcp.listen(0, '127.0.0.1', () => done());
+    tcp.listen(options.port ?? 0, '127.0.0.1', () => done());
   });
   const address = tcp.address();
   if (typeof address !== 'object' || address === null) throw new Error('SFTP server has no address');
