@@ -68,7 +68,8 @@ export async function applyPlan(orm: Orm, input: ApplyInput): Promise<ApplyResul
       trx,
       actions.flatMap((a) => (a.action === 'deactivate' ? [a.userId] : [])),
     );
-    await insertLog(trx, input.runId, actions.map(logEntry));
+    // Log lines are made a chunk at a time: 200k of them at once would hold another copy of the run.
+    for (const part of chunks(actions)) await insertLog(trx, input.runId, part.map(logEntry));
 
     const counts = input.plan.counts;
     const status = counts.warnings > 0 ? 'needs_attention' : 'success';
