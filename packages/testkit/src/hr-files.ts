@@ -1,21 +1,11 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { DIRECTORY_FIELDS } from '@provisioning/shared';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 
-export const HR_COLUMNS = [
-  'employee_id',
-  'email',
-  'first_name',
-  'last_name',
-  'job_title',
-  'department',
-  'location',
-  'manager_email',
-  'employee_number',
-  'phone',
-  'start_date',
-] as const;
+/** The columns of a generated HR export: the directory fields, under their default header names. */
+export const HR_COLUMNS = DIRECTORY_FIELDS;
 export type HrColumn = (typeof HR_COLUMNS)[number];
 export type HrRow = Record<HrColumn, string>;
 

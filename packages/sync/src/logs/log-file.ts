@@ -1,4 +1,5 @@
 import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
+import type { LogEntry } from '../engine/apply.ts';
 
 /** What a run's log file is: the sync result log (Success, Needs Attention) or the error log (Data Load Failed). */
 export type LogFileKind = 'result' | 'error';
@@ -102,16 +103,8 @@ export function formatChanges(changes: FieldChanges | null | undefined): string 
 }
 
 /** A sync_log row as the export reads it. */
-export interface LogFileEntry {
+export interface LogFileEntry extends Omit<LogEntry, 'hint'> {
   seq: number;
-  rowNumber: number | null;
-  externalId: string | null;
-  email: string | null;
-  name: string | null;
-  action: LogAction;
-  outcome: LogOutcome;
-  changes: FieldChanges | null;
-  message: string | null;
   hint: string | null;
 }
 
