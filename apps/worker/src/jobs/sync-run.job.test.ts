@@ -154,6 +154,46 @@ describe('the sync-run job', () => {
     }
   });
 
+  it('shares the runs of several configurations between two worker processes side by side', async () => {
+    const organisation = await createOrganisation(orm.em.fork(), {
+      name: 'Two Workers Ltd',
+      timeZone: 'UTC',
+      provisioningEnabled: true,
+      syncService: 'user-sync',
+    });
+    await writeHrCsv(join(root, 'outbound', 'side-by-side.csv'), { rows: 40, seed: 4 });
+    const configurations = await Promise.all(
+      [1, 2, 3, 4].map(() => configuration('/outbound/side-by-side.csv', { organisation: organisation.id })),
+    );
+    const workers = await Promise.all([
+      startWorker({ databaseUrl: database.url, logger: silent, secretKey }),
+      startWorker({ databaseUrl: database.url, logger: silent, secretKey }),
+    ]);
+    try {
+      const runs = [];
+      for (const id of configurations) runs.push((await triggerRun(orm, boss, id, 'manual')).runId);
+      const finished = await Promise.all(
+        runs.map((runId) =>
+          until(
+            () => runRow(runId),
+            (r) => r.status !== 'queued' && r.status !== 'in_progress',
+          ),
+        ),
+      );
+      // The first to apply creates the 40 users; the others find them managed by it and skip them. Applies of
+      // one organisation take turns, and a plan made before another's apply is made again, not failed.
+      expect(finished.map((r) => r.status).sort()).toEqual([
+        'needs_attention',
+        'needs_attention',
+        'needs_attention',
+        'success',
+      ]);
+      expect(finished.map((r) => r.attempt)).toEqual([1, 1, 1, 1]);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+    }
+  });
+
   it('ends as Data Load Failed, writing nothing, when the file is missing', async () => {
     const configurationId = await configuration('/outbound/missing_*.csv');
     const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });

@@ -35,7 +35,9 @@ export type ApplyResult =
   /** The run was cancelled before apply: nothing written. */
   | { outcome: 'cancelled' }
   /** Another attempt owns the run now (this worker was presumed dead): nothing written. */
-  | { outcome: 'lost' };
+  | { outcome: 'lost' }
+  /** The directory changed under the plan (an email taken meanwhile): nothing written; plan again. */
+  | { outcome: 'conflict' };
 
 /**
  * Writes the plan: users, the run's final status and counts, and its log, in one transaction that holds
@@ -43,10 +45,29 @@ export type ApplyResult =
  * after, never a mix; a stale attempt cannot commit.
  */
 export async function applyPlan(orm: Orm, input: ApplyInput): Promise<ApplyResult> {
+  try {
+    return await applyInTransaction(orm, input);
+  } catch (error) {
+    if (isEmailConflict(error)) return { outcome: 'conflict' };
+    throw error;
+  }
+}
+
+/** Another configuration of the organisation took an email this plan gives a user, after it was planned. */
+function isEmailConflict(error: unknown): boolean {
+  const pgError = error as { code?: string; constraint?: string };
+  return pgError.code === '23505' && pgError.constraint === 'directory_user_email_ci_unique';
+}
+
+async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyResult> {
   const knex = orm.em.getConnection().getKnex();
   return knex.transaction(async (trx) => {
     await query(trx, `select pg_advisory_xact_lock(hashtext('sync-configuration:' || ?))`, [
       input.configurationId,
+    ]);
+    // Applies of the organisation's configurations take turns: emails are unique across all of them.
+    await query(trx, `select pg_advisory_xact_lock(hashtext('sync-organisation:' || ?))`, [
+      input.organisationId,
     ]);
     const { rows } = await query<{ rows: { attempt: number; status: string; cancel: Date | null }[] }>(
       trx,

@@ -49,6 +49,8 @@ class Cancelled extends Error {}
 class Lost extends Error {}
 
 const CHECKPOINT_ROWS = 5_000;
+/** Plans against a fresh directory when another configuration's apply took an email first. */
+const MAX_PLAN_ROUNDS = 3;
 
 /**
  * One run, start to end: load → normalise → plan → threshold guard → apply. Nothing is written to the
@@ -109,39 +111,46 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     await options.onPhase?.('loaded');
     await checkpoint();
 
-    const existing = await loadDirectory(options.orm, claimed.organisationId);
+    let existing = await loadDirectory(options.orm, claimed.organisationId);
     const knownEmails = new Set(existing.map((user) => user.email.toLowerCase()));
     const rows = normaliser.finish(knownEmails);
-    const plan = planSync({
-      configurationId: configuration.id,
-      rows,
-      existing,
-      presentFields: normaliser.presentFields,
-    });
-    progress.planned = plan.actions.length;
-    await options.onPhase?.('planned');
-    await checkpoint();
+    for (let round = 1; ; round++) {
+      const plan = planSync({
+        configurationId: configuration.id,
+        rows,
+        existing,
+        presentFields: normaliser.presentFields,
+      });
+      progress.planned = plan.actions.length;
+      await options.onPhase?.('planned');
+      await checkpoint();
 
-    const blocked = checkThreshold(plan, {
-      thresholdCount: configuration.thresholdCount,
-      thresholdPercent: configuration.thresholdPercent,
-    });
-    if (blocked) {
-      return { status: await finishAboveThreshold(options.orm, claimed, plan, blocked, progress) };
+      const blocked = checkThreshold(plan, {
+        thresholdCount: configuration.thresholdCount,
+        thresholdPercent: configuration.thresholdPercent,
+      });
+      if (blocked) {
+        return { status: await finishAboveThreshold(options.orm, claimed, plan, blocked, progress) };
+      }
+
+      await options.onPhase?.('applying');
+      const result = await applyPlan(options.orm, {
+        runId: claimed.runId,
+        attempt: claimed.attempt,
+        organisationId: claimed.organisationId,
+        configurationId: configuration.id,
+        plan,
+        rowsRead: progress.read,
+      });
+      if (result.outcome === 'lost') return { status: 'not_run', reason: 'another attempt owns this run' };
+      if (result.outcome === 'cancelled') throw new Cancelled('cancel requested');
+      if (result.outcome === 'applied') return { status: result.status };
+      // Another configuration's run took an email meanwhile: plan again against the directory as it is now.
+      if (round >= MAX_PLAN_ROUNDS) {
+        throw new Error(`The directory kept changing under this run's plan (${round} attempts)`);
+      }
+      existing = await loadDirectory(options.orm, claimed.organisationId);
     }
-
-    await options.onPhase?.('applying');
-    const result = await applyPlan(options.orm, {
-      runId: claimed.runId,
-      attempt: claimed.attempt,
-      organisationId: claimed.organisationId,
-      configurationId: configuration.id,
-      plan,
-      rowsRead: progress.read,
-    });
-    if (result.outcome === 'lost') return { status: 'not_run', reason: 'another attempt owns this run' };
-    if (result.outcome === 'cancelled') throw new Cancelled('cancel requested');
-    return { status: result.status };
   } catch (error) {
     if (error instanceof Lost || lost) return { status: 'not_run', reason: 'another attempt owns this run' };
     if (error instanceof Cancelled) {
