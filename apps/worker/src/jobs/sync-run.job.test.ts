@@ -189,6 +189,11 @@ describe('the sync-run job', () => {
         'success',
       ]);
       expect(finished.map((r) => r.attempt)).toEqual([1, 1, 1, 1]);
+      const [warning] = await sql<{ message: string }>(
+        `select message from sync_log where run_id in (?) and action = 'skip' limit 1`,
+        [runs],
+      );
+      expect(warning?.message).toMatch(/belongs to a user managed by configuration "Feed \d+"/);
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()));
     }

@@ -114,12 +114,14 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     let existing = await loadDirectory(options.orm, claimed.organisationId);
     const knownEmails = new Set(existing.map((user) => user.email.toLowerCase()));
     const rows = normaliser.finish(knownEmails);
+    const configurationNames = await loadConfigurationNames(options.orm, claimed.organisationId);
     for (let round = 1; ; round++) {
       const plan = planSync({
         configurationId: configuration.id,
         rows,
         existing,
         presentFields: normaliser.presentFields,
+        configurationNames,
       });
       progress.planned = plan.actions.length;
       await options.onPhase?.('planned');
@@ -165,6 +167,17 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Names for warnings about users another configuration manages ("managed by configuration "HR""). */
+async function loadConfigurationNames(orm: Orm, organisationId: string): Promise<Map<string, string>> {
+  const rows = await orm.em
+    .getConnection()
+    .execute<{ id: string; name: string }[]>(
+      'select id, name from sync_configuration where organisation_id = ?',
+      [organisationId],
+    );
+  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 /** Every user of the organisation: the planner matches against all, and touches only its own. */
