@@ -49,7 +49,7 @@ const secretKey = parseSecretKey(generateSecretKey());
 interface Figure {
   name: string;
   ms: number;
-  /** Peak RSS sampled while this sync ran, MB. */
+  /** Peak RSS of the process that ran this sync, MB. */
   rssMb?: number;
   baselineMs: number;
   targetMs?: number;
@@ -122,24 +122,51 @@ async function setup(
   return { orm, organisationId: organisation.id, configurationId: configuration.id };
 }
 
-async function syncFile(orm: Orm, ids: { organisationId: string; configurationId: string }, path: string) {
+/**
+ * One sync, in a process of its own as a worker would run it: its time, and the peak RSS of that process
+ * (a long-lived process keeps the heap it grew, so runs in one process would measure each other).
+ */
+async function syncFile(
+  orm: Orm,
+  ids: { organisationId: string; configurationId: string },
+  path: string,
+  databaseUrl: string,
+) {
   const [{ id }] = (await orm.em.getConnection().execute(
     `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
      values (gen_random_uuid(), ?, ?, 'queued', 'manual', now()) returning id`,
     [ids.organisationId, ids.configurationId],
   )) as [{ id: string }];
-  let peak = 0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 10);
-  const [result, ms] = await time(() =>
-    runSync(id, { orm, secretKey, load: () => openTabularFile(path, { maxRows: 1_000_000 }, path) }),
-  ).finally(() => clearInterval(sampler));
-  lastPeakMb = peak / 1024 ** 2;
-  if (!('status' in result) || !['success', 'needs_attention'].includes(result.status)) {
-    throw new Error(`run ended ${JSON.stringify(result)}`);
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, process.argv[1] as string, '--sync', databaseUrl, id, path],
+    { env: { ...process.env, BENCH_SECRET_KEY: secretKey.toString('base64') }, encoding: 'utf8' },
+  );
+  const last = child.stdout.trim().split('\n').pop() ?? '';
+  if (child.status !== 0) throw new Error(`sync process failed: ${child.stderr}`);
+  const result = JSON.parse(last) as { ms: number; rssMb: number; status: string };
+  if (!['success', 'needs_attention'].includes(result.status)) throw new Error(`run ended ${last}`);
+  lastPeakMb = result.rssMb;
+  return result.ms;
+}
+
+/** The child side of syncFile. */
+async function syncInThisProcess(databaseUrl: string, runId: string, path: string) {
+  const orm = await createOrm({ databaseUrl });
+  try {
+    const key = parseSecretKey(process.env.BENCH_SECRET_KEY as string);
+    const [result, ms] = await time(() =>
+      runSync(runId, {
+        orm,
+        secretKey: key,
+        load: () => openTabularFile(path, { maxRows: 1_000_000 }, path),
+      }),
+    );
+    const rssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(JSON.stringify({ ms, rssMb, status: 'status' in result ? result.status : 'unknown' }));
+  } finally {
+    await orm.close(true);
   }
-  return ms;
 }
 
 /** 5% of rows differ: 2.5% change job title, 1.25% leave, 1.25% join. */
@@ -161,21 +188,21 @@ async function benchCsv(dir: string, n: number) {
     const k = `${n / 1000}k`;
     figures.push({
       name: `CSV ${k} first import`,
-      ms: await syncFile(orm, ids, first),
+      ms: await syncFile(orm, ids, first, database.url),
       rssMb: lastPeakMb,
       baselineMs,
       targetMs: n <= 100_000 ? 5000 : 10_000,
     });
     figures.push({
       name: `CSV ${k} unchanged rerun`,
-      ms: await syncFile(orm, ids, first),
+      ms: await syncFile(orm, ids, first, database.url),
       rssMb: lastPeakMb,
       baselineMs,
       targetMs: n <= 100_000 ? 3000 : 10_000,
     });
     figures.push({
       name: `CSV ${k} 5% delta`,
-      ms: await syncFile(orm, ids, changed),
+      ms: await syncFile(orm, ids, changed, database.url),
       rssMb: lastPeakMb,
       baselineMs,
       targetMs: n <= 100_000 ? 4000 : 10_000,
@@ -195,7 +222,7 @@ async function benchXlsx(dir: string, n: number) {
   try {
     figures.push({
       name: `XLSX ${n / 1000}k first import`,
-      ms: await syncFile(orm, ids, xlsx),
+      ms: await syncFile(orm, ids, xlsx, database.url),
       rssMb: lastPeakMb,
       baselineMs,
       targetMs: n <= 100_000 ? 5000 : 10_000,
@@ -208,6 +235,10 @@ async function benchXlsx(dir: string, n: number) {
 
 if (process.argv[2] === '--generate') {
   await generate(process.argv[3] as string);
+  process.exit(0);
+}
+if (process.argv[2] === '--sync') {
+  await syncInThisProcess(process.argv[3] as string, process.argv[4] as string, process.argv[5] as string);
   process.exit(0);
 }
 
@@ -238,8 +269,7 @@ for (const f of figures) {
     `${f.name.padEnd(28)} ${seconds(f.ms).padStart(8)} ${seconds(f.baselineMs).padStart(8)} ${(f.ms / f.baselineMs).toFixed(1).padStart(6)}×  ${`${(f.rssMb ?? 0).toFixed(0)} MB`.padStart(8)}   ${verdict}`,
   );
 }
-// maxRSS is in kilobytes: the whole life of this process, which only reads files and syncs.
-const rssMb = process.resourceUsage().maxRSS / 1024;
+const worst = Math.max(...figures.map((f) => f.rssMb ?? 0));
 console.log(
-  `peak RSS of the syncing process ${rssMb.toFixed(0)} MB (target ≤ 512 MB: ${rssMb <= 512 ? 'met' : 'MISSED'})`,
+  `highest peak RSS of a syncing process ${worst.toFixed(0)} MB (target ≤ 512 MB: ${worst <= 512 ? 'met' : 'MISSED'})`,
 );
