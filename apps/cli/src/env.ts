@@ -43,3 +43,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
 export function readEnv(): Env {
   return parseEnv(process.env);
 }
+
+/** The environment the launcher hands on to the apps it starts (PATH and the rest), plus their settings. */
+export function inheritedEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}

@@ -6,10 +6,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { stripVTControlCharacters } from 'node:util';
 import { migrate, seedDemo } from '@provisioning/db';
 import { openDatabase } from './database.ts';
 import { seedDemoConfigurations, startDemoSftp } from './demo.ts';
-import { readEnv } from './env.ts';
+import { inheritedEnvironment, readEnv } from './env.ts';
 
 const env = readEnv();
 const log = (line: string) => process.stdout.write(`[start] ${line}\n`);
@@ -26,17 +27,22 @@ if (seeded && demoSftp) {
 await db.orm.close(true);
 
 const childEnv: Record<string, string> = {
-  ...(process.env as Record<string, string>),
+  ...inheritedEnvironment(),
   DATABASE_URL: db.url,
   PROVISIONING_SECRET_KEY: db.secretKey().toString('base64'),
 };
 const apiUrl = `http://127.0.0.1:${env.API_PORT}`;
 const webUrl = `http://127.0.0.1:${env.WEB_PORT}`;
+/** Each app says when it is up in a line of its own output: that line is the event waited for. */
 const apps = [
-  { name: 'api', env: { PORT: String(env.API_PORT) } },
-  { name: 'worker', env: {} },
-  { name: 'web', env: { PORT: String(env.WEB_PORT), API_URL: apiUrl } },
+  { name: 'api', env: { PORT: String(env.API_PORT) }, ready: /API listening on/ },
+  { name: 'worker', env: {}, ready: /worker ready/ },
+  { name: 'web', env: { PORT: String(env.WEB_PORT), API_URL: apiUrl }, ready: /Local:\s+http/ },
 ];
+const readiness = new Map<string, () => void>();
+const allReady = Promise.all(
+  apps.map((app) => new Promise<void>((resolve) => readiness.set(app.name, resolve))),
+);
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
@@ -52,7 +58,10 @@ function startApp(app: (typeof apps)[number]): ChildProcess {
     detached: true,
   });
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${app.name}] ${line}\n`));
+    createInterface({ input: stream }).on('line', (line) => {
+      process.stdout.write(`[${app.name}] ${line}\n`);
+      if (app.ready.test(stripVTControlCharacters(line))) readiness.get(app.name)?.();
+    });
   }
   child.on('exit', (code, signal) => {
     children.delete(app.name);
@@ -93,24 +102,14 @@ process.on('SIGTERM', () => void stop(0));
 
 for (const app of apps) children.set(app.name, startApp(app));
 
-/** Asks the app's own readiness endpoint until it answers: that is the event "the app is up". */
-async function waitUntilReady(url: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !stopping) {
-    try {
-      if ((await fetch(url)).ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return false;
-}
-
-const ready = (await waitUntilReady(`${apiUrl}/readyz`, 120_000)) && (await waitUntilReady(webUrl, 120_000));
+const READY_TIMEOUT_MS = 120_000;
+const ready = await Promise.race([
+  allReady.then(() => true),
+  new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READY_TIMEOUT_MS).unref()),
+]);
 if (!ready) {
   if (!stopping) {
-    log('api or web did not become ready within 2 minutes; stopping');
+    log('api, worker or web did not say it was ready within 2 minutes; stopping');
     await stop(1);
   }
 } else {

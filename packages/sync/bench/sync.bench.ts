@@ -139,8 +139,16 @@ async function syncFile(
   )) as [{ id: string }];
   const child = spawnSync(
     process.execPath,
-    [...process.execArgv, process.argv[1] as string, '--sync', databaseUrl, id, path],
-    { env: { ...process.env, BENCH_SECRET_KEY: secretKey.toString('base64') }, encoding: 'utf8' },
+    [
+      ...process.execArgv,
+      process.argv[1] as string,
+      '--sync',
+      databaseUrl,
+      id,
+      path,
+      secretKey.toString('base64'),
+    ],
+    { encoding: 'utf8' },
   );
   const last = child.stdout.trim().split('\n').pop() ?? '';
   if (child.status !== 0) throw new Error(`sync process failed: ${child.stderr}`);
@@ -151,10 +159,9 @@ async function syncFile(
 }
 
 /** The child side of syncFile. */
-async function syncInThisProcess(databaseUrl: string, runId: string, path: string) {
+async function syncInThisProcess(databaseUrl: string, runId: string, path: string, key: Buffer) {
   const orm = await createOrm({ databaseUrl });
   try {
-    const key = parseSecretKey(process.env.BENCH_SECRET_KEY as string);
     const [result, ms] = await time(() =>
       runSync(runId, {
         orm,
@@ -238,7 +245,8 @@ if (process.argv[2] === '--generate') {
   process.exit(0);
 }
 if (process.argv[2] === '--sync') {
-  await syncInThisProcess(process.argv[3] as string, process.argv[4] as string, process.argv[5] as string);
+  const [databaseUrl, runId, path, key] = process.argv.slice(3) as [string, string, string, string];
+  await syncInThisProcess(databaseUrl, runId, path, parseSecretKey(key));
   process.exit(0);
 }
 

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import { TEST_ENV } from './env.ts';
 
 const LOCAL_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -36,8 +37,8 @@ function reachable(url: string): Promise<boolean> {
  * PGlite served on a free loopback port, so the suite also runs where only Node is installed.
  */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
-  const serverUrl = process.env.DATABASE_URL ?? LOCAL_SERVER_URL;
-  if (process.env.DATABASE_URL === undefined && !(await reachable(serverUrl))) {
+  const serverUrl = TEST_ENV.DATABASE_URL ?? LOCAL_SERVER_URL;
+  if (TEST_ENV.DATABASE_URL === undefined && !(await reachable(serverUrl))) {
     return createEmbeddedTestDatabase(label);
   }
   const name = `up_${label
