@@ -15,40 +15,8 @@ import {
 } from '@provisioning/db';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli.ts';
+import { cli, expectFailure, output, UNKNOWN_ID } from './cli-harness.test-support.ts';
 import { type Env, parseEnv } from './env.ts';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(env: Env, ...argv: string[]): Promise<CliResult> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await runCli(argv, env, {
-    stdout: (text) => stdout.push(text),
-    stderr: (text) => stderr.push(text),
-  });
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-}
-
-/** A successful command's output: exactly one JSON document on stdout, nothing on stderr. */
-function output(result: CliResult): unknown {
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout);
-}
-
-/** A refused command: the given exit code, the message on stderr, nothing on stdout. */
-function expectFailure(result: CliResult, code: 1 | 2, message: RegExp | string): void {
-  expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(message);
-  expect(result.code).toBe(code);
-}
-
-const UNKNOWN_ID = '6f1c3a52-9d1e-4c1a-8a55-0d7c1b0e9f00';
 
 const SFTP_PASSWORD = 'sftp-Secret-Pa55word';
 const WORKDAY_PASSWORD = 'workday-Secret-Pa55word';

@@ -6,38 +6,9 @@ import type { RunStatus } from '@provisioning/shared';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './cli.ts';
+import { cli, expectFailure, output, UNKNOWN_ID } from './cli-harness.test-support.ts';
 import { type Env, parseEnv } from './env.ts';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(env: Env, ...argv: string[]): Promise<CliResult> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const code = await runCli(argv, env, {
-    stdout: (text) => stdout.push(text),
-    stderr: (text) => stderr.push(text),
-  });
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-}
-
-function output(result: CliResult): unknown {
-  expect(result.stderr).toBe('');
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout);
-}
-
-function expectFailure(result: CliResult, code: 1 | 2, message: RegExp | string): void {
-  expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(message);
-  expect(result.code).toBe(code);
-}
-
-const UNKNOWN_ID = '6f1c3a52-9d1e-4c1a-8a55-0d7c1b0e9f00';
 const RESULT_HEADER = 'Row,External ID,Email,Name,Action,Outcome,Changes,Message';
 
 describe('pnpm provisioning logs export', () => {
