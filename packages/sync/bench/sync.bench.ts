@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   createConfiguration,
-  createOrganisation,
   createOrm,
   generateSecretKey,
   migrate,
@@ -31,6 +30,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openTabularFile } from '../src/connectors/file-reader.ts';
 import { runSync } from '../src/engine/run-sync.ts';
+import { createTestOrganisation, queueRunRow } from '../src/engine/sync-fixture.test-support.ts';
 
 const SIZES = [100_000, 200_000];
 
@@ -90,15 +90,10 @@ async function setup(
 ): Promise<{ orm: Orm; organisationId: string; configurationId: string }> {
   const orm = await createOrm({ databaseUrl: url });
   await migrate(orm);
-  const organisation = await createOrganisation(orm.em.fork(), {
-    name: `Bench ${label}`,
-    timeZone: 'UTC',
-    provisioningEnabled: true,
-    syncService: 'user-sync',
-  });
+  const organisationId = await createTestOrganisation(orm, `Bench ${label}`);
   const configuration = await createConfiguration(
     orm.em.fork(),
-    organisation.id,
+    organisationId,
     {
       name: 'HR export',
       connector: 'sftp',
@@ -119,7 +114,7 @@ async function setup(
     },
     secretKey,
   );
-  return { orm, organisationId: organisation.id, configurationId: configuration.id };
+  return { orm, organisationId, configurationId: configuration.id };
 }
 
 /**
@@ -132,11 +127,7 @@ async function syncFile(
   path: string,
   databaseUrl: string,
 ) {
-  const [{ id }] = (await orm.em.getConnection().execute(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
-     values (gen_random_uuid(), ?, ?, 'queued', 'manual', now()) returning id`,
-    [ids.organisationId, ids.configurationId],
-  )) as [{ id: string }];
+  const id = await queueRunRow(orm, ids.organisationId, ids.configurationId);
   const child = spawnSync(
     process.execPath,
     [

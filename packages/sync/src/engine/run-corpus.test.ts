@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   createConfiguration,
-  createOrganisation,
   createOrm,
   generateSecretKey,
   migrate,
@@ -27,6 +26,7 @@ import {
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RetryLater, runSync } from './run-sync.ts';
+import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 
 /**
  * The bad-input corpus, run end to end: a real SFTP server serving the files, a configuration with sealed
@@ -55,14 +55,7 @@ beforeAll(async () => {
   database = await createTestDatabase('run_corpus');
   orm = await createOrm({ databaseUrl: database.url });
   await migrate(orm);
-  organisationId = (
-    await createOrganisation(orm.em.fork(), {
-      name: 'Acme',
-      timeZone: 'Europe/London',
-      provisioningEnabled: true,
-      syncService: 'user-sync',
-    })
-  ).id;
+  organisationId = await createTestOrganisation(orm, 'Acme', 'Europe/London');
 });
 
 afterAll(async () => {
@@ -125,13 +118,8 @@ async function configure(path: string, settings: Record<string, unknown> = {}, t
   return configuration.id;
 }
 
-async function queueRun(configurationId: string): Promise<string> {
-  const [row] = await sql<{ id: string }>(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
-     values (gen_random_uuid(), ?, ?, 'queued', 'manual', now()) returning id`,
-    [organisationId, configurationId],
-  );
-  return (row as { id: string }).id;
+function queueRun(configurationId: string): Promise<string> {
+  return queueRunRow(orm, organisationId, configurationId);
 }
 
 interface RunRow {

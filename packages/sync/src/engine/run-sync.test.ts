@@ -1,6 +1,5 @@
 import {
   createConfiguration,
-  createOrganisation,
   createOrm,
   generateSecretKey,
   migrate,
@@ -12,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SourceError, type SourceRecord, type SourceTable } from '../source.ts';
 import { type RunSyncOptions, runSync } from './run-sync.ts';
+import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 
 const HEADERS = ['employee_id', 'email', 'first_name', 'last_name', 'department'];
 type Row = [string, string, string, string, string];
@@ -47,14 +47,7 @@ beforeAll(async () => {
   database = await createTestDatabase('run_sync');
   orm = await createOrm({ databaseUrl: database.url });
   await migrate(orm);
-  organisationId = (
-    await createOrganisation(orm.em.fork(), {
-      name: 'Acme',
-      timeZone: 'Europe/London',
-      provisioningEnabled: true,
-      syncService: 'user-sync',
-    })
-  ).id;
+  organisationId = await createTestOrganisation(orm, 'Acme', 'Europe/London');
 });
 
 afterAll(async () => {
@@ -97,13 +90,8 @@ async function sql<T = Record<string, unknown>>(text: string, params: unknown[] 
   return orm.em.getConnection().execute<T[]>(text, params);
 }
 
-async function queueRun(): Promise<string> {
-  const [row] = await sql<{ id: string }>(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
-     values (gen_random_uuid(), ?, ?, 'queued', 'manual', now()) returning id`,
-    [organisationId, configurationId],
-  );
-  return (row as { id: string }).id;
+function queueRun(): Promise<string> {
+  return queueRunRow(orm, organisationId, configurationId);
 }
 
 async function sync(rows: Row[], options: Partial<RunSyncOptions> = {}) {
