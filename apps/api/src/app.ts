@@ -1,19 +1,56 @@
-import type { Orm } from '@provisioning/db';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { trpcServer } from '@hono/trpc-server';
+import type { EntityManager } from '@provisioning/db';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
+import { logDownload } from './http/log-download.ts';
+import { originCheck } from './http/origin-check.ts';
+import { type SessionInfo, sessionMiddleware } from './http/session.ts';
+import { LoginRateLimiter } from './login-rate-limit.ts';
+import { RunChangeFeed } from './run-change-feed.ts';
+import { type ApiServices, createContext } from './trpc/context.ts';
+import { appRouter } from './trpc/router.ts';
 
-export interface AppDependencies {
-  orm: Orm;
+export interface AppDependencies extends Partial<ApiServices> {
+  orm: ApiServices['orm'];
   logger: Logger;
+  /** Origins besides the API's own that may send mutations. */
+  trustedOrigins?: readonly string[];
+  /** Take the client's address from X-Forwarded-For. */
+  trustProxy?: boolean;
+  /** The built web app to serve from the same origin (production); none in development. */
+  webDistDir?: string | null;
 }
 
-export type AppEnv = { Variables: RequestIdVariables & { logger: Logger } };
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    logger: Logger;
+    em: EntityManager;
+    session: SessionInfo | null;
+    clientAddress: string;
+  };
+};
+
+/** tRPC request bodies are small JSON inputs; anything bigger is refused before it is read. */
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** A readiness probe that hangs is as bad as a failed one: give up after this long. */
 const READINESS_TIMEOUT_MS = 3_000;
 
-export function createApp({ orm, logger }: AppDependencies) {
+export function createApp(dependencies: AppDependencies) {
+  const { orm, logger, trustedOrigins = [], trustProxy = false, webDistDir = null } = dependencies;
+  const services: ApiServices = {
+    orm,
+    loginLimiter: dependencies.loginLimiter ?? new LoginRateLimiter(),
+    // Without a started feed, live views still see every change, by polling.
+    changeFeed:
+      dependencies.changeFeed ?? new RunChangeFeed({ databaseUrl: '', logger, fallbackPollIntervalMs: 500 }),
+  };
   const app = new Hono<AppEnv>();
 
   // An incoming ID is kept only if it is a short token of [A-Za-z0-9_=-], so it is safe to log and echo.
@@ -31,6 +68,51 @@ export function createApp({ orm, logger }: AppDependencies) {
       return c.json({ status: 'unavailable', error: 'database unreachable' }, 503);
     }
   });
+
+  for (const path of ['/trpc/*', '/api/*']) {
+    app.use(path, async (c, next) => {
+      c.set('em', orm.em.fork());
+      c.set('clientAddress', clientAddress(c, trustProxy));
+      await next();
+    });
+    app.use(path, originCheck(trustedOrigins));
+    app.use(
+      path,
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: (c) =>
+          c.json({ error: `The request body is larger than ${MAX_BODY_BYTES / 1024} KB.` }, 413),
+      }),
+    );
+    app.use(path, sessionMiddleware());
+  }
+
+  app.get('/api/runs/:runId/:file', logDownload);
+
+  app.use(
+    '/trpc/*',
+    trpcServer({
+      router: appRouter,
+      createContext: (options, c) =>
+        createContext(c, options.resHeaders, services) as unknown as Record<string, unknown>,
+      onError({ error, ctx }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          const log = (ctx as { logger?: Logger } | undefined)?.logger ?? logger;
+          log.error({ err: error.cause ?? error }, 'procedure failed');
+        }
+      },
+    }),
+  );
+
+  if (webDistDir) {
+    if (existsSync(join(webDistDir, 'index.html'))) {
+      app.use('/*', serveStatic({ root: webDistDir }));
+      // Client-side routes (/provisioning?status=...) all load the page itself.
+      app.get('*', serveStatic({ root: webDistDir, path: 'index.html' }));
+    } else {
+      logger.warn({ webDistDir }, 'the built web app is missing: run `pnpm build` to serve it from the API');
+    }
+  }
 
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
@@ -60,6 +142,19 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     if (status >= 500) log.error(fields, 'request failed');
     else log.info(fields, 'request completed');
   };
+}
+
+function clientAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded.slice(0, 100);
+  }
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    // app.request() in tests has no socket.
+    return 'unknown';
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

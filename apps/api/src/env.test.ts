@@ -10,6 +10,10 @@ describe('parseEnv', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       NODE_ENV: 'development',
+      TRUSTED_ORIGINS: [],
+      TRUST_PROXY: false,
+      DATABASE_SHARED_SESSION: false,
+      LIVE_POLL_INTERVAL_MS: 500,
     });
   });
 
@@ -18,6 +22,17 @@ describe('parseEnv', () => {
       expect(() => parseEnv(source)).toThrow(EnvError);
       expect(() => parseEnv(source)).toThrow(/DATABASE_URL is not set.*`pnpm start`/s);
     }
+  });
+
+  it('reads trusted origins as a list and refuses anything that is not an origin', () => {
+    const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/app' };
+    expect(
+      parseEnv({ ...base, TRUSTED_ORIGINS: 'https://a.example, http://b.example:8080' }).TRUSTED_ORIGINS,
+    ).toEqual(['https://a.example', 'http://b.example:8080']);
+    for (const bad of ['a.example', 'https://a.example/path', '*']) {
+      expect(() => parseEnv({ ...base, TRUSTED_ORIGINS: bad })).toThrow(/TRUSTED_ORIGINS/);
+    }
+    expect(() => parseEnv({ ...base, TRUST_PROXY: 'yes' })).toThrow(/TRUST_PROXY must be true or false/);
   });
 
   it('names a bad variable without echoing its value', () => {

@@ -13,6 +13,47 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: LogLevelSchema,
   NODE_ENV: NodeEnvSchema,
+  /**
+   * Origins besides the API's own that may send it mutations (sign-in, sign-out), comma-separated:
+   * a web app served from another origin. The Vite dev server proxies, so it needs none.
+   */
+  TRUSTED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const origins = value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter((origin) => origin.length > 0);
+      for (const origin of origins) {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {}
+        if (!parsed || parsed.origin !== origin) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `TRUSTED_ORIGINS: "${origin}" is not an origin such as https://admin.example.com`,
+          });
+        }
+      }
+      return origins;
+    }),
+  /** Take the client's address from X-Forwarded-For (only behind a proxy that sets it). */
+  TRUST_PROXY: z
+    .enum(['true', 'false'], { error: () => 'TRUST_PROXY must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
+  /**
+   * The database's connections share one session (the embedded database, set by `pnpm start`): the API
+   * then switches to its own role per transaction only, never for the whole connection.
+   */
+  DATABASE_SHARED_SESSION: z
+    .enum(['true', 'false'], { error: () => 'DATABASE_SHARED_SESSION must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
+  /** How often open live views poll for run changes when PostgreSQL notifications cannot reach the API. */
+  LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(500),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

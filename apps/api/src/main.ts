@@ -1,8 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { createOrm, migrate } from '@provisioning/db';
+import { API_DATABASE_ROLE, createOrm, migrate, type Orm } from '@provisioning/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { readEnv } from './env.ts';
+import { LoginRateLimiter } from './login-rate-limit.ts';
+import { RunChangeFeed } from './run-change-feed.ts';
 
 /** How long open requests get to finish on shutdown before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -11,20 +14,44 @@ const env = readEnv();
 
 const logger = pino({ level: env.LOG_LEVEL, base: { service: 'api' } });
 
-let orm: Awaited<ReturnType<typeof createOrm>>;
+let orm: Orm;
 try {
-  orm = await createOrm({ databaseUrl: env.DATABASE_URL });
-  const applied = await migrate(orm);
+  // Migrations run as the database owner; requests then run as the API's own role, which row-level
+  // security applies to.
+  const owner = await createOrm({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
+  const applied = await migrate(owner).finally(() => owner.close());
   logger.info(
     { migrations: applied },
     applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
   );
+  orm = await createOrm({
+    databaseUrl: env.DATABASE_URL,
+    ...(env.DATABASE_SHARED_SESSION ? {} : { role: API_DATABASE_ROLE }),
+  });
+  await orm.em.fork().execute('select 1');
 } catch (error) {
   logger.fatal({ err: error }, 'API failed to start: could not connect to or migrate the database');
   process.exit(1);
 }
 
-const app = createApp({ orm, logger });
+const changeFeed = new RunChangeFeed({
+  databaseUrl: env.DATABASE_URL,
+  logger,
+  fallbackPollIntervalMs: env.LIVE_POLL_INTERVAL_MS,
+});
+await changeFeed.start();
+
+const app = createApp({
+  orm,
+  logger,
+  changeFeed,
+  loginLimiter: new LoginRateLimiter(),
+  trustedOrigins: env.TRUSTED_ORIGINS,
+  trustProxy: env.TRUST_PROXY,
+  // In production the API serves the built page itself, from the same origin.
+  webDistDir:
+    env.NODE_ENV === 'production' ? fileURLToPath(new URL('../../web/dist', import.meta.url)) : null,
+});
 const server = serve({ fetch: app.fetch, hostname: env.HOST, port: env.PORT }, (address) => {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   logger.info({ url: `http://${host}:${address.port}` }, `API listening on http://${host}:${address.port}`);
@@ -43,7 +70,9 @@ function shutdown(signal: NodeJS.Signals) {
     logger.error('open requests did not finish in time; exiting');
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS).unref();
-  // Stop accepting connections and let open requests finish, then release the database.
+  // End the live views (their responses never finish on their own), stop accepting connections and
+  // let open requests finish, then release the database.
+  void changeFeed.close();
   server.close(async (closeError) => {
     if (closeError) logger.error({ err: closeError }, 'error while closing the server');
     try {

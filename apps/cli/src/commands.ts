@@ -25,6 +25,8 @@ import {
 import {
   AccountInputSchema,
   DomainError,
+  LOG_FORMATS,
+  type LogFormat,
   OrganisationInputSchema,
   OrganisationUpdateSchema,
   parseInput,
@@ -33,7 +35,7 @@ import {
   type RunStatus,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
-import { exportRunLog, LOG_FORMATS, type LogFormat, runLogInfo } from '@provisioning/sync';
+import { exportRunLog, runLogInfo } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,

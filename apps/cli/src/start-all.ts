@@ -35,7 +35,13 @@ const apiUrl = `http://127.0.0.1:${env.API_PORT}`;
 const webUrl = `http://127.0.0.1:${env.WEB_PORT}`;
 /** Each app says when it is up in a line of its own output: that line is the event waited for. */
 const apps = [
-  { name: 'api', env: { PORT: String(env.API_PORT) }, ready: /API listening on/ },
+  {
+    name: 'api',
+    // The embedded database's connections share one session: a connection-wide `set role` would
+    // switch the worker's too. The API then switches role per transaction only.
+    env: { PORT: String(env.API_PORT), ...(db.embedded ? { DATABASE_SHARED_SESSION: 'true' } : {}) },
+    ready: /API listening on/,
+  },
   { name: 'worker', env: {}, ready: /worker ready/ },
   { name: 'web', env: { PORT: String(env.WEB_PORT), API_URL: apiUrl }, ready: /Local:\s+http/ },
 ];

@@ -10,6 +10,8 @@ export * from './repositories/account.repository.ts';
 export * from './repositories/common.ts';
 export * from './repositories/directory-user.repository.ts';
 export * from './repositories/organisation.repository.ts';
+export * from './repositories/run-list.repository.ts';
+export * from './repositories/session.repository.ts';
 export * from './repositories/sync-configuration.repository.ts';
 export * from './repositories/sync-run.repository.ts';
 export * from './repositories/sync-run-lifecycle.repository.ts';

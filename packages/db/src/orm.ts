@@ -7,24 +7,52 @@ import { MIGRATIONS } from './migrations/index.ts';
 
 export type Orm = MikroORM<PostgreSqlDriver>;
 
+interface PgConnection {
+  query(sql: string, callback: (error: Error | undefined) => void): void;
+}
+
 export interface OrmOptions {
   databaseUrl: string;
   /** Connections kept by this process; the embedded database serialises them anyway. */
   poolSize?: number;
   debug?: boolean;
+  /**
+   * A database role every connection switches to (`set role`), e.g. API_DATABASE_ROLE: row-level
+   * security does not apply to superusers and table owners, so the API reads as a role it applies to.
+   */
+  role?: string;
 }
+
+/** The role the API's connections use; created, granted and given row-level policies by the migrations. */
+export const API_DATABASE_ROLE = 'provisioning_api';
 
 export function ormConfig({
   databaseUrl,
   poolSize = 10,
   debug = false,
+  role,
 }: OrmOptions): Options<PostgreSqlDriver> {
   return {
     driver: PostgreSqlDriver,
     clientUrl: databaseUrl,
     entities: ENTITIES,
     extensions: [Migrator],
-    pool: { min: 0, max: poolSize },
+    pool: {
+      min: 0,
+      max: poolSize,
+      ...(role === undefined
+        ? {}
+        : {
+            afterCreate(
+              connection: PgConnection,
+              done: (error: Error | null, connection: PgConnection) => void,
+            ) {
+              connection.query(`set role "${role.replaceAll('"', '""')}"`, (error) =>
+                done(error ?? null, connection),
+              );
+            },
+          }),
+    },
     debug,
     // Every request and job forks its own EntityManager; the global one must never be used by accident.
     allowGlobalContext: false,

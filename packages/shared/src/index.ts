@@ -7,6 +7,7 @@ export * from './jobs.ts';
 export * from './organisation.ts';
 export * from './permissions.ts';
 export * from './roles.ts';
+export * from './run-list.ts';
 export * from './run-status.ts';
 export * from './sync-configuration.ts';
 export * from './text.ts';

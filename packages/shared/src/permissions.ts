@@ -37,9 +37,14 @@ export const ACCESS_DENIAL_MESSAGES: Record<AccessDenial, { title: string; actio
 
 export type AccessResult = { allowed: true } | { allowed: false; reason: AccessDenial };
 
-export function checkAccess(subject: AccessSubject, permission: Permission): AccessResult {
+/** Whether one of these roles carries the permission (the organisation's conditions aside). */
+export function roleAllows(roles: readonly Role[], permission: Permission): boolean {
   const allowedRoles: readonly Role[] = PERMISSIONS[permission];
-  if (!subject.roles.some((role) => allowedRoles.includes(role))) {
+  return roles.some((role) => allowedRoles.includes(role));
+}
+
+export function checkAccess(subject: AccessSubject, permission: Permission): AccessResult {
+  if (!roleAllows(subject.roles, permission)) {
     return { allowed: false, reason: 'no-permission' };
   }
   if (!subject.organisation.provisioningEnabled) {

@@ -45,6 +45,8 @@ export const SyncRun = defineEntity({
     attempt: p.integer().default(0),
     heartbeatAt: p.datetime().nullable(),
     cancelRequestedAt: p.datetime().nullable(),
+    /** The transaction that last changed the run (set by a trigger): the live feed's resume point. */
+    changeXid: p.bigint().nullable(),
   },
   indexes: [
     { name: 'sync_run_organisation_queued_at_index', properties: ['organisation', 'queuedAt', 'id'] },
@@ -53,6 +55,7 @@ export const SyncRun = defineEntity({
       properties: ['organisation', 'status', 'queuedAt', 'id'],
     },
     { name: 'sync_run_configuration_queued_at_index', properties: ['configuration', 'queuedAt', 'id'] },
+    { name: 'sync_run_organisation_change_xid_index', properties: ['organisation', 'changeXid'] },
     {
       // A second trigger while a run is queued joins that run instead of piling up.
       name: 'sync_run_one_queued_per_configuration',

@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError } from '@provisioning/shared';
+import { API_DATABASE_ROLE } from '../orm.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -25,4 +26,23 @@ export async function flushOrConflict(em: EntityManager, conflictMessage: string
       throw new DomainError('CONFLICT', conflictMessage);
     throw error;
   }
+}
+
+/**
+ * Runs `fn` in a transaction scoped to one organisation: it switches to the API's database role for the
+ * transaction (`set local role`, so also where the connection itself has not switched) and names the
+ * organisation that role's row-level security policies let through. Inside, only that organisation's
+ * configurations, runs and logs exist.
+ */
+export async function inOrganisation<T>(
+  em: EntityManager,
+  organisationId: string,
+  fn: (em: EntityManager) => Promise<T>,
+): Promise<T> {
+  if (!isUuid(organisationId)) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
+  return em.transactional(async (tx) => {
+    await tx.execute(`set local role ${API_DATABASE_ROLE}`);
+    await tx.execute(`select set_config('app.organisation_id', ?, true)`, [organisationId]);
+    return fn(tx);
+  });
 }

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { createOrm, migrate, type Orm } from '@provisioning/db';
+import type { LogFormat } from '@provisioning/shared';
 import { DomainError, type FieldChanges, RUN_STATUSES, type RunStatus } from '@provisioning/shared';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportRunLog, runLogInfo } from './log-export.ts';
-import type { LogFormat } from './log-file.ts';
 
 /** A Writable that keeps what it is given. */
 class Collector extends Writable {

@@ -1,15 +1,14 @@
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { type EntityManager, isUuid, SyncRun } from '@provisioning/db';
-import { DomainError, RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
+import { type EntityManager, inOrganisation, isUuid, SyncRun } from '@provisioning/db';
+import { DomainError, type LogFormat, RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
 import ExcelJS from 'exceljs';
 import {
   csvLine,
   LOG_COLUMNS,
   type LogFileEntry,
   type LogFileKind,
-  type LogFormat,
   logCells,
   logFileName,
   logHeaders,
@@ -47,10 +46,12 @@ export async function runLogInfo(
   const { organisationId } = options;
   const run =
     isUuid(runId) && (organisationId === undefined || isUuid(organisationId))
-      ? await em.findOne(
-          SyncRun,
-          organisationId === undefined ? { id: runId } : { id: runId, organisation: organisationId },
-          { populate: ['organisation'] },
+      ? await scoped(em, organisationId, (scope) =>
+          scope.findOne(
+            SyncRun,
+            organisationId === undefined ? { id: runId } : { id: runId, organisation: organisationId },
+            { populate: ['organisation'] },
+          ),
         )
       : null;
   if (!run) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
@@ -73,6 +74,18 @@ export async function runLogInfo(
     : { ...common, kind: status.logKind, unavailableReason: null };
 }
 
+/**
+ * With an organisation, in a short transaction scoped to it (row-level security for the API's role);
+ * without one (support tools), as is.
+ */
+function scoped<T>(
+  em: EntityManager,
+  organisationId: string | undefined,
+  fn: (em: EntityManager) => Promise<T>,
+): Promise<T> {
+  return organisationId === undefined ? fn(em) : inOrganisation(em, organisationId, fn);
+}
+
 /** Rows read per query: large enough to keep round trips few, small enough to keep memory flat. */
 export const LOG_EXPORT_BATCH_SIZE = 5000;
 
@@ -91,16 +104,23 @@ interface LogRow {
 
 /**
  * The run's log entries in seq order, one batch per query, keyset on seq (the primary key's order).
- * Not inside one transaction on purpose: a final run's log never changes, and a transaction held open for
+ * Not inside one long transaction on purpose (each batch is its own): a final run's log never changes, and a transaction held open for
  * a long download would stall every other connection of the embedded database (it serialises them).
  */
-async function* logBatches(em: EntityManager, runId: string, batchSize: number) {
+async function* logBatches(
+  em: EntityManager,
+  runId: string,
+  batchSize: number,
+  organisationId: string | undefined,
+) {
   let after = -1;
   for (;;) {
-    const rows = await em.execute<LogRow[]>(
-      `select seq, row_number, external_id, email, name, action, outcome, changes, message, hint
-       from sync_log where run_id = ? and seq > ? order by seq limit ?`,
-      [runId, after, batchSize],
+    const rows = await scoped(em, organisationId, (scope) =>
+      scope.execute<LogRow[]>(
+        `select seq, row_number, external_id, email, name, action, outcome, changes, message, hint
+         from sync_log where run_id = ? and seq > ? order by seq limit ?`,
+        [runId, after, batchSize],
+      ),
     );
     if (rows.length === 0) return;
     yield rows.map(
@@ -149,7 +169,12 @@ export async function exportRunLog(
   const { em, runId, format, output } = options;
   const info = await runLogInfo(em, runId, { organisationId: options.organisationId });
   if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
-  const batches = logBatches(em, info.runId, options.batchSize ?? LOG_EXPORT_BATCH_SIZE);
+  const batches = logBatches(
+    em,
+    info.runId,
+    options.batchSize ?? LOG_EXPORT_BATCH_SIZE,
+    options.organisationId,
+  );
   const rows =
     format === 'csv'
       ? await writeCsv(info.kind, batches, output)

@@ -1,11 +1,8 @@
-import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
+import type { FieldChanges, LogAction, LogFormat, LogOutcome } from '@provisioning/shared';
 import type { LogEntry } from '../engine/apply.ts';
 
 /** What a run's log file is: the sync result log (Success, Needs Attention) or the error log (Data Load Failed). */
 export type LogFileKind = 'result' | 'error';
-
-export const LOG_FORMATS = ['csv', 'xlsx'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const LOG_CONTENT_TYPES: Record<LogFormat, string> = {
   csv: 'text/csv; charset=utf-8',

@@ -1,0 +1,85 @@
+import { type EntityManager, findSession } from '@provisioning/db';
+import type { Role, SyncService } from '@provisioning/shared';
+import type { Context as HonoContext, MiddlewareHandler } from 'hono';
+import { generateCookie, getCookie } from 'hono/cookie';
+import type { AppEnv } from '../app.ts';
+
+/** The signed-in account as every procedure and download sees it; read fresh on each request. */
+export interface SessionInfo {
+  token: string;
+  account: { id: string; email: string; name: string };
+  roles: Role[];
+  organisation: {
+    id: string;
+    name: string;
+    timeZone: string;
+    provisioningEnabled: boolean;
+    syncService: SyncService;
+  };
+}
+
+export const SESSION_COOKIE = 'provisioning_session';
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Secure everywhere but a loopback address, where there is no TLS to require (the dev server, tests). */
+function isSecureContext(c: HonoContext): boolean {
+  const { hostname } = new URL(c.req.url);
+  return !(LOCAL_HOSTS.has(hostname) || hostname.endsWith('.localhost'));
+}
+
+/** The Set-Cookie value that signs this browser in. */
+export function sessionCookie(c: HonoContext, token: string, maxAgeSeconds: number): string {
+  return generateCookie(SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: isSecureContext(c),
+    path: '/',
+    maxAge: maxAgeSeconds,
+  });
+}
+
+/** The Set-Cookie value that removes the session cookie. */
+export function expiredSessionCookie(c: HonoContext): string {
+  return generateCookie(SESSION_COOKIE, '', {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: isSecureContext(c),
+    path: '/',
+    maxAge: 0,
+  });
+}
+
+export async function loadSession(em: EntityManager, token: string | undefined): Promise<SessionInfo | null> {
+  if (!token) return null;
+  const session = await findSession(em, token);
+  if (!session) return null;
+  const { account } = session;
+  const organisation = account.organisation;
+  return {
+    token,
+    account: { id: account.id, email: account.email, name: account.name },
+    roles: [...account.roles],
+    organisation: {
+      id: organisation.id,
+      name: organisation.name,
+      timeZone: organisation.timeZone,
+      provisioningEnabled: organisation.provisioningEnabled,
+      syncService: organisation.syncService,
+    },
+  };
+}
+
+/** Resolves the session cookie, if any, for the handlers after it (tRPC and the downloads). */
+export function sessionMiddleware(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = getCookie(c, SESSION_COOKIE);
+    const session = await loadSession(c.var.em, token);
+    c.set('session', session);
+    await next();
+    // A cookie that no longer names a live session is removed, so the browser stops sending it.
+    if (!session && token !== undefined && !c.res.headers.has('set-cookie')) {
+      c.res.headers.append('set-cookie', expiredSessionCookie(c));
+    }
+  };
+}

@@ -1,0 +1,300 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  type Connector,
+  DomainError,
+  parseInput,
+  RUN_STATUS_INFO,
+  type RunDetails,
+  type RunListInput,
+  RunListInputSchema,
+  type RunListRow,
+  type RunStatus,
+  type RunTrigger,
+} from '@provisioning/shared';
+import type { ThresholdDetails } from '../entities/index.ts';
+import { inOrganisation, isUuid } from './common.ts';
+
+/**
+ * The admin page's reads of runs. Every function takes the organisation from the caller's session and
+ * runs inside `inOrganisation`, so the API's database role sees that organisation's rows and no other.
+ */
+
+interface RunRow {
+  id: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  configuration_id: string;
+  configuration_name: string;
+  connector: Connector;
+  /** Timestamps come back as PostgreSQL prints them (the ORM's driver setting) or as Dates. */
+  queued_at: Date | string;
+  /** queued_at to the microsecond, as PostgreSQL prints it: the page cursor's key. */
+  queued_at_key: string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
+  duration_ms: number | null;
+  rows_read: number;
+  rows_planned: number;
+  rows_applied: number;
+}
+
+const ROW_COLUMNS = `r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, c.connector,
+  r.queued_at, r.queued_at::text as queued_at_key, r.started_at, r.finished_at, r.duration_ms,
+  r.rows_read, r.rows_planned, r.rows_applied`;
+
+function isoTime(value: Date | string): string {
+  return new Date(value).toISOString();
+}
+
+function listRow(row: RunRow): RunListRow {
+  return {
+    id: row.id,
+    status: row.status,
+    trigger: row.trigger,
+    configurationId: row.configuration_id,
+    configurationName: row.configuration_name,
+    connector: row.connector,
+    queuedAt: isoTime(row.queued_at),
+    startedAt: row.started_at === null ? null : isoTime(row.started_at),
+    finishedAt: row.finished_at === null ? null : isoTime(row.finished_at),
+    durationMs: row.duration_ms,
+    progress: { read: row.rows_read, planned: row.rows_planned, applied: row.rows_applied },
+    logKind: RUN_STATUS_INFO[row.status].logKind,
+  };
+}
+
+/** A page cursor: where the previous page ended. Opaque to clients, checked strictly when it comes back. */
+interface Cursor {
+  queuedAt: string;
+  id: string;
+}
+
+const TIMESTAMP_KEY = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+function encodeCursor(row: RunRow): string {
+  return Buffer.from(JSON.stringify([row.queued_at_key, row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const invalid = () =>
+    new DomainError('BAD_INPUT', 'The page cursor is not valid: start again from the first page', {
+      cursor: ['The page cursor is not valid'],
+    });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 2 ||
+    typeof parsed[0] !== 'string' ||
+    typeof parsed[1] !== 'string' ||
+    !TIMESTAMP_KEY.test(parsed[0]) ||
+    !isUuid(parsed[1])
+  ) {
+    throw invalid();
+  }
+  return { queuedAt: parsed[0], id: parsed[1] };
+}
+
+export interface RunPage {
+  runs: RunListRow[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * One page of an organisation's runs, filtered and sorted by queued time, keyset-paginated so pages stay
+ * stable while new runs arrive. Dates are calendar days in the organisation's time zone: "last 7 days"
+ * is today and the six days before it; a custom range includes both its first and last day.
+ */
+export async function listRuns(
+  em: EntityManager,
+  organisationId: string,
+  input: RunListInput,
+  now = new Date(),
+): Promise<RunPage> {
+  const { filter, cursor, limit } = parseInput(RunListInputSchema, input, 'Runs filter');
+  const after = cursor ? decodeCursor(cursor) : null;
+  return inOrganisation(em, organisationId, async (tx) => {
+    const [organisation] = await tx.execute<{ time_zone: string }[]>(
+      'select time_zone from organisation where id = ?',
+      [organisationId],
+    );
+    if (!organisation) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
+    const timeZone = organisation.time_zone;
+
+    const where = ['r.organisation_id = ?'];
+    const params: unknown[] = [organisationId];
+    if (filter.range === 'last7' || filter.range === 'last30') {
+      // Midnight at the start of the first day, in the organisation's time zone (DST-aware).
+      where.push(
+        `r.queued_at >= (((?::timestamptz at time zone ?)::date - ?::int)::timestamp at time zone ?)`,
+      );
+      params.push(now.toISOString(), timeZone, filter.range === 'last7' ? 6 : 29, timeZone);
+    } else if (filter.range === 'custom' && filter.from && filter.to) {
+      where.push('r.queued_at >= ((?::date)::timestamp at time zone ?)');
+      params.push(filter.from, timeZone);
+      where.push('r.queued_at < (((?::date) + 1)::timestamp at time zone ?)');
+      params.push(filter.to, timeZone);
+    }
+    if (filter.configurationId) {
+      where.push('r.configuration_id = ?');
+      params.push(filter.configurationId);
+    }
+    if (filter.statuses.length > 0) {
+      where.push('r.status in (?)');
+      params.push(filter.statuses);
+    }
+    const newest = filter.sort === 'newest';
+    if (after) {
+      // A row comparison the (organisation_id, queued_at, id) index answers directly.
+      where.push(
+        `(r.organisation_id, r.queued_at, r.id) ${newest ? '<' : '>'} (?::uuid, ?::timestamptz, ?::uuid)`,
+      );
+      params.push(organisationId, after.queuedAt, after.id);
+    }
+    const direction = newest ? 'desc' : 'asc';
+    const rows = await tx.execute<RunRow[]>(
+      `select ${ROW_COLUMNS}
+       from sync_run r join sync_configuration c on c.id = r.configuration_id
+       where ${where.join(' and ')}
+       order by r.organisation_id ${direction}, r.queued_at ${direction}, r.id ${direction}
+       limit ?`,
+      [...params, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      runs: page.map(listRow),
+      nextCursor: rows.length > limit && last ? encodeCursor(last) : null,
+    };
+  });
+}
+
+interface RunDetailRow extends RunRow {
+  created_count: number;
+  updated_count: number;
+  reactivated_count: number;
+  deactivated_count: number;
+  unchanged_count: number;
+  skipped_count: number;
+  warning_count: number;
+  error_count: number;
+  error_summary: string | null;
+  threshold_details: ThresholdDetails | null;
+}
+
+/** One run with its counts, error summary and threshold figures; another organisation's run is NOT_FOUND. */
+export async function getRunDetails(
+  em: EntityManager,
+  organisationId: string,
+  runId: string,
+): Promise<RunDetails> {
+  const notFound = new DomainError('NOT_FOUND', `Run ${runId} not found`);
+  if (!isUuid(runId)) throw notFound;
+  const [row] = await inOrganisation(em, organisationId, (tx) =>
+    tx.execute<RunDetailRow[]>(
+      `select ${ROW_COLUMNS}, r.created_count, r.updated_count, r.reactivated_count, r.deactivated_count,
+         r.unchanged_count, r.skipped_count, r.warning_count, r.error_count, r.error_summary, r.threshold_details
+       from sync_run r join sync_configuration c on c.id = r.configuration_id
+       where r.id = ? and r.organisation_id = ?`,
+      [runId, organisationId],
+    ),
+  );
+  if (!row) throw notFound;
+  const threshold = row.threshold_details;
+  return {
+    ...listRow(row),
+    counts: {
+      created: row.created_count,
+      updated: row.updated_count,
+      reactivated: row.reactivated_count,
+      deactivated: row.deactivated_count,
+      unchanged: row.unchanged_count,
+      skipped: row.skipped_count,
+      warnings: row.warning_count,
+      errors: row.error_count,
+    },
+    errorSummary: row.error_summary,
+    // The sample of would-be deactivations stays with support: it names people.
+    threshold: threshold
+      ? {
+          plannedDeactivations: threshold.plannedDeactivations,
+          activeManagedUsers: threshold.activeManagedUsers,
+          thresholdCount: threshold.thresholdCount,
+          thresholdPercent: threshold.thresholdPercent,
+        }
+      : null,
+  };
+}
+
+/** The configuration filter's choices: every configuration of the organisation, by name. */
+export async function listConfigurationChoices(
+  em: EntityManager,
+  organisationId: string,
+): Promise<{ id: string; name: string; connector: Connector }[]> {
+  return inOrganisation(em, organisationId, (tx) =>
+    tx.execute(
+      'select id, name, connector from sync_configuration where organisation_id = ? order by lower(name), id',
+      [organisationId],
+    ),
+  );
+}
+
+/** Replayed at most this many changed runs on resume; past that the client reloads its list instead. */
+export const RUN_CHANGES_REPLAY_LIMIT = 1000;
+
+export interface RunChanges {
+  /** Changed runs, oldest change first. */
+  runs: RunListRow[];
+  /** Each run's change stamp (transaction ID), parallel to `runs`, for de-duplication. */
+  stamps: string[];
+  /** Every change made by a transaction before this point is in `runs` or an earlier answer. */
+  resumeFrom: string;
+  /** More changed than can be replayed: the client should reload instead. */
+  overflow: boolean;
+}
+
+/**
+ * The organisation's runs changed since `since` (a resume point from an earlier answer; null for "now").
+ *
+ * A resume point is a transaction ID: the oldest transaction still running when the answer was read
+ * (the snapshot's xmin). Every change of an older transaction has committed (or never will) and was
+ * visible, so nothing before the resume point can still appear. Changes of newer transactions that
+ * have already committed are returned too (early, and again once the resume point passes them): a
+ * long-running transaction elsewhere must not hold back the status changes of other runs.
+ */
+export async function runChangesSince(
+  em: EntityManager,
+  organisationId: string,
+  since: string | null,
+): Promise<RunChanges> {
+  if (since !== null && !/^\d{1,19}$/.test(since)) {
+    throw new DomainError('BAD_INPUT', 'The last event ID is not valid', { lastEventId: ['Not valid'] });
+  }
+  return inOrganisation(em, organisationId, async (tx) => {
+    const [snapshot] = await tx.execute<{ xmin: string }[]>(
+      'select pg_snapshot_xmin(pg_current_snapshot())::text as xmin',
+    );
+    const resumeFrom = snapshot!.xmin;
+    const rows = await tx.execute<(RunRow & { change_xid: string })[]>(
+      `select ${ROW_COLUMNS}, r.change_xid
+       from sync_run r join sync_configuration c on c.id = r.configuration_id
+       where r.organisation_id = ? and r.change_xid >= ?::bigint
+       order by r.change_xid, r.id
+       limit ?`,
+      [organisationId, since ?? resumeFrom, RUN_CHANGES_REPLAY_LIMIT + 1],
+    );
+    const overflow = rows.length > RUN_CHANGES_REPLAY_LIMIT;
+    const kept = overflow ? [] : rows;
+    return {
+      runs: kept.map(listRow),
+      stamps: kept.map((row) => String(row.change_xid)),
+      resumeFrom,
+      overflow,
+    };
+  });
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import type { Connector } from './connectors.ts';
+import {
+  RUN_STATUSES,
+  type RunCounts,
+  type RunLogKind,
+  type RunProgress,
+  type RunStatus,
+  RunStatusSchema,
+  type RunTrigger,
+} from './run-status.ts';
+
+/** Date presets of the runs list; days are calendar days in the organisation's time zone. */
+export const RUN_DATE_RANGES = ['all', 'last7', 'last30', 'custom'] as const;
+export type RunDateRange = (typeof RUN_DATE_RANGES)[number];
+
+export const RUN_SORTS = ['newest', 'oldest'] as const;
+export type RunSort = (typeof RUN_SORTS)[number];
+
+/** Rows per page when the caller does not say, and the most it may ask for. */
+export const RUN_PAGE_SIZE_DEFAULT = 50;
+export const RUN_PAGE_SIZE_MAX = 200;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function isCalendarDate(value: string): boolean {
+  const match = ISO_DATE.exec(value);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    year >= 1970 &&
+    year <= 9999 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day
+  );
+}
+
+/** A calendar date, `YYYY-MM-DD`: the form of `<input type="date">` and of the page's URL. */
+export const CalendarDateSchema = z
+  .string()
+  .max(10, { error: 'Use a date in the form YYYY-MM-DD', abort: true })
+  .refine(isCalendarDate, {
+    error: (issue) => `"${String(issue.input)}" is not a date in the form YYYY-MM-DD`,
+  });
+
+const IdSchema = z.uuid({ error: 'Must be an ID (a UUID)' });
+
+/**
+ * The runs list's filters: the tRPC input, the web page's URL state and (later) the Slack command all
+ * parse with this one schema. Unknown keys are refused so a misspelt filter is an error, not ignored.
+ */
+export const RunListFilterSchema = z
+  .strictObject({
+    range: z
+      .enum(RUN_DATE_RANGES, { error: () => `Date range must be one of: ${RUN_DATE_RANGES.join(', ')}` })
+      .default('all'),
+    /** First day, inclusive (custom range only). */
+    from: CalendarDateSchema.optional(),
+    /** Last day, inclusive (custom range only). */
+    to: CalendarDateSchema.optional(),
+    sort: z
+      .enum(RUN_SORTS, { error: () => `Sort must be one of: ${RUN_SORTS.join(', ')}` })
+      .default('newest'),
+    configurationId: IdSchema.optional(),
+    statuses: z
+      .array(RunStatusSchema)
+      .max(RUN_STATUSES.length * 2, 'Too many statuses')
+      .default([])
+      .transform((statuses) => [...new Set(statuses)]),
+  })
+  .superRefine((filter, ctx) => {
+    if (filter.range === 'custom') {
+      if (filter.from === undefined)
+        ctx.addIssue({ code: 'custom', path: ['from'], message: 'Choose the first day of the range' });
+      if (filter.to === undefined)
+        ctx.addIssue({ code: 'custom', path: ['to'], message: 'Choose the last day of the range' });
+      if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['to'],
+          message: 'The last day must not be before the first day',
+        });
+      }
+    } else {
+      for (const key of ['from', 'to'] as const) {
+        if (filter[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `A ${key === 'from' ? 'first' : 'last'} day applies only to a custom range`,
+          });
+        }
+      }
+    }
+  });
+export type RunListFilter = z.output<typeof RunListFilterSchema>;
+export type RunListFilterInput = z.input<typeof RunListFilterSchema>;
+
+/** An opaque page cursor from a previous page's `nextCursor`. */
+export const RunCursorSchema = z.string().min(1).max(200, 'The page cursor is not valid');
+
+export const RunListInputSchema = z.strictObject({
+  filter: RunListFilterSchema.default({ range: 'all', sort: 'newest', statuses: [] }),
+  cursor: RunCursorSchema.nullish(),
+  limit: z
+    .number({ error: 'Page size must be a number' })
+    .int('Page size must be a whole number')
+    .min(1, 'Page size must be at least 1')
+    .max(RUN_PAGE_SIZE_MAX, `Page size must be at most ${RUN_PAGE_SIZE_MAX}`)
+    .default(RUN_PAGE_SIZE_DEFAULT),
+});
+export type RunListInput = z.input<typeof RunListInputSchema>;
+
+export const RunIdInputSchema = z.strictObject({ runId: IdSchema });
+
+/** One row of the runs list, as the API returns it and the live feed pushes it. */
+export interface RunListRow {
+  id: string;
+  status: RunStatus;
+  trigger: RunTrigger;
+  configurationId: string;
+  configurationName: string;
+  connector: Connector;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  progress: RunProgress;
+  /** The log the run offers for download, or null when it has none. */
+  logKind: RunLogKind;
+}
+
+export interface RunDetails extends RunListRow {
+  counts: RunCounts;
+  errorSummary: string | null;
+  /** Above Deactivation Threshold only: what was planned against the limits. */
+  threshold: {
+    plannedDeactivations: number;
+    activeManagedUsers: number;
+    thresholdCount: number;
+    thresholdPercent: number;
+  } | null;
+}
+
+export const LOG_FORMATS = ['csv', 'xlsx'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Where the API serves a run's log file; the page links here so the browser saves it under its name. */
+export function runLogPath(runId: string, format: LogFormat): string {
+  return `/api/runs/${encodeURIComponent(runId)}/log.${format}`;
+}
+
+export const SignInInputSchema = z.strictObject({
+  email: z.string().trim().min(1, 'Enter your email').max(254, 'Email is too long'),
+  password: z.string().min(1, 'Enter your password').max(1024, 'Password is too long'),
+});
+export type SignInInput = z.input<typeof SignInInputSchema>;
+
+/**
+ * The live feed of run changes. Event IDs are resume points: a client that reconnects with the last ID
+ * it saw receives every change since, or `resync` when too much happened meanwhile to replay.
+ */
+export type RunChangeEvent = { type: 'run'; run: RunListRow } | { type: 'resync' };
+
+export const RunChangesInputSchema = z.strictObject({
+  lastEventId: z
+    .string()
+    .regex(/^\d{1,19}$/, 'The last event ID is not valid')
+    .nullish(),
+});
