@@ -172,7 +172,7 @@ const silent = pino({ level: process.env.TEST_API_LOG ?? 'silent' });
  */
 export function apiClient(
   appOrm: Orm,
-  options: { changeFeed?: RunChangeFeed; loginLimiter?: LoginRateLimiter } = {},
+  options: { changeFeed?: RunChangeFeed; loginLimiter?: LoginRateLimiter; trustedOrigins?: string[] } = {},
 ) {
   const app = createApp({
     orm: appOrm,
@@ -181,6 +181,7 @@ export function apiClient(
       options.loginLimiter ??
       new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
     ...(options.changeFeed ? { changeFeed: options.changeFeed } : {}),
+    trustedOrigins: options.trustedOrigins ?? [],
   });
   return {
     app,
@@ -242,4 +243,44 @@ export interface TrpcBody {
       accessDenial: string | null;
     };
   };
+}
+
+export interface SseEvent {
+  event: string;
+  id: string | null;
+  data: string;
+}
+
+/** Server-sent events of a response, as a browser's EventSource would split them. */
+export async function* sseEvents(response: Response): AsyncGenerator<SseEvent> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end = buffer.indexOf('\n\n');
+      while (end !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event: SseEvent = { event: 'message', id: null, data: '' };
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          const colon = line.indexOf(':');
+          if (colon <= 0) continue;
+          const field = line.slice(0, colon);
+          const text = line.slice(colon + 1).replace(/^ /, '');
+          if (field === 'event') event.event = text;
+          else if (field === 'id') event.id = text;
+          else if (field === 'data') data.push(text);
+        }
+        event.data = data.join('\n');
+        yield event;
+        end = buffer.indexOf('\n\n');
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
 }

@@ -36,6 +36,11 @@ export class LoginRateLimiter {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Keys remembered now (accounts and addresses). */
+  get size(): number {
+    return this.#windows.size;
+  }
+
   /** Seconds until another attempt is allowed, or 0 when it is allowed now. */
   retryAfterSeconds(email: string, address: string): number {
     const now = this.#now();

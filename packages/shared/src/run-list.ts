@@ -160,9 +160,10 @@ export type SignInInput = z.input<typeof SignInInputSchema>;
 
 /**
  * The live feed of run changes. Event IDs are resume points: a client that reconnects with the last ID
- * it saw receives every change since, or `resync` when too much happened meanwhile to replay.
+ * it saw receives every change since, or `resync` when too much happened meanwhile to replay. `live`
+ * comes once per connection, after the changes it had missed: from then on changes arrive as they happen.
  */
-export type RunChangeEvent = { type: 'run'; run: RunListRow } | { type: 'resync' };
+export type RunChangeEvent = { type: 'run'; run: RunListRow } | { type: 'resync' } | { type: 'live' };
 
 export const RunChangesInputSchema = z.strictObject({
   lastEventId: z

@@ -33,6 +33,7 @@ export const syncRunsRouter = router({
       let cursor = input.lastEventId ?? null;
       /** Changes already sent ahead of the cursor: run ID → change stamp. */
       const sentAhead = new Map<string, string>();
+      let caughtUp = false;
       while (!signal?.aborted && !ctx.changeFeed.closed) {
         wakeup.reset();
         const changes = await runChangesSince(ctx.orm.em.fork(), organisationId, cursor);
@@ -54,6 +55,10 @@ export const syncRunsRouter = router({
             if (BigInt(stamp) >= BigInt(cursor)) sentAhead.set(run.id, stamp);
           }
           for (const [runId, stamp] of sentAhead) if (BigInt(stamp) < BigInt(cursor)) sentAhead.delete(runId);
+        }
+        if (!caughtUp) {
+          caughtUp = true;
+          yield tracked(cursor, { type: 'live' } satisfies RunChangeEvent);
         }
         await wakeup.wait();
       }

@@ -1,0 +1,305 @@
+import { revokeSessionsOf } from '@provisioning/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ApiHarness,
+  apiClient,
+  createApiHarness,
+  PASSWORD,
+  seedOrganisation,
+  type TestOrganisation,
+} from '../api-harness.test-support.ts';
+import { LoginRateLimiter } from '../login-rate-limit.ts';
+
+let harness: ApiHarness;
+let acme: TestOrganisation;
+
+beforeAll(async () => {
+  harness = await createApiHarness('api_auth');
+  acme = await seedOrganisation(harness.owner, { name: 'Acme', timeZone: 'Europe/London' });
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+function setCookieOf(response: Response): string {
+  return response.headers.get('set-cookie') ?? '';
+}
+
+describe('sign-in', () => {
+  it('signs in with email and password and tells the page who is signed in', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    expect((await browser.query('auth.me')).body.result?.data).toBeNull();
+    const signIn = await browser.signIn(acme.accounts['people-admin']);
+    const me = signIn.body.result?.data as { account: { email: string }; roles: string[] };
+    expect(me.account.email).toBe(acme.accounts['people-admin']);
+    expect(me.roles).toEqual(['people-admin']);
+    const again = await browser.query('auth.me');
+    expect(again.body.result?.data).toEqual(me);
+  });
+
+  it('sets an httpOnly, SameSite=Lax cookie, Secure everywhere but loopback', async () => {
+    const { app } = apiClient(harness.appOrm);
+    const body = JSON.stringify({ email: acme.accounts['org-admin'], password: PASSWORD });
+    const local = await app.request('http://localhost/trpc/auth.signIn', {
+      method: 'POST',
+      headers: { host: 'localhost', origin: 'http://localhost', 'content-type': 'application/json' },
+      body,
+    });
+    expect(local.status).toBe(200);
+    expect(setCookieOf(local)).toMatch(/^provisioning_session=[\w-]{43}; /);
+    expect(setCookieOf(local)).toMatch(/HttpOnly/);
+    expect(setCookieOf(local)).toMatch(/SameSite=Lax/);
+    expect(setCookieOf(local)).toMatch(/Path=\//);
+    expect(setCookieOf(local)).not.toMatch(/Secure/);
+
+    const remote = await app.request('http://admin.example.com/trpc/auth.signIn', {
+      method: 'POST',
+      headers: {
+        host: 'admin.example.com',
+        origin: 'https://admin.example.com',
+        'content-type': 'application/json',
+      },
+      body,
+    });
+    expect(remote.status).toBe(200);
+    expect(setCookieOf(remote)).toMatch(/Secure/);
+  });
+
+  it('matches the email case-insensitively and ignores surrounding spaces', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(`  ${acme.accounts['org-admin'].toUpperCase()} `);
+    expect((await browser.query('auth.me')).body.result?.data).not.toBeNull();
+  });
+
+  it('gives the same answer for a wrong password and an unknown email, and no cookie', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    const wrong = await browser.mutate('auth.signIn', {
+      email: acme.accounts['org-admin'],
+      password: 'not the password',
+    });
+    const unknown = await browser.mutate('auth.signIn', { email: 'nobody@acme.example', password: PASSWORD });
+    for (const result of [wrong, unknown]) {
+      expect(result.status).toBe(401);
+      expect(result.body.error?.message).toBe('The email or password is incorrect.');
+    }
+    expect(browser.cookie).toBeNull();
+  });
+
+  it('refuses malformed sign-in input with field errors, never a 500', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    const cases: [unknown, string][] = [
+      [{ email: '', password: '' }, 'email'],
+      [{ email: 'a@b.example' }, 'password'],
+      [{ email: 'a@b.example', password: 'x'.repeat(2000) }, 'password'],
+      [{ email: `${'a'.repeat(300)}@b.example`, password: 'x' }, 'email'],
+      [{ email: 'a@b.example', password: 'x', admin: true }, '(root)'],
+      [{ email: ['a@b.example'], password: 'x' }, 'email'],
+      ['just a string', '(root)'],
+    ];
+    for (const [input, field] of cases) {
+      const result = await browser.mutate('auth.signIn', input);
+      expect(result.status, JSON.stringify(input)).toBe(400);
+      expect(Object.keys(result.body.error?.data.fieldErrors ?? {})).toContain(field);
+    }
+  });
+
+  it('answers malformed JSON and oversized bodies with a client error', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    const malformed = await browser.request('/trpc/auth.signIn', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost' },
+      body: '{"email": ',
+    });
+    expect(malformed.status).toBe(400);
+    const oversized = await browser.request('/trpc/auth.signIn', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost' },
+      body: JSON.stringify({ email: 'a@b.example', password: 'x'.repeat(200_000) }),
+    });
+    expect(oversized.status).toBe(413);
+    expect(await oversized.json()).toEqual({ error: 'The request body is larger than 64 KB.' });
+  });
+});
+
+describe('sessions', () => {
+  it('signs out: the session no longer works, even with the old cookie replayed', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    const oldCookie = browser.cookie!;
+    const signOut = await browser.mutate('auth.signOut');
+    expect(signOut.status).toBe(200);
+    expect(browser.cookie).toBeNull();
+    const replay = apiClient(harness.appOrm).app;
+    const response = await replay.request('http://localhost/trpc/auth.me', {
+      headers: { host: 'localhost', cookie: oldCookie },
+    });
+    expect(((await response.json()) as { result: { data: unknown } }).result.data).toBeNull();
+    // The dead cookie is removed from the browser.
+    expect(setCookieOf(response)).toMatch(/^provisioning_session=; Max-Age=0/);
+  });
+
+  it('ends sessions past their expiry', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    await harness.owner.em
+      .fork()
+      .execute(`update session set expires_at = now() - interval '1 second' where revoked_at is null`);
+    expect((await browser.query('auth.me')).body.result?.data).toBeNull();
+    expect((await browser.query('runs.list', {})).status).toBe(401);
+  });
+
+  it('ends sessions past the maximum age even when they stay active', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    await harness.owner.em
+      .fork()
+      .execute(`update session set created_at = now() - interval '8 days' where revoked_at is null`);
+    expect((await browser.query('auth.me')).body.result?.data).toBeNull();
+  });
+
+  it('revokes every session of an account at once', async () => {
+    const first = apiClient(harness.appOrm).browser();
+    const second = apiClient(harness.appOrm).browser();
+    await first.signIn(acme.accounts['people-admin']);
+    await second.signIn(acme.accounts['people-admin']);
+    const [account] = await harness.owner.em
+      .fork()
+      .execute<{ id: string }[]>('select id from account where email = ?', [acme.accounts['people-admin']]);
+    expect(await revokeSessionsOf(harness.owner.em.fork(), account!.id)).toBeGreaterThanOrEqual(2);
+    expect((await first.query('auth.me')).body.result?.data).toBeNull();
+    expect((await second.query('auth.me')).body.result?.data).toBeNull();
+  });
+
+  it('stores only a hash of the session token', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    const token = browser.cookie!.split('=')[1]!;
+    const rows = await harness.owner.em
+      .fork()
+      .execute<{ n: string }[]>(
+        `select count(*) as n from session where token_hash = ? or token_hash like ?`,
+        [token, `%${token}%`],
+      );
+    expect(Number(rows[0]!.n)).toBe(0);
+  });
+
+  it('ignores a garbage or overlong cookie', async () => {
+    const { app } = apiClient(harness.appOrm);
+    for (const cookie of [
+      'provisioning_session=x',
+      `provisioning_session=${'a'.repeat(5000)}`,
+      'provisioning_session=%00',
+    ]) {
+      const response = await app.request('http://localhost/trpc/auth.me', {
+        headers: { host: 'localhost', cookie },
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { result: { data: unknown } }).result.data).toBeNull();
+    }
+  });
+});
+
+describe('sign-in rate limits', () => {
+  it('refuses an account after repeated failures, even with the right password, until the window ends', async () => {
+    let now = Date.now();
+    const limiter = new LoginRateLimiter({
+      maxFailuresPerAccount: 3,
+      maxFailuresPerAddress: 100,
+      now: () => now,
+    });
+    const browser = apiClient(harness.appOrm, { loginLimiter: limiter }).browser();
+    const email = acme.accounts['group-admin'];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      expect((await browser.mutate('auth.signIn', { email, password: 'wrong' })).status).toBe(401);
+    }
+    const blocked = await browser.mutate('auth.signIn', { email: email.toUpperCase(), password: PASSWORD });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error?.message).toMatch(/Too many sign-in attempts. Try again in 15 minute/);
+    now += 15 * 60 * 1000;
+    expect((await browser.mutate('auth.signIn', { email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it('refuses one client address after failures across many accounts', async () => {
+    const limiter = new LoginRateLimiter({ maxFailuresPerAccount: 100, maxFailuresPerAddress: 4 });
+    const browser = apiClient(harness.appOrm, { loginLimiter: limiter }).browser();
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const result = await browser.mutate('auth.signIn', {
+        email: `guess${attempt}@acme.example`,
+        password: 'x',
+      });
+      expect(result.status).toBe(401);
+    }
+    const blocked = await browser.mutate('auth.signIn', {
+      email: acme.accounts['org-admin'],
+      password: PASSWORD,
+    });
+    expect(blocked.status).toBe(429);
+  });
+
+  it('forgets the account count after a success', () => {
+    const limiter = new LoginRateLimiter({ maxFailuresPerAccount: 2 });
+    limiter.recordFailure('a@b.example', '10.0.0.1');
+    limiter.recordSuccess('A@B.example');
+    limiter.recordFailure('a@b.example', '10.0.0.1');
+    expect(limiter.retryAfterSeconds('a@b.example', '10.0.0.2')).toBe(0);
+  });
+
+  it('stays bounded in memory under a flood of distinct emails', () => {
+    const limiter = new LoginRateLimiter({ maxKeys: 1000, maxFailuresPerAddress: 1_000_000 });
+    for (let index = 0; index < 10_000; index++) limiter.recordFailure(`user${index}@x.example`, '10.0.0.1');
+    // The oldest accounts were forgotten; the address, touched on every failure, is kept.
+    expect(limiter.retryAfterSeconds('user0@x.example', '10.0.0.9')).toBe(0);
+    expect(limiter.size).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('cross-site requests', () => {
+  const signInBody = () => JSON.stringify({ email: acme.accounts['org-admin'], password: PASSWORD });
+
+  it('refuses a mutation whose Origin is another site', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    const response = await browser.request('/trpc/auth.signIn', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+      },
+      body: signInBody(),
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toMatch(/Cross-site request refused/);
+    expect(browser.cookie).toBeNull();
+  });
+
+  it('refuses a cross-site browser request that hides its Origin', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    const response = await browser.request('/trpc/auth.signOut', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it('accepts the same origin, a trusted origin, and non-browser clients', async () => {
+    const { app } = apiClient(harness.appOrm);
+    const post = (headers: Record<string, string>) =>
+      app.request('http://localhost/trpc/auth.signIn', {
+        method: 'POST',
+        headers: { host: 'localhost', 'content-type': 'application/json', ...headers },
+        body: signInBody(),
+      });
+    expect((await post({ origin: 'http://localhost' })).status).toBe(200);
+    expect((await post({})).status).toBe(200);
+    expect((await post({ origin: 'http://localhost.evil.example' })).status).toBe(403);
+    expect((await post({ origin: 'https://admin.example.com' })).status).toBe(403);
+    const trusting = apiClient(harness.appOrm, { trustedOrigins: ['https://admin.example.com'] }).app;
+    const trusted = await trusting.request('http://localhost/trpc/auth.signIn', {
+      method: 'POST',
+      headers: { host: 'localhost', 'content-type': 'application/json', origin: 'https://admin.example.com' },
+      body: signInBody(),
+    });
+    expect(trusted.status).toBe(200);
+  });
+});
