@@ -1,4 +1,7 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { MikroORM } from '@mikro-orm/core';
 import { createOrm, migrate, type Orm, ormConfig } from '@provisioning/db';
@@ -114,6 +117,58 @@ describe('the API app against a real database', () => {
     expect(response.status).toBe(404);
     expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
     expect(await response.json()).toEqual({ error: 'not found' });
+  });
+});
+
+describe('the API app serving the built web page (production)', () => {
+  let database: TestDatabase;
+  let orm: Orm;
+  let webDistDir: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('api_static');
+    orm = await createOrm({ databaseUrl: database.url });
+    await migrate(orm);
+    webDistDir = mkdtempSync(join(tmpdir(), 'web-dist-'));
+    mkdirSync(join(webDistDir, 'assets'));
+    writeFileSync(join(webDistDir, 'index.html'), '<!doctype html><title>User Provisioning</title>');
+    writeFileSync(join(webDistDir, 'assets', 'app-1234.js'), 'console.log("page")');
+  });
+
+  afterAll(async () => {
+    rmSync(webDistDir, { recursive: true, force: true });
+    await orm?.close();
+    await database?.drop();
+  });
+
+  it('serves the page, its assets, and the page for client-side routes, from the same origin', async () => {
+    const app = createApp({ orm, logger: silent, webDistDir });
+    const page = await app.request('/');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>User Provisioning</title>');
+    const asset = await app.request('/assets/app-1234.js');
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    const route = await app.request('/provisioning?range=last7&status=success');
+    expect(await route.text()).toContain('<title>User Provisioning</title>');
+  });
+
+  it('keeps the API’s own answers: JSON health, tRPC, 404 for unknown API paths', async () => {
+    const app = createApp({ orm, logger: silent, webDistDir });
+    expect(await (await app.request('/healthz')).json()).toEqual({ status: 'ok' });
+    const me = await app.request('/trpc/auth.me');
+    expect(await me.json()).toEqual({ result: { data: null } });
+    const unknownApi = await app.request('/api/nothing/here');
+    expect(unknownApi.status).toBe(404);
+    expect(unknownApi.headers.get('content-type')).toMatch(/application\/json/);
+  });
+
+  it('does not serve files outside the built page', async () => {
+    const app = createApp({ orm, logger: silent, webDistDir });
+    for (const path of ['/../package.json', '/%2e%2e/%2e%2e/package.json', '/assets/..%2f..%2findex.html']) {
+      const response = await app.request(path);
+      expect(await response.text()).not.toContain('"name"');
+    }
   });
 });
 

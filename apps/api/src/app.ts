@@ -104,6 +104,9 @@ export function createApp(dependencies: AppDependencies) {
     }),
   );
 
+  // Unknown API paths answer as the API, never with the page.
+  app.all('/api/*', (c) => c.json({ error: 'not found' }, 404));
+
   if (webDistDir) {
     if (existsSync(join(webDistDir, 'index.html'))) {
       app.use('/*', serveStatic({ root: webDistDir }));

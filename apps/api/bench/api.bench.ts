@@ -1,0 +1,659 @@
+/**
+ * `pnpm bench:api`: the API's reads at production size, on the PostgreSQL at DATABASE_URL or
+ * 127.0.0.1:5432, in a database of its own that is dropped at the end.
+ *
+ * - `runs.list` (listRuns through the repository: the row-level-security transaction and the
+ *   organisation's time zone lookup included) for an organisation with 100k runs among 1M: p50/p95 of
+ *   the first page and of a deep page (~10,000 rows in, by the real cursor) for each filter, beside the
+ *   same SELECT sent bare as the superuser.
+ * - Log export of a 200k-entry run to CSV and XLSX, each in a process of its own (its peak RSS), beside a
+ *   bare batched SELECT of the same rows written as lines.
+ * - A load run on loopback: 50 connections on `GET /trpc/runs.list` of the real app, signed in, beside a
+ *   bare node:http + pg server answering the same query.
+ *
+ * Targets (DESIGN.md): p95 ≤ 50 ms per page; export CSV ≤ 5 s, XLSX ≤ 15 s, peak RSS ≤ 512 MB.
+ * Absolute times drift on shared machines: read the ratios. `--plans` prints every baseline query plan.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { finished } from 'node:stream/promises';
+import { serve } from '@hono/node-server';
+import { API_DATABASE_ROLE, createOrm, listRuns, migrate, type Orm } from '@provisioning/db';
+import {
+  type LogFormat,
+  type RunListFilter,
+  type RunListFilterInput,
+  RunListInputSchema,
+} from '@provisioning/shared';
+import { exportRunLog, LOG_EXPORT_BATCH_SIZE } from '@provisioning/sync';
+import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { pino } from 'pino';
+import { PASSWORD, seedOrganisation } from '../src/api-harness.test-support.ts';
+import { createApp } from '../src/app.ts';
+import { FILTERED_CONFIGURATION, seedLog, seedRuns } from './seed-runs.ts';
+
+const PAGE_SIZE = 50;
+/** Timed calls per case (after WARMUP untimed ones), alternating the app's call and the bare query. */
+const REPETITIONS = 100;
+const WARMUP = 10;
+/** How far in the deep page starts: rows skipped by following real cursors (pages of 200). */
+const DEEP_ROWS = 10_000;
+const LOG_ROWS = 200_000;
+const LOAD_CONNECTIONS = 50;
+const LOAD_SECONDS = 10;
+const LOAD_WARMUP_SECONDS = 2;
+
+const TARGET_PAGE_P95_MS = 50;
+const TARGET_EXPORT_MS: Record<LogFormat, number> = { csv: 5_000, xlsx: 15_000 };
+const TARGET_RSS_MB = 512;
+
+const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
+const verdict = (met: boolean) => (met ? 'PASS' : 'MISS');
+
+async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const result = await fn();
+  return [result, performance.now() - started];
+}
+
+/** Nearest-rank percentile. */
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+// --- runs.list -----------------------------------------------------------------------------------------
+
+interface BareQuery {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * listRuns' page query, word for word, with the values it binds: what the database is asked for the
+ * page, without the ORM, the transaction, the role switch or row-level security. The first call of every
+ * case checks it returns the same rows as listRuns, so a change to the repository cannot go unnoticed.
+ */
+function bareListQuery(
+  organisationId: string,
+  timeZone: string,
+  filter: RunListFilter,
+  cursor: string | null,
+  now: Date,
+): BareQuery {
+  const values: unknown[] = [];
+  const bind = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const where = [`r.organisation_id = ${bind(organisationId)}`];
+  if (filter.range === 'last7' || filter.range === 'last30') {
+    where.push(
+      `r.queued_at >= (((${bind(now.toISOString())}::timestamptz at time zone ${bind(timeZone)})::date - ${bind(filter.range === 'last7' ? 6 : 29)}::int)::timestamp at time zone ${bind(timeZone)})`,
+    );
+  } else if (filter.range === 'custom' && filter.from && filter.to) {
+    where.push(`r.queued_at >= ((${bind(filter.from)}::date)::timestamp at time zone ${bind(timeZone)})`);
+    where.push(`r.queued_at < (((${bind(filter.to)}::date) + 1)::timestamp at time zone ${bind(timeZone)})`);
+  }
+  if (filter.configurationId) where.push(`r.configuration_id = ${bind(filter.configurationId)}`);
+  if (filter.statuses.length > 0) where.push(`r.status in (${filter.statuses.map(bind).join(', ')})`);
+  const newest = filter.sort === 'newest';
+  if (cursor) {
+    const [queuedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    where.push(
+      `(r.organisation_id, r.queued_at, r.id) ${newest ? '<' : '>'} (${bind(organisationId)}::uuid, ${bind(queuedAt)}::timestamptz, ${bind(id)}::uuid)`,
+    );
+  }
+  const direction = newest ? 'desc' : 'asc';
+  return {
+    text: `select r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, c.connector,
+  r.queued_at, r.queued_at::text as queued_at_key, r.started_at, r.finished_at, r.duration_ms,
+  r.rows_read, r.rows_planned, r.rows_applied
+       from sync_run r join sync_configuration c on c.id = r.configuration_id
+       where ${where.join(' and ')}
+       order by r.organisation_id ${direction}, r.queued_at ${direction}, r.id ${direction}
+       limit ${bind(PAGE_SIZE + 1)}`,
+    values,
+  };
+}
+
+interface ListFigure {
+  filter: string;
+  page: string;
+  rows: number;
+  p50: number;
+  p95: number;
+  bareP50: number;
+  bareP95: number;
+  query: BareQuery;
+}
+
+interface ListContext {
+  appOrm: Orm;
+  bare: pg.Client;
+  organisationId: string;
+  timeZone: string;
+  now: Date;
+}
+
+/** The cursor ~DEEP_ROWS rows in, following real cursors; null when the filter has fewer than 200 rows. */
+async function deepCursor(
+  context: ListContext,
+  filter: RunListFilterInput,
+): Promise<[string | null, number]> {
+  let cursor: string | null = null;
+  let skipped = 0;
+  while (skipped < DEEP_ROWS) {
+    const page = await listRuns(
+      context.appOrm.em.fork(),
+      context.organisationId,
+      { filter, cursor, limit: 200 },
+      context.now,
+    );
+    if (page.nextCursor === null) break;
+    cursor = page.nextCursor;
+    skipped += page.runs.length;
+  }
+  return [cursor, skipped];
+}
+
+async function measureList(
+  context: ListContext,
+  name: string,
+  filterInput: RunListFilterInput,
+  cursor: string | null,
+  page: string,
+): Promise<ListFigure> {
+  const { filter } = RunListInputSchema.parse({ filter: filterInput });
+  const query = bareListQuery(context.organisationId, context.timeZone, filter, cursor, context.now);
+  const viaApp = () =>
+    listRuns(
+      context.appOrm.em.fork(),
+      context.organisationId,
+      { filter: filterInput, cursor, limit: PAGE_SIZE },
+      context.now,
+    );
+  const viaBare = () => context.bare.query<{ id: string }>(query);
+
+  const [appPage, barePage] = [await viaApp(), await viaBare()];
+  const appIds = appPage.runs.map((run) => run.id).join();
+  const bareIds = barePage.rows
+    .slice(0, PAGE_SIZE)
+    .map((row) => row.id)
+    .join();
+  if (appIds !== bareIds) throw new Error(`${name} ${page}: the bare query no longer matches listRuns`);
+
+  const app: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < WARMUP + REPETITIONS; i += 1) {
+    const [, appMs] = await time(viaApp);
+    const [, bareMs] = await time(viaBare);
+    if (i >= WARMUP) {
+      app.push(appMs);
+      bare.push(bareMs);
+    }
+  }
+  return {
+    filter: name,
+    page,
+    rows: appPage.runs.length,
+    p50: percentile(app, 50),
+    p95: percentile(app, 95),
+    bareP50: percentile(bare, 50),
+    bareP95: percentile(bare, 95),
+    query,
+  };
+}
+
+/** The plan of a page query as the API's role runs it: in a transaction, row-level security applying. */
+async function explain(context: ListContext, query: BareQuery): Promise<string> {
+  const { bare, organisationId } = context;
+  await bare.query('begin');
+  try {
+    await bare.query(`set local role ${API_DATABASE_ROLE}`);
+    await bare.query(`select set_config('app.organisation_id', $1, true)`, [organisationId]);
+    const { rows } = await bare.query<{ 'QUERY PLAN': string }>({
+      text: `explain (analyze, buffers) ${query.text}`,
+      values: query.values,
+    });
+    return rows.map((row) => `    ${row['QUERY PLAN']}`).join('\n');
+  } finally {
+    await bare.query('rollback');
+  }
+}
+
+function calendarDay(date: Date, daysBefore: number): string {
+  return new Date(date.getTime() - daysBefore * 86_400_000).toISOString().slice(0, 10);
+}
+
+async function benchList(context: ListContext, configurationId: string): Promise<ListFigure[]> {
+  const filters: [string, RunListFilterInput][] = [
+    ['no filter (newest)', {}],
+    ['oldest first', { sort: 'oldest' }],
+    ['last 7 days', { range: 'last7' }],
+    ['last 30 days', { range: 'last30' }],
+    [
+      'custom range, 90 days',
+      { range: 'custom', from: calendarDay(context.now, 400), to: calendarDay(context.now, 311) },
+    ],
+    ['one configuration', { configurationId }],
+    ['one status', { statuses: ['needs_attention'] }],
+    ['failed + cancelled', { statuses: ['data_load_failed', 'above_deactivation_threshold', 'cancelled'] }],
+    ['cancelled only', { statuses: ['cancelled'] }],
+    [
+      '30 days, config, failed',
+      { range: 'last30', configurationId, statuses: ['data_load_failed', 'cancelled'] },
+    ],
+  ];
+  const figures: ListFigure[] = [];
+  for (const [name, filter] of filters) {
+    const first = await measureList(context, name, filter, null, 'first');
+    const [cursor, skipped] = await deepCursor(context, filter);
+    const deep = cursor === null ? null : await measureList(context, name, filter, cursor, `+${skipped}`);
+    figures.push(first, ...(deep ? [deep] : []));
+    console.log(
+      `  ${name}: p95 ${ms(first.p95)} first page${deep ? `, ${ms(deep.p95)} ${skipped} rows in` : ''}`,
+    );
+  }
+  return figures;
+}
+
+// --- log export ----------------------------------------------------------------------------------------
+
+interface ExportFigure {
+  format: LogFormat;
+  ms: number;
+  rssMb: number;
+  bytes: number;
+  baselineMs: number;
+  baselineRssMb: number;
+}
+
+interface ChildResult {
+  ms: number;
+  rssMb: number;
+  rows: number;
+  bytes: number;
+}
+
+/** One export in a process of its own, so its peak RSS is the export's alone. */
+function inChildProcess(args: string[]): ChildResult {
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+    encoding: 'utf8',
+  });
+  if (child.status !== 0) throw new Error(`${args[0]} process failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as ChildResult;
+}
+
+/** The child side: exportRunLog as the download route calls it, on the API's role, into a file. */
+async function exportInThisProcess(
+  databaseUrl: string,
+  runId: string,
+  organisationId: string,
+  format: LogFormat,
+  path: string,
+) {
+  const orm = await createOrm({ databaseUrl, role: API_DATABASE_ROLE });
+  try {
+    const [result, elapsed] = await time(() =>
+      exportRunLog({ em: orm.em.fork(), runId, format, output: createWriteStream(path), organisationId }),
+    );
+    const rssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(JSON.stringify({ ms: elapsed, rssMb, rows: result.rows, bytes: statSync(path).size }));
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/** The baseline's child side: the same rows, batched the same way, as the superuser, written as lines. */
+async function bareExportInThisProcess(databaseUrl: string, runId: string, path: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const output = createWriteStream(path);
+    const [rows, elapsed] = await time(async () => {
+      let after = -1;
+      let count = 0;
+      for (;;) {
+        const { rows: batch } = await client.query<unknown[]>({
+          text: `select seq, row_number, external_id, email, name, action, outcome, changes::text, message, hint
+                 from sync_log where run_id = $1 and seq > $2 order by seq limit $3`,
+          values: [runId, after, LOG_EXPORT_BATCH_SIZE],
+          rowMode: 'array',
+        });
+        let text = '';
+        for (const row of batch) text += `${row.join('\t')}\n`;
+        if (!output.write(text)) await once(output, 'drain');
+        count += batch.length;
+        if (batch.length < LOG_EXPORT_BATCH_SIZE) break;
+        after = batch[batch.length - 1]![0] as number;
+      }
+      output.end();
+      await finished(output);
+      return count;
+    });
+    const rssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(JSON.stringify({ ms: elapsed, rssMb, rows, bytes: statSync(path).size }));
+  } finally {
+    await client.end();
+  }
+}
+
+function benchExport(databaseUrl: string, runId: string, organisationId: string): ExportFigure[] {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-api-'));
+  try {
+    const baseline = inChildProcess(['--bare-export', databaseUrl, runId, join(dir, 'log.txt')]);
+    if (baseline.rows !== LOG_ROWS) throw new Error(`the baseline read ${baseline.rows} rows`);
+    return (['csv', 'xlsx'] as const).map((format) => {
+      const result = inChildProcess([
+        '--export',
+        databaseUrl,
+        runId,
+        organisationId,
+        format,
+        join(dir, `log.${format}`),
+      ]);
+      if (result.rows !== LOG_ROWS) throw new Error(`the ${format} export wrote ${result.rows} rows`);
+      console.log(`  ${format}: ${seconds(result.ms)}, ${result.rssMb.toFixed(0)} MB peak RSS`);
+      return {
+        format,
+        ms: result.ms,
+        rssMb: result.rssMb,
+        bytes: result.bytes,
+        baselineMs: baseline.ms,
+        baselineRssMb: baseline.rssMb,
+      };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// --- load run ------------------------------------------------------------------------------------------
+
+/** The real app as main.ts builds it (API role, request log at info level, here into /dev/null). */
+async function serveInThisProcess(databaseUrl: string) {
+  const orm = await createOrm({ databaseUrl, role: API_DATABASE_ROLE });
+  const app = createApp({ orm, logger: pino({ level: 'info' }, pino.destination('/dev/null')) });
+  serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (address) => {
+    console.log(JSON.stringify({ port: address.port }));
+  });
+  reportRssOnExit();
+}
+
+/** The load baseline: node:http and a pg pool of the ORM's size, answering the same page query bare. */
+async function serveBareInThisProcess(databaseUrl: string, organisationId: string) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const { filter } = RunListInputSchema.parse({});
+  const [{ time_zone: timeZone }] = (
+    await pool.query<{ time_zone: string }>('select time_zone from organisation where id = $1', [
+      organisationId,
+    ])
+  ).rows as [{ time_zone: string }];
+  const server = createServer((_request, response) => {
+    pool.query(bareListQuery(organisationId, timeZone, filter, null, new Date())).then(
+      ({ rows }) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(rows.slice(0, PAGE_SIZE)));
+      },
+      () => {
+        response.writeHead(500).end();
+      },
+    );
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    console.log(JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 }));
+  });
+  reportRssOnExit();
+}
+
+/** On SIGTERM from the benchmark: the server process's peak RSS, then exit. */
+function reportRssOnExit() {
+  process.once('SIGTERM', () => {
+    console.log(JSON.stringify({ rssMb: process.resourceUsage().maxRSS / 1024 }));
+    process.exit(0);
+  });
+}
+
+interface Server {
+  port: number;
+  stop(): Promise<number>;
+}
+
+const servers = new Set<ChildProcess>();
+
+/** A server in a process of its own, so the load generator here does not share its event loop. */
+async function startServer(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  servers.add(child);
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const first = await Promise.race([
+    lines.next(),
+    once(child, 'exit').then(() => {
+      throw new Error(`the ${args[0]} server exited before listening`);
+    }),
+  ]);
+  const { port } = JSON.parse(String(first.value)) as { port: number };
+  return {
+    port,
+    async stop() {
+      child.kill('SIGTERM');
+      const last = await lines.next();
+      await once(child, 'exit').catch(() => {});
+      servers.delete(child);
+      return last.done ? Number.NaN : (JSON.parse(String(last.value)) as { rssMb: number }).rssMb;
+    },
+  };
+}
+
+interface LoadFigure {
+  name: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  rssMb: number;
+}
+
+async function load(
+  name: string,
+  server: Server,
+  path: string,
+  headers: Record<string, string>,
+): Promise<LoadFigure> {
+  const url = `http://127.0.0.1:${server.port}${path}`;
+  await autocannon({ url, connections: 10, duration: LOAD_WARMUP_SECONDS, headers });
+  const result = await autocannon({ url, connections: LOAD_CONNECTIONS, duration: LOAD_SECONDS, headers });
+  const rssMb = await server.stop();
+  console.log(`  ${name}: ${result.requests.average.toFixed(0)} requests/s, p99 ${ms(result.latency.p99)}`);
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    rssMb,
+  };
+}
+
+async function benchLoad(databaseUrl: string, organisationId: string, email: string): Promise<LoadFigure[]> {
+  const input = encodeURIComponent(JSON.stringify({ filter: {}, limit: PAGE_SIZE }));
+  const path = `/trpc/runs.list?input=${input}`;
+  const app = await startServer(['--serve', databaseUrl]);
+  const origin = `http://127.0.0.1:${app.port}`;
+  const signIn = await fetch(`${origin}/trpc/auth.signIn`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  const cookie = signIn.headers.get('set-cookie')?.split(';')[0];
+  if (signIn.status !== 200 || !cookie)
+    throw new Error(`sign-in failed: ${signIn.status} ${await signIn.text()}`);
+  const check = await fetch(`${origin}${path}`, { headers: { cookie } });
+  const body = (await check.json()) as { result?: { data?: { runs?: unknown[] } } };
+  if (body.result?.data?.runs?.length !== PAGE_SIZE) throw new Error(`runs.list answered ${check.status}`);
+  const appFigure = await load('runs.list (app)', app, path, { cookie });
+  const bare = await startServer(['--serve-bare', databaseUrl, organisationId]);
+  const bareFigure = await load('bare node:http + pg', bare, '/', {});
+  return [appFigure, bareFigure];
+}
+
+// --- main ----------------------------------------------------------------------------------------------
+
+function printSummary(list: ListFigure[], exports: ExportFigure[], loads: LoadFigure[], runCounts: string) {
+  const misses: string[] = [];
+  console.log(
+    `\nruns.list: listRuns through the repository (RLS transaction) vs the same SELECT bare as superuser`,
+  );
+  console.log(`${runCounts}; page ${PAGE_SIZE}; ${REPETITIONS} timed calls per case`);
+  console.log(
+    'filter                       page      rows      p50      p95  bare p50  bare p95  ratio p50  target p95 ≤ 50 ms',
+  );
+  for (const f of list) {
+    const met = f.p95 <= TARGET_PAGE_P95_MS;
+    if (!met) misses.push(`runs.list ${f.filter} ${f.page}: p95 ${ms(f.p95)}`);
+    console.log(
+      `${f.filter.padEnd(28)} ${f.page.padEnd(7)} ${String(f.rows).padStart(5)} ${ms(f.p50).padStart(9)} ${ms(f.p95).padStart(8)} ${ms(f.bareP50).padStart(9)} ${ms(f.bareP95).padStart(9)} ${`${(f.p50 / f.bareP50).toFixed(1)}×`.padStart(10)}  ${verdict(met)}`,
+    );
+  }
+
+  console.log(
+    `\nLog export of ${LOG_ROWS / 1000}k entries (exportRunLog on the API role, to a file), each in its own process`,
+  );
+  console.log('baseline = bare batched SELECT of the same rows as superuser, written as tab-separated lines');
+  console.log('format      time  baseline   ratio  peak RSS  baseline RSS     size  target');
+  for (const f of exports) {
+    const target = TARGET_EXPORT_MS[f.format];
+    const met = f.ms <= target && f.rssMb <= TARGET_RSS_MB;
+    if (!met) misses.push(`${f.format} export: ${seconds(f.ms)}, ${f.rssMb.toFixed(0)} MB`);
+    console.log(
+      `${f.format.toUpperCase().padEnd(6)} ${seconds(f.ms).padStart(9)} ${seconds(f.baselineMs).padStart(9)} ${`${(f.ms / f.baselineMs).toFixed(1)}×`.padStart(7)} ${`${f.rssMb.toFixed(0)} MB`.padStart(9)} ${`${f.baselineRssMb.toFixed(0)} MB`.padStart(13)} ${`${(f.bytes / 1e6).toFixed(1)} MB`.padStart(8)}  ${verdict(met)} (≤ ${seconds(target)}, ≤ ${TARGET_RSS_MB} MB)`,
+    );
+  }
+
+  console.log(
+    `\nLoad run on loopback: ${LOAD_CONNECTIONS} connections for ${LOAD_SECONDS} s (after ${LOAD_WARMUP_SECONDS} s warm-up), first page, default filter`,
+  );
+  console.log('server                  requests/s      p50      p99  errors  non-2xx  server peak RSS');
+  for (const f of loads) {
+    console.log(
+      `${f.name.padEnd(22)} ${f.requestsPerSecond.toFixed(0).padStart(11)} ${ms(f.p50).padStart(8)} ${ms(f.p99).padStart(8)} ${String(f.errors).padStart(7)} ${String(f.non2xx).padStart(8)} ${`${f.rssMb.toFixed(0)} MB`.padStart(16)}`,
+    );
+  }
+  const [appLoad, bareLoad] = loads;
+  if (appLoad && bareLoad) {
+    console.log(
+      `ratio (app / bare): requests/s ${(appLoad.requestsPerSecond / bareLoad.requestsPerSecond).toFixed(2)}×, p99 ${(appLoad.p99 / bareLoad.p99).toFixed(1)}× (no target; errors or non-2xx would be a failure)`,
+    );
+    if (appLoad.errors > 0 || appLoad.non2xx > 0) {
+      misses.push(`load run: ${appLoad.errors} errors, ${appLoad.non2xx} non-2xx`);
+    }
+  }
+  console.log(misses.length === 0 ? '\nAll targets met.' : `\nMISSED:\n  ${misses.join('\n  ')}`);
+}
+
+async function main() {
+  const showPlans = process.argv.includes('--plans');
+  const started = performance.now();
+  const database: TestDatabase = await createTestDatabase('bench_api');
+  const dropOnInterrupt = () => {
+    for (const child of servers) child.kill('SIGTERM');
+    void database.drop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', dropOnInterrupt);
+  let owner: Orm | undefined;
+  let appOrm: Orm | undefined;
+  const bare = new pg.Client({ connectionString: database.url });
+  try {
+    if (database.kind !== 'server')
+      throw new Error('bench:api needs a PostgreSQL server (DATABASE_URL or 127.0.0.1:5432)');
+    owner = await createOrm({ databaseUrl: database.url, poolSize: 2 });
+    await migrate(owner);
+    await bare.connect();
+
+    const now = new Date();
+    const organisation = await seedOrganisation(owner, {
+      name: 'Bench Organisation',
+      timeZone: 'Europe/Paris',
+    });
+    const [seeded, seedMs] = await time(() => seedRuns(bare, organisation.id, now));
+    const { rows: logRuns } = await bare.query<{ id: string }>(
+      `select id from sync_run where organisation_id = $1 and status = 'success' order by queued_at desc limit 1`,
+      [organisation.id],
+    );
+    const logRunId = logRuns[0]!.id;
+    const [, logMs] = await time(() => seedLog(bare, logRunId, LOG_ROWS));
+    const [, vacuumMs] = await time(() => bare.query('vacuum analyze'));
+    const runCounts = `${seeded.organisationRunCount.toLocaleString('en')} runs of ${seeded.runCount.toLocaleString('en')} in the organisation`;
+    console.log(
+      `seeded ${seeded.runCount.toLocaleString('en')} runs in ${seconds(seedMs)}, ${LOG_ROWS.toLocaleString('en')} log entries in ${seconds(logMs)}, vacuum analyze ${seconds(vacuumMs)}`,
+    );
+
+    appOrm = await createOrm({ databaseUrl: database.url, role: API_DATABASE_ROLE });
+    const context: ListContext = {
+      appOrm,
+      bare,
+      organisationId: organisation.id,
+      timeZone: 'Europe/Paris',
+      now,
+    };
+    console.log('runs.list:');
+    const list = await benchList(context, seeded.configurationIds[FILTERED_CONFIGURATION]!);
+    console.log('log export:');
+    const exports = benchExport(database.url, logRunId, organisation.id);
+    console.log('load run:');
+    const loads = await benchLoad(database.url, organisation.id, organisation.accounts['people-admin']);
+
+    printSummary(list, exports, loads, runCounts);
+    for (const f of list) {
+      if (f.p95 > TARGET_PAGE_P95_MS || showPlans) {
+        console.log(`\nPlan of "${f.filter}" ${f.page} (API role, RLS), p95 ${ms(f.p95)}:`);
+        console.log(await explain(context, f.query));
+      }
+    }
+    console.log(`\nbench:api took ${seconds(performance.now() - started)}`);
+  } finally {
+    for (const child of servers) child.kill('SIGTERM');
+    await bare.end().catch(() => {});
+    await appOrm?.close(true);
+    await owner?.close(true);
+    await database.drop();
+    process.off('SIGINT', dropOnInterrupt);
+  }
+}
+
+const [mode, ...args] = process.argv.slice(2) as (string | undefined)[];
+if (mode === '--export') {
+  const [databaseUrl, runId, organisationId, format, path] = args as [
+    string,
+    string,
+    string,
+    LogFormat,
+    string,
+  ];
+  await exportInThisProcess(databaseUrl, runId, organisationId, format, path);
+  process.exit(0);
+} else if (mode === '--bare-export') {
+  const [databaseUrl, runId, path] = args as [string, string, string];
+  await bareExportInThisProcess(databaseUrl, runId, path);
+  process.exit(0);
+} else if (mode === '--serve') {
+  await serveInThisProcess(args[0] as string);
+} else if (mode === '--serve-bare') {
+  await serveBareInThisProcess(args[0] as string, args[1] as string);
+} else {
+  await main();
+}
