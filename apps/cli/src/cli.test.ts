@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connectorSettings,
+  createAccount,
   createOrm,
+  createSession,
   DirectoryUser,
   generateSecretKey,
   Organisation,
@@ -360,6 +362,40 @@ describe('the support CLI against a migrated database', () => {
         const rows = await sql('select email from account where lower(email) = ?', ['admin@x.com']);
         expect(rows).toEqual([{ email: 'admin@x.com' }]);
       });
+    });
+  });
+
+  describe('account sign-out', () => {
+    it('revokes every live session of the account, whatever the email’s case', async () => {
+      const org = await createOrg();
+      const account = await createAccount(orm.em.fork(), {
+        organisationId: org,
+        email: 'signed.in@acme.example',
+        name: 'Signed In',
+        password: 'correct horse battery staple',
+        roles: ['org-admin'],
+      });
+      for (let index = 0; index < 2; index++) await createSession(orm.em.fork(), account);
+      const result = await cli(env, 'account', 'sign-out', '--email', 'SIGNED.IN@acme.example');
+      expect(output(result)).toEqual({ accountId: account.id, revokedSessions: 2 });
+      const [row] = await sql<{ live: number }>(
+        'select count(*)::int as live from session where account_id = ? and revoked_at is null',
+        [account.id],
+      );
+      expect(row?.live).toBe(0);
+      expect(output(await cli(env, 'account', 'sign-out', '--email', 'signed.in@acme.example'))).toEqual({
+        accountId: account.id,
+        revokedSessions: 0,
+      });
+    });
+
+    it('answers bad input for an unknown email or a missing flag', async () => {
+      expectFailure(
+        await cli(env, 'account', 'sign-out', '--email', 'nobody@acme.example'),
+        2,
+        /No account has the email nobody@acme.example/,
+      );
+      expectFailure(await cli(env, 'account', 'sign-out'), 2, /--email/);
     });
   });
 

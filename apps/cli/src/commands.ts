@@ -12,12 +12,14 @@ import {
   directoryUserView,
   type EntityManager,
   ensureQueues,
+  getAccountByEmail,
   getRun,
   listConfigurations,
   listDirectoryUsers,
   listRunsForSupport,
   migrate,
   requestCancel,
+  revokeSessionsOf,
   runView,
   triggerRun,
   updateOrganisation,
@@ -204,6 +206,17 @@ export const COMMANDS: Record<string, Command> = {
       );
       const account = await createAccount(db.orm.em.fork(), input);
       return { id: account.id };
+    },
+  },
+  'account sign-out': {
+    usage: 'account sign-out --email E',
+    summary: 'Sign an account out of every browser (its sessions are revoked)',
+    options: { email: { type: 'string' } },
+    positionals: [],
+    run: async (db, values) => {
+      const em = db.orm.em.fork();
+      const account = await getAccountByEmail(em, requiredFlag(values, 'email'));
+      return { accountId: account.id, revokedSessions: await revokeSessionsOf(em, account.id) };
     },
   },
   'config create': {

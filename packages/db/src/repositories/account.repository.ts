@@ -20,3 +20,10 @@ export async function createAccount(em: EntityManager, input: AccountInput): Pro
   await flushOrConflict(em, `An account with email ${data.email} already exists`);
   return account;
 }
+
+/** The account with this email (case-insensitive), or NOT_FOUND. */
+export async function getAccountByEmail(em: EntityManager, email: string): Promise<Account> {
+  const account = await em.findOne(Account, { email: { $ilike: escapeLike(email.trim()) } });
+  if (!account) throw new DomainError('NOT_FOUND', `No account has the email ${email.trim()}`);
+  return account;
+}
