@@ -14,7 +14,11 @@ export default defineConfig({
     host: '127.0.0.1',
     port,
     strictPort: true,
-    proxy: Object.fromEntries(['/trpc', '/healthz', '/readyz', '/api'].map((path) => [path, apiUrl])),
+    // The Host header is kept (changeOrigin: false): the API then sees the page's own origin, which its
+    // cross-site check and its cookies expect.
+    proxy: Object.fromEntries(
+      ['/trpc', '/healthz', '/readyz', '/api'].map((path) => [path, { target: apiUrl, changeOrigin: false }]),
+    ),
   },
   preview: { host: '127.0.0.1', port, strictPort: true },
 });
