@@ -1,4 +1,5 @@
 import { RUN_STATUS_INFO, type RunStatus, runLogPath } from '@provisioning/shared';
+import { logHeaders } from '@provisioning/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -87,7 +88,7 @@ describe('log downloads', () => {
     const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await response.arrayBuffer());
     expect(text.charCodeAt(0)).toBe(0xfeff);
     const lines = text.slice(1).split('\r\n');
-    expect(lines[0]).toBe('Row,External ID,Email,Name,Action,Outcome,Changes,Message');
+    expect(lines[0]).toBe(logHeaders('result').join(','));
     // Every cell that a spreadsheet would run is neutralised with a leading quote.
     expect(lines[1]).toBe(
       `2,E001,ada@acme.example,"'=HYPERLINK(""http://evil.example"",""click"")",Created,Applied,,`,

@@ -187,12 +187,6 @@ describe('live run changes', () => {
             hostFingerprint: sftp.hostFingerprint,
             path: '/outbound/employees.csv',
           },
-          mapping: {},
-          schedule: null,
-          scheduleTimeZone: null,
-          thresholdCount: 500,
-          thresholdPercent: 20,
-          enabled: true,
         },
         secretKey,
       )
