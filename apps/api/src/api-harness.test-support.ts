@@ -36,7 +36,12 @@ export async function createApiHarness(label: string): Promise<ApiHarness> {
   const database = await createTestDatabase(label);
   const owner = await createOrm({ databaseUrl: database.url });
   await migrate(owner);
-  const appOrm = await createOrm({ databaseUrl: database.url, role: API_DATABASE_ROLE });
+  // The embedded database serves one session for all connections: there the role is switched per
+  // transaction only (inOrganisation), as the API does on it.
+  const appOrm = await createOrm({
+    databaseUrl: database.url,
+    ...(database.kind === 'server' ? { role: API_DATABASE_ROLE } : {}),
+  });
   return {
     database,
     owner,

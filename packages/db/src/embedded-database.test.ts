@@ -6,6 +6,7 @@ import { freePort } from '@provisioning/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database.ts';
 import { migrate } from './migrate.ts';
+import { MIGRATIONS } from './migrations/index.ts';
 import { createOrm, type Orm } from './orm.ts';
 
 const dataDir = join(mkdtempSync(join(tmpdir(), 'embedded-database-')), 'data');
@@ -37,7 +38,7 @@ describe('the embedded database', () => {
 
     const first = await start();
     expect(first.database.url).toMatch(/^postgres:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres$/);
-    expect(await migrate(first.orm)).toEqual(['Migration20261126165248_initial']);
+    expect(await migrate(first.orm)).toEqual(MIGRATIONS.map((migration) => migration.name));
     await first.orm.em
       .getConnection()
       .execute(

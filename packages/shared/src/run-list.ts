@@ -76,7 +76,9 @@ export const RunListFilterSchema = z
         ctx.addIssue({ code: 'custom', path: ['from'], message: 'Choose the first day of the range' });
       if (filter.to === undefined)
         ctx.addIssue({ code: 'custom', path: ['to'], message: 'Choose the last day of the range' });
-      if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to) {
+      // Compared only when both are dates: a bad first day is reported once, on its own field.
+      const { from, to } = filter;
+      if (from !== undefined && to !== undefined && isCalendarDate(from) && isCalendarDate(to) && from > to) {
         ctx.addIssue({
           code: 'custom',
           path: ['to'],

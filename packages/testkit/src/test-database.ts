@@ -31,6 +31,21 @@ function reachable(url: string): Promise<boolean> {
   });
 }
 
+let kind: Promise<TestDatabase['kind']> | undefined;
+
+/**
+ * Where this run's test databases live. Tests of what only a server can show (two transactions open at
+ * once, a connection-wide role) run only there: the embedded database serves one session at a time.
+ */
+export function testDatabaseKind(): Promise<TestDatabase['kind']> {
+  kind ??= (async () => {
+    if (TEST_ENV.TEST_DATABASE === 'embedded') return 'embedded';
+    if (TEST_ENV.DATABASE_URL !== undefined) return 'server';
+    return (await reachable(LOCAL_SERVER_URL)) ? 'server' : 'embedded';
+  })();
+  return kind;
+}
+
 /**
  * A fresh, empty database of its own for one test file; `drop()` removes it. It lives on DATABASE_URL's
  * server, else on the local PostgreSQL (127.0.0.1:5432); on a machine with neither, in an in-memory
@@ -38,9 +53,7 @@ function reachable(url: string): Promise<boolean> {
  */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const serverUrl = TEST_ENV.DATABASE_URL ?? LOCAL_SERVER_URL;
-  if (TEST_ENV.DATABASE_URL === undefined && !(await reachable(serverUrl))) {
-    return createEmbeddedTestDatabase(label);
-  }
+  if ((await testDatabaseKind()) === 'embedded') return createEmbeddedTestDatabase(label);
   const name = `up_${label
     .replace(/[^a-z0-9]/gi, '_')
     .toLowerCase()

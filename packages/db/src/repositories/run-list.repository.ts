@@ -69,7 +69,33 @@ interface Cursor {
   id: string;
 }
 
-const TIMESTAMP_KEY = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+const TIMESTAMP_KEY =
+  /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2}))?$/;
+
+/**
+ * A timestamp as PostgreSQL prints it, every field in range: a well-formed but impossible one (30 February,
+ * hour 25, offset +99) would otherwise reach the `::timestamptz` cast and fail there as a database error.
+ */
+function isTimestampKey(text: string): boolean {
+  const match = TIMESTAMP_KEY.exec(text);
+  if (!match) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] =
+    match.slice(1).map((field) => Number(field ?? 0));
+  // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return (
+    year >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60 &&
+    offsetHours < 16 &&
+    offsetMinutes < 60
+  );
+}
 
 function encodeCursor(row: RunRow): string {
   return Buffer.from(JSON.stringify([row.queued_at_key, row.id])).toString('base64url');
@@ -91,7 +117,7 @@ function decodeCursor(cursor: string): Cursor {
     parsed.length !== 2 ||
     typeof parsed[0] !== 'string' ||
     typeof parsed[1] !== 'string' ||
-    !TIMESTAMP_KEY.test(parsed[0]) ||
+    !isTimestampKey(parsed[0]) ||
     !isUuid(parsed[1])
   ) {
     throw invalid();
@@ -247,6 +273,8 @@ export async function listConfigurationChoices(
 /** Replayed at most this many changed runs on resume; past that the client reloads its list instead. */
 export const RUN_CHANGES_REPLAY_LIMIT = 1000;
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 export interface RunChanges {
   /** Changed runs, oldest change first. */
   runs: RunListRow[];
@@ -272,7 +300,8 @@ export async function runChangesSince(
   organisationId: string,
   since: string | null,
 ): Promise<RunChanges> {
-  if (since !== null && !/^\d{1,19}$/.test(since)) {
+  // Nineteen digits can still exceed a bigint, which PostgreSQL would refuse with an error of its own.
+  if (since !== null && !(/^\d{1,19}$/.test(since) && BigInt(since) <= MAX_BIGINT)) {
     throw new DomainError('BAD_INPUT', 'The last event ID is not valid', { lastEventId: ['Not valid'] });
   }
   return inOrganisation(em, organisationId, async (tx) => {
