@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
+import { SaxesParser } from 'saxes';
 import { SourceError } from '../source.ts';
 import { formatBytes, type RawRow, type RawRowSource } from './file-reader.ts';
 import {
@@ -24,11 +25,13 @@ interface Relationship {
 }
 
 /**
- * The parts of exceljs's streaming WorkbookReader used here (exceljs is pinned to 4.4.0). Its own
- * parse() reads the archive in one streaming pass, which on Node 18+ intermittently loses
- * xl/workbook.xml (exceljs issue #3064) and decodes each chunk on its own, breaking characters split
- * between chunks; so the entries are read here from the archive's central directory and handed to
- * its part parsers one by one.
+ * The parts of exceljs's streaming WorkbookReader used here (exceljs is pinned to 4.4.0): its parsers of
+ * the workbook, relationships, shared strings and styles. Its own parse() reads the archive in one
+ * streaming pass, which on Node 18+ intermittently loses xl/workbook.xml (exceljs issue #3064) and
+ * decodes each chunk on its own, breaking characters split between chunks; so the entries are read here
+ * from the archive's central directory and handed to its part parsers one by one. The sheet itself is
+ * read by `sheetRows` below: exceljs's worksheet reader builds a styled Row and Cell model per cell,
+ * which cost more than the rest of an import.
  */
 interface ExcelJsStreamReader {
   workbookRels?: Relationship[];
@@ -38,10 +41,8 @@ interface ExcelJsStreamReader {
   _parseWorkbook(entry: Readable): Promise<void>;
   _parseSharedStrings(entry: Readable): AsyncGenerator<unknown>;
   _parseStyles(entry: Readable): Promise<void>;
-  _parseWorksheet(
-    iterator: AsyncIterable<string>,
-    sheetNo: string,
-  ): Generator<{ eventType: string; value: AsyncIterable<ExcelJS.Row> }>;
+  sharedStrings?: (string | { richText: { text?: string | null }[] } | null)[];
+  styles?: { getStyleModel(id: number): { numFmt?: string } | undefined };
 }
 
 /** Plain digits, never exponent notation: 1e21 → "1000000000000000000000", 1.0 → "1". */
@@ -74,24 +75,145 @@ function excelSerialToDate(serial: number, date1904: boolean): Date {
   return new Date(epoch + serial * 86_400_000);
 }
 
-function valueText(value: ExcelJS.CellValue, numFmt: string | undefined, date1904: boolean): string {
+type SharedString = NonNullable<ExcelJsStreamReader['sharedStrings']>[number];
+
+function sharedStringText(value: SharedString | undefined): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'number') return numberText(value);
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  if (value instanceof Date) return dateText(value);
-  if ('richText' in value) return value.richText.map((run) => run.text ?? '').join('');
-  if ('formula' in value || 'sharedFormula' in value) {
-    // The result Excel saved with the file; formulas are not evaluated here.
-    const result = value.result;
-    if (typeof result === 'number' && isDateFormat(numFmt))
-      return dateText(excelSerialToDate(result, date1904));
-    if (result !== null && typeof result === 'object' && 'error' in result) return result.error;
-    return valueText(result as ExcelJS.CellValue, numFmt, date1904);
+  return value.richText.map((run) => run.text ?? '').join('');
+}
+
+/** Column number (1-based) of a cell reference such as "AB12"; 0 when it has none. */
+function columnOf(reference: string | undefined): number {
+  if (!reference) return 0;
+  let column = 0;
+  for (let index = 0; index < reference.length; index++) {
+    const code = reference.charCodeAt(index);
+    if (code >= 65 && code <= 90) column = column * 26 + (code - 64);
+    else if (code >= 97 && code <= 122) column = column * 26 + (code - 96);
+    else break;
   }
-  if ('error' in value) return value.error;
-  if ('text' in value) return valueText(value.text as ExcelJS.CellValue, numFmt, date1904);
-  return String(value);
+  return column;
+}
+
+export interface SheetContext {
+  sharedStrings: readonly SharedString[];
+  numFmtOf(styleId: number): string | undefined;
+  date1904: boolean;
+}
+
+/** A cell's text: the type (`t`) and value (`v`, or the inline string) as the sheet XML holds them. */
+function cellText(type: string | undefined, value: string, styleId: number, context: SheetContext): string {
+  switch (type) {
+    case 's':
+      return sharedStringText(context.sharedStrings[Number.parseInt(value, 10)]);
+    case 'inlineStr':
+    case 'str':
+    case 'e':
+      return value;
+    case 'b':
+      return value === '' ? '' : Number(value) !== 0 ? 'TRUE' : 'FALSE';
+    default: {
+      if (value === '') return '';
+      const number = Number(value);
+      if (Number.isNaN(number)) return value;
+      // A number shown as a date (by its style's format) is a serial day count since the epoch.
+      if (styleId > 0 && isDateFormat(context.numFmtOf(styleId))) {
+        return dateText(excelSerialToDate(number, context.date1904));
+      }
+      return numberText(number);
+    }
+  }
+}
+
+/**
+ * The rows of a sheet's XML (`<sheetData><row r><c r t s><v>` / `<is><t>`), one array of cell texts per
+ * row, streamed chunk by chunk. Formulas are not evaluated: a formula cell gives the result Excel saved.
+ * Phonetic runs (`<rPh>`) are not part of a cell's text.
+ */
+export async function* sheetRows(
+  xml: AsyncIterable<string>,
+  context: SheetContext,
+): AsyncGenerator<RawRow[]> {
+  const parser = new SaxesParser<{ xmlns: false; position: false }>({ xmlns: false, position: false });
+  let failure: Error | undefined;
+  let ready: RawRow[] = [];
+  let rowNumber = 0;
+  let cells: string[] | null = null;
+  let column = 0;
+  let cellType: string | undefined;
+  let cellStyle = 0;
+  let collecting = false;
+  let phonetic = false;
+  let text = '';
+  let hasValue = false;
+
+  parser.on('error', (error) => {
+    failure ??= error;
+  });
+  parser.on('opentag', (tag) => {
+    switch (tag.name) {
+      case 'row': {
+        const declared = Number.parseInt(tag.attributes.r ?? '', 10);
+        rowNumber = Number.isFinite(declared) && declared > 0 ? declared : rowNumber + 1;
+        cells = [];
+        column = 0;
+        break;
+      }
+      case 'c': {
+        const declared = columnOf(tag.attributes.r);
+        column = declared > 0 ? declared : column + 1;
+        cellType = tag.attributes.t;
+        cellStyle = tag.attributes.s ? Number.parseInt(tag.attributes.s, 10) || 0 : 0;
+        text = '';
+        hasValue = false;
+        break;
+      }
+      case 'v':
+      case 't':
+        if (cells && !phonetic) {
+          collecting = true;
+          hasValue = true;
+        }
+        break;
+      case 'rPh':
+        phonetic = true;
+        break;
+    }
+  });
+  parser.on('text', (chunk: string) => {
+    if (collecting) text += chunk;
+  });
+  parser.on('closetag', (tag) => {
+    switch (tag.name) {
+      case 'v':
+      case 't':
+        collecting = false;
+        break;
+      case 'rPh':
+        phonetic = false;
+        break;
+      case 'c':
+        if (cells && hasValue && column > 0) cells[column - 1] = cellText(cellType, text, cellStyle, context);
+        break;
+      case 'row':
+        if (cells) ready.push({ rowNumber, cells: Array.from(cells, (cell) => cell ?? '') });
+        cells = null;
+        break;
+    }
+  });
+
+  for await (const chunk of xml) {
+    parser.write(chunk);
+    if (failure) throw failure;
+    if (ready.length > 0) {
+      yield ready;
+      ready = [];
+    }
+  }
+  parser.close();
+  if (failure) throw failure;
+  if (ready.length > 0) yield ready;
 }
 
 /** What a ZIP archive that is not a workbook holds, for the message. */
@@ -212,21 +334,21 @@ export async function xlsxRows(
   }
 
   const sheetText = entryText(path, sheetEntry, budget, origin);
-  const emitted = reader._parseWorksheet(sheetText, '1').next();
-  if (emitted.done) throw corruptArchive(origin, `sheet "${chosen.name}" cannot be read`);
-  const worksheet = emitted.value.value;
-  const date1904 = reader.properties?.model?.date1904 === true;
+  const styles = reader.styles;
+  const numFmts = new Map<number, string | undefined>();
+  const context: SheetContext = {
+    sharedStrings: reader.sharedStrings ?? [],
+    numFmtOf(styleId) {
+      if (!numFmts.has(styleId)) numFmts.set(styleId, styles?.getStyleModel(styleId)?.numFmt);
+      return numFmts.get(styleId);
+    },
+    date1904: reader.properties?.model?.date1904 === true,
+  };
   const sheetName = chosen.name;
 
   async function* rows(): AsyncGenerator<RawRow> {
     try {
-      for await (const row of worksheet) {
-        const cells: string[] = [];
-        row.eachCell({ includeEmpty: false }, (cell, column) => {
-          cells[column - 1] = valueText(cell.value, cell.numFmt, date1904);
-        });
-        yield { rowNumber: row.number, cells: Array.from(cells, (cell) => cell ?? '') };
-      }
+      for await (const batch of sheetRows(sheetText, context)) yield* batch;
     } catch (error) {
       throw parseFailed(`sheet "${sheetName}"`, error);
     }
