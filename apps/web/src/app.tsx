@@ -1,0 +1,60 @@
+import * as Tooltip from '@radix-ui/react-tooltip';
+import { useQuery } from '@tanstack/react-query';
+import { type ReactNode, useEffect } from 'react';
+import { errorMessage, useTRPC } from './api/trpc.ts';
+import { navigate, useLocation } from './navigation/location.ts';
+import { ProvisioningPage } from './provisioning/provisioning-page.tsx';
+import { AccessDenied } from './shell/access-denied.tsx';
+import { AppShell } from './shell/app-shell.tsx';
+import { HomePage } from './shell/home-page.tsx';
+import { ServiceUnavailable } from './shell/service-unavailable.tsx';
+import { SignInPage } from './shell/sign-in-page.tsx';
+
+export const PROVISIONING_PATH = '/provisioning';
+
+/** Who is signed in decides everything else: the sign-in form, or the shell and the page at the URL. */
+export function App() {
+  const trpc = useTRPC();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  const { pathname } = useLocation();
+  const canView = me.data?.access.viewProvisioning.allowed ?? false;
+
+  useEffect(() => {
+    // The home page of an account that may view it is User Provisioning, the panel's one page so far.
+    if (pathname === '/' && canView) navigate(PROVISIONING_PATH, { replace: true });
+  }, [pathname, canView]);
+
+  if (me.isPending) {
+    return (
+      <div className="app-loading" role="status">
+        Loading the admin panel…
+      </div>
+    );
+  }
+  if (me.isError) return <ServiceUnavailable message={errorMessage(me.error)} onRetry={() => me.refetch()} />;
+  if (me.data === null) return <SignInPage />;
+
+  const access = me.data.access.viewProvisioning;
+  let page: ReactNode;
+  if (pathname === PROVISIONING_PATH) {
+    page = access.allowed ? (
+      <ProvisioningPage me={me.data} />
+    ) : (
+      <AccessDenied me={me.data} reason={access.reason} />
+    );
+  } else if (pathname === '/') {
+    page = <HomePage me={me.data} />;
+  } else {
+    page = (
+      <section className="page" aria-labelledby="not-found-heading">
+        <h1 id="not-found-heading">Page not found</h1>
+        <p>There is no page at this address.</p>
+      </section>
+    );
+  }
+  return (
+    <Tooltip.Provider delayDuration={250}>
+      <AppShell me={me.data}>{page}</AppShell>
+    </Tooltip.Provider>
+  );
+}

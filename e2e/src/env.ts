@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  /** The Chromium to drive; Debian's package puts it here (`.ci/run` installs it). */
+  CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  /** Where screenshots and server logs of the browser tests go (git-ignored). */
+  E2E_ARTIFACTS_DIR: z.string().min(1).optional(),
+});
+
+/** The one read of the environment in the browser tests (the test kit reads DATABASE_URL itself). */
+export const E2E_ENV = EnvSchema.parse(process.env);
