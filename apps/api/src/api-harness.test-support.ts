@@ -169,7 +169,7 @@ export async function seedLog(owner: Orm, runId: string, entries: SeedLogEntry[]
   }
 }
 
-const silent = pino({ level: process.env.TEST_API_LOG ?? 'silent' });
+const silent = pino({ level: 'silent' });
 
 /**
  * The API app on the app ORM, driven with fetch-style requests (`app.request`), with a cookie jar per
