@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { serve } from '@hono/node-server';
-import { API_DATABASE_ROLE, createOrm, listRuns, migrate, type Orm } from '@provisioning/db';
+import { API_DATABASE_ROLE, createOrm, listRuns, migrate, type Orm, runPageQuery } from '@provisioning/db';
 import {
   type LogFormat,
   type RunListFilter,
@@ -84,11 +84,10 @@ interface BareQuery {
 }
 
 /**
- * listRuns' page query, word for word: what the database is asked for the page, without the ORM, the
- * transaction, the role switch or row-level security (so the planner may choose differently: that is
- * part of what the ratio shows). MikroORM inlines the values as literals; here they are parameters of an
- * unnamed statement, which PostgreSQL also plans for these very values. The first call of every case
- * checks both return the same rows, so a change to the repository cannot go unnoticed.
+ * listRuns' page query (`runPageQuery`, the same function), sent without the ORM, the transaction, the
+ * role switch or row-level security (so the planner may choose differently: that is part of what the
+ * ratio shows). Its `?` placeholders become `$n` parameters of an unnamed statement, which PostgreSQL
+ * plans for these very values. The first call of every case checks both return the same rows.
  */
 function bareListQuery(
   organisationId: string,
@@ -97,40 +96,18 @@ function bareListQuery(
   cursor: string | null,
   now: Date,
 ): BareQuery {
+  const { sql, params } = runPageQuery(organisationId, timeZone, filter, cursor, PAGE_SIZE, now);
   const values: unknown[] = [];
   const bind = (value: unknown) => {
     values.push(value);
     return `$${values.length}`;
   };
-  const where = [`r.organisation_id = ${bind(organisationId)}`];
-  if (filter.range === 'last7' || filter.range === 'last30') {
-    where.push(
-      `r.queued_at >= (((${bind(now.toISOString())}::timestamptz at time zone ${bind(timeZone)})::date - ${bind(filter.range === 'last7' ? 6 : 29)}::int)::timestamp at time zone ${bind(timeZone)})`,
-    );
-  } else if (filter.range === 'custom' && filter.from && filter.to) {
-    where.push(`r.queued_at >= ((${bind(filter.from)}::date)::timestamp at time zone ${bind(timeZone)})`);
-    where.push(`r.queued_at < (((${bind(filter.to)}::date) + 1)::timestamp at time zone ${bind(timeZone)})`);
-  }
-  if (filter.configurationId) where.push(`r.configuration_id = ${bind(filter.configurationId)}`);
-  if (filter.statuses.length > 0) where.push(`r.status in (${filter.statuses.map(bind).join(', ')})`);
-  const newest = filter.sort === 'newest';
-  if (cursor) {
-    const [queuedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    where.push(
-      `(r.organisation_id, r.queued_at, r.id) ${newest ? '<' : '>'} (${bind(organisationId)}::uuid, ${bind(queuedAt)}::timestamptz, ${bind(id)}::uuid)`,
-    );
-  }
-  const direction = newest ? 'desc' : 'asc';
-  return {
-    text: `select r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, c.connector,
-  r.queued_at, r.queued_at::text as queued_at_key, r.started_at, r.finished_at, r.duration_ms,
-  r.rows_read, r.rows_planned, r.rows_applied
-       from sync_run r join sync_configuration c on c.id = r.configuration_id
-       where ${where.join(' and ')}
-       order by r.organisation_id ${direction}, r.queued_at ${direction}, r.id ${direction}
-       limit ${bind(PAGE_SIZE + 1)}`,
-    values,
-  };
+  let next = 0;
+  const text = sql.replace(/\?/g, () => {
+    const value = params[next++];
+    return Array.isArray(value) ? value.map(bind).join(', ') : bind(value);
+  });
+  return { text, values };
 }
 
 interface ListFigure {

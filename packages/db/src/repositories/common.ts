@@ -41,8 +41,11 @@ export async function inOrganisation<T>(
 ): Promise<T> {
   if (!isUuid(organisationId)) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
   return em.transactional(async (tx) => {
-    await tx.execute(`set local role ${API_DATABASE_ROLE}`);
-    await tx.execute(`select set_config('app.organisation_id', ?, true)`, [organisationId]);
+    // `set local role` and the organisation in one round trip: set_config('role') is SET ROLE.
+    await tx.execute(`select set_config('role', ?, true), set_config('app.organisation_id', ?, true)`, [
+      API_DATABASE_ROLE,
+      organisationId,
+    ]);
     return fn(tx);
   });
 }
