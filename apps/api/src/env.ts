@@ -54,6 +54,8 @@ const EnvSchema = z.object({
     .transform((value) => value === 'true'),
   /** How often open live views poll for run changes when PostgreSQL notifications cannot reach the API. */
   LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(500),
+  /** How long open requests get to finish on SIGTERM before the process exits anyway (with code 1). */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,14 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { API_DATABASE_ROLE, createOrm, migrate, type Orm } from '@provisioning/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { readEnv } from './env.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import { RunChangeFeed } from './run-change-feed.ts';
-
-/** How long open requests get to finish on shutdown before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 const env = readEnv();
 
@@ -61,6 +58,10 @@ server.on('error', (error) => {
   process.exit(1);
 });
 
+function closeIdleConnections(server: ServerType) {
+  if ('closeIdleConnections' in server) server.closeIdleConnections();
+}
+
 let shuttingDown = false;
 function shutdown(signal: NodeJS.Signals) {
   if (shuttingDown) return;
@@ -69,11 +70,15 @@ function shutdown(signal: NodeJS.Signals) {
   setTimeout(() => {
     logger.error('open requests did not finish in time; exiting');
     process.exit(1);
-  }, SHUTDOWN_TIMEOUT_MS).unref();
+  }, env.SHUTDOWN_TIMEOUT_MS).unref();
   // End the live views (their responses never finish on their own), stop accepting connections and
-  // let open requests finish, then release the database.
+  // let open requests finish, then release the database. `close` drops the connections idle at that
+  // moment only: the sweep also drops those whose request ends later (an ended live view), which a
+  // browser would otherwise keep open for seconds.
   void changeFeed.close();
+  const sweep = setInterval(() => closeIdleConnections(server), 50);
   server.close(async (closeError) => {
+    clearInterval(sweep);
     if (closeError) logger.error({ err: closeError }, 'error while closing the server');
     try {
       await orm.close();
