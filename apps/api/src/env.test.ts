@@ -14,6 +14,7 @@ describe('parseEnv', () => {
       TRUST_PROXY: false,
       DATABASE_SHARED_SESSION: false,
       LIVE_POLL_INTERVAL_MS: 500,
+      SHUTDOWN_TIMEOUT_MS: 10_000,
     });
   });
 
@@ -33,6 +34,15 @@ describe('parseEnv', () => {
       expect(() => parseEnv({ ...base, TRUSTED_ORIGINS: bad })).toThrow(/TRUSTED_ORIGINS/);
     }
     expect(() => parseEnv({ ...base, TRUST_PROXY: 'yes' })).toThrow(/TRUST_PROXY must be true or false/);
+  });
+
+  it('refuses intervals and timeouts that are not whole milliseconds in range', () => {
+    const base = { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/app' };
+    expect(parseEnv({ ...base, SHUTDOWN_TIMEOUT_MS: '30000' }).SHUTDOWN_TIMEOUT_MS).toBe(30_000);
+    for (const bad of ['soon', '50', '-1', '1.5', '9999999']) {
+      expect(() => parseEnv({ ...base, SHUTDOWN_TIMEOUT_MS: bad })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
+      expect(() => parseEnv({ ...base, LIVE_POLL_INTERVAL_MS: bad })).toThrow(/LIVE_POLL_INTERVAL_MS/);
+    }
   });
 
   it('names a bad variable without echoing its value', () => {
