@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConfiguration, triggerRun } from '@provisioning/db';
+import { createConfiguration, type ThresholdDetails, triggerRun } from '@provisioning/db';
 import { RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
 import { type SftpServer, startSftpServer, writeHrCsv } from '@provisioning/testkit';
 import ExcelJS from 'exceljs';
@@ -69,7 +69,13 @@ beforeAll(async () => {
           : undefined,
       thresholdDetails:
         name === 'threshold'
-          ? { plannedDeactivations: 250, activeManagedUsers: 1000, thresholdCount: 500, thresholdPercent: 20 }
+          ? ({
+              plannedDeactivations: 250,
+              activeManagedUsers: 1000,
+              thresholdCount: 500,
+              thresholdPercent: 20,
+              sample: [],
+            } satisfies ThresholdDetails)
           : undefined,
     });
   }

@@ -1,25 +1,17 @@
-import {
-  API_DATABASE_ROLE,
-  createAccount,
-  createOrganisation,
-  createOrm,
-  migrate,
-  type Orm,
-} from '@provisioning/db';
-import { ROLES, type Role, type RunStatus, type SyncService } from '@provisioning/shared';
+import { API_DATABASE_ROLE, createOrm, migrate, type Orm } from '@provisioning/db';
+import { SEED_PASSWORD } from '@provisioning/db/testing';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import type { RunChangeFeed } from './run-change-feed.ts';
 
-export const PASSWORD = 'correct horse battery staple';
-
-export interface TestOrganisation {
-  id: string;
-  /** Account email per role. */
-  accounts: Record<Role, string>;
-}
+// The seeders, under the names these tests use.
+export * from '@provisioning/db/testing';
+export {
+  SEED_PASSWORD as PASSWORD,
+  type SeededOrganisation as TestOrganisation,
+} from '@provisioning/db/testing';
 
 /**
  * A migrated database of the test file's own, an owner ORM for seeding (row-level security does not
@@ -52,121 +44,6 @@ export async function createApiHarness(label: string): Promise<ApiHarness> {
       await database.drop();
     },
   };
-}
-
-let emailCounter = 0;
-
-/** An organisation with one account per role (each with PASSWORD). */
-export async function seedOrganisation(
-  owner: Orm,
-  options: { name: string; timeZone?: string; provisioningEnabled?: boolean; syncService?: SyncService },
-): Promise<TestOrganisation> {
-  const organisation = await createOrganisation(owner.em.fork(), {
-    name: options.name,
-    timeZone: options.timeZone ?? 'UTC',
-    provisioningEnabled: options.provisioningEnabled ?? true,
-    syncService: options.syncService ?? 'user-sync',
-  });
-  const accounts = {} as Record<Role, string>;
-  for (const role of ROLES) {
-    emailCounter += 1;
-    const email = `${role}.${emailCounter}@${options.name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}.example`;
-    await createAccount(owner.em.fork(), {
-      organisationId: organisation.id,
-      email,
-      name: `${role} of ${options.name}`,
-      password: PASSWORD,
-      roles: [role],
-    });
-    accounts[role] = email;
-  }
-  return { id: organisation.id, accounts };
-}
-
-export async function seedConfiguration(
-  owner: Orm,
-  organisationId: string,
-  name: string,
-  connector: 'sftp' | 'workday' | 'google-workspace' = 'sftp',
-): Promise<string> {
-  const [row] = await owner.em.fork().execute<{ id: string }[]>(
-    `insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
-     values (gen_random_uuid(), ?, ?, ?, '{}', '{}', now(), now()) returning id`,
-    [organisationId, name, connector],
-  );
-  return row!.id;
-}
-
-export interface SeedRun {
-  organisationId: string;
-  configurationId: string;
-  status: RunStatus;
-  queuedAt: string | Date;
-  startedAt?: string | Date | null;
-  durationMs?: number | null;
-  errorSummary?: string | null;
-  thresholdDetails?: unknown;
-}
-
-export async function seedRun(owner: Orm, run: SeedRun): Promise<string> {
-  const queuedAt = new Date(run.queuedAt);
-  const startedAt =
-    run.startedAt === undefined
-      ? new Date(queuedAt.getTime() + 1000)
-      : run.startedAt && new Date(run.startedAt);
-  const final = !['queued', 'in_progress'].includes(run.status);
-  const [row] = await owner.em.fork().execute<{ id: string }[]>(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at, started_at, finished_at,
-       duration_ms, error_summary, threshold_details)
-     values (gen_random_uuid(), ?, ?, ?, 'schedule', ?, ?, ?, ?, ?, ?) returning id`,
-    [
-      run.organisationId,
-      run.configurationId,
-      run.status,
-      queuedAt,
-      run.status === 'queued' ? null : startedAt,
-      final && startedAt ? new Date(startedAt.getTime() + (run.durationMs ?? 4000)) : null,
-      final ? (run.durationMs ?? 4000) : null,
-      run.errorSummary ?? null,
-      run.thresholdDetails === undefined ? null : JSON.stringify(run.thresholdDetails),
-    ],
-  );
-  return row!.id;
-}
-
-export interface SeedLogEntry {
-  rowNumber?: number | null;
-  externalId?: string | null;
-  email?: string | null;
-  name?: string | null;
-  action: string;
-  outcome: string;
-  message?: string | null;
-  hint?: string | null;
-  changes?: unknown;
-}
-
-export async function seedLog(owner: Orm, runId: string, entries: SeedLogEntry[]): Promise<void> {
-  const em = owner.em.fork();
-  for (const [seq, entry] of entries.entries()) {
-    await em.execute(
-      `insert into sync_log (run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        runId,
-        seq,
-        entry.rowNumber ?? null,
-        entry.externalId ?? null,
-        entry.email ?? null,
-        entry.name ?? null,
-        entry.action,
-        entry.outcome,
-        entry.changes === undefined ? null : JSON.stringify(entry.changes),
-        entry.message ?? null,
-        entry.hint ?? null,
-      ],
-    );
-  }
 }
 
 const silent = pino({ level: 'silent' });
@@ -224,7 +101,7 @@ export function apiClient(
           });
           return { status: response.status, body: (await response.json()) as TrpcBody };
         },
-        async signIn(email: string, password = PASSWORD) {
+        async signIn(email: string, password = SEED_PASSWORD) {
           const result = await this.mutate('auth.signIn', { email, password });
           if (result.status !== 200)
             throw new Error(`sign-in as ${email} failed: ${JSON.stringify(result.body)}`);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type Connector,
   DomainError,
   RUN_STATUSES,
   type RunListFilterInput,
@@ -11,6 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../migrate.ts';
 import { API_DATABASE_ROLE, createOrm, type Orm } from '../orm.ts';
+import * as seed from '../testing/seed.ts';
 import { inOrganisation } from './common.ts';
 import {
   getRunDetails,
@@ -54,71 +56,34 @@ afterAll(async () => {
   await database?.drop();
 });
 
-let organisationCounter = 0;
-
+/** An organisation (without accounts) in `timeZone`. */
 async function seedOrganisation(timeZone = 'UTC'): Promise<string> {
-  organisationCounter += 1;
-  const [row] = await orm.em.fork().execute<{ id: string }[]>(
-    `insert into organisation (id, name, time_zone, provisioning_enabled, sync_service, created_at, updated_at)
-     values (gen_random_uuid(), ?, ?, true, 'user-sync', now(), now()) returning id`,
-    [`Organisation ${organisationCounter}`, timeZone],
-  );
-  return row!.id;
+  return (await seed.seedOrganisation(orm, { name: 'Organisation', roles: [], timeZone })).id;
 }
 
-async function seedConfiguration(
-  organisationId: string,
-  name = 'HR file',
-  connector: 'sftp' | 'workday' | 'google-workspace' = 'sftp',
-): Promise<string> {
-  const [row] = await orm.em.fork().execute<{ id: string }[]>(
-    `insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
-     values (gen_random_uuid(), ?, ?, ?, '{}', '{}', now(), now()) returning id`,
-    [organisationId, name, connector],
-  );
-  return row!.id;
+function seedConfiguration(organisationId: string, name = 'HR file', connector?: Connector): Promise<string> {
+  return seed.seedConfiguration(orm, organisationId, name, connector);
 }
 
-interface SeedRunOptions {
-  status?: RunStatus;
-  id?: string;
-  thresholdDetails?: unknown;
-  errorSummary?: string;
-}
-
-/** A run queued at `queuedAt` (any form PostgreSQL reads as a timestamptz, to the microsecond). */
-async function seedRun(
+/**
+ * A run queued at `queuedAt` (any form PostgreSQL reads as a timestamptz, to the microsecond), by
+ * default a success that created 3 users and deactivated 1.
+ */
+function seedRun(
   organisationId: string,
   configurationId: string,
   queuedAt: string,
-  options: SeedRunOptions = {},
+  options: Partial<Pick<seed.SeedRun, 'status' | 'id' | 'thresholdDetails' | 'errorSummary'>> = {},
 ): Promise<string> {
-  const status = options.status ?? 'success';
-  const finished = !['queued', 'in_progress'].includes(status);
-  const [row] = await orm.em.fork().execute<{ id: string }[]>(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at, started_at, finished_at,
-       duration_ms, created_count, deactivated_count, error_summary, threshold_details)
-     values (coalesce(?::uuid, gen_random_uuid()), ?, ?, ?, 'schedule', ?::timestamptz,
-       case when ? then null else ?::timestamptz + interval '1 second' end,
-       case when ? then ?::timestamptz + interval '5 seconds' else null end,
-       case when ? then 4000 else null end, 3, 1, ?, ?::jsonb)
-     returning id`,
-    [
-      options.id ?? null,
-      organisationId,
-      configurationId,
-      status,
-      queuedAt,
-      status === 'queued',
-      queuedAt,
-      finished,
-      queuedAt,
-      finished,
-      options.errorSummary ?? null,
-      options.thresholdDetails === undefined ? null : JSON.stringify(options.thresholdDetails),
-    ],
-  );
-  return row!.id;
+  const { status = 'success', ...rest } = options;
+  return seed.seedRun(orm, {
+    organisationId,
+    configurationId,
+    queuedAt,
+    status,
+    counts: { created: 3, deactivated: 1 },
+    ...rest,
+  });
 }
 
 /** An organisation in `timeZone` with one configuration and a run at each of `queuedAt`. */
