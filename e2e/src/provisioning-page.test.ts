@@ -473,6 +473,36 @@ describe('User Provisioning in Chromium against the real API, worker and Postgre
     await screenshot(page, '07-details-above-threshold');
   });
 
+  it('stays usable on a phone-sized screen: no sideways page, the table scrolls in its own box', async () => {
+    const page = await open(acmeAdmin);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expectRows(page, ['success', 'attention', 'failed', 'threshold', 'oldSuccess', 'cancelled']);
+    const widths = await page.evaluate(() => {
+      const box = document.querySelector('.table-scroll') as HTMLElement;
+      return {
+        page: document.documentElement.scrollWidth,
+        viewport: window.innerWidth,
+        box: box.clientWidth,
+        table: box.scrollWidth,
+      };
+    });
+    expect(widths.page).toBeLessThanOrEqual(widths.viewport);
+    expect(widths.box).toBeLessThanOrEqual(widths.viewport);
+    expect(widths.table).toBeGreaterThan(widths.box);
+    await expect.poll(() => page.getByRole('link', { name: 'User Provisioning' }).isVisible()).toBe(true);
+
+    // Every control still works: a filter and its pill, the last column's download menu.
+    await page.getByLabel('Date range', { exact: true }).selectOption('last7');
+    await expectRows(page, ['success', 'attention']);
+    expect(await pillLabels(page)).toEqual(['Remove filter: Last 7 Days']);
+    await screenshot(page, '14-narrow-screen');
+    await rowOf(page, runIds.success)
+      .getByRole('button', { name: /^Download/ })
+      .click();
+    await expect.poll(() => page.getByRole('menuitem', { name: 'CSV' }).isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+  });
+
   it('shows skeletons while loading and a retry when the API fails', async () => {
     const session = await signedIn(browser, stack.baseUrl, acmeAdmin, PASSWORD, '/');
     sessions.push(session);
