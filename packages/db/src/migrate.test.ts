@@ -4,7 +4,11 @@ import { migrate } from './migrate.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { createOrm, type Orm } from './orm.ts';
 
-const ALL = ['Migration20261126165248_initial', 'Migration20261126233000_api_access'];
+const ALL = [
+  'Migration20261126165248_initial',
+  'Migration20261126233000_api_access',
+  'Migration20261127040000_statement_level_references',
+];
 const databases: TestDatabase[] = [];
 const orms: Orm[] = [];
 
@@ -115,6 +119,101 @@ describe('migrate on an empty database', () => {
     it('rejects an account whose email differs only in case from one in the same organisation', async () => {
       await insertAccount(organisationId, 'a@x.com');
       await expect(insertAccount(organisationId, 'A@x.com')).rejects.toThrow(/account_email_ci_unique/);
+    });
+  });
+
+  describe('references checked per statement (log lines, users)', () => {
+    const sql = (text: string, params: unknown[] = []) =>
+      orm.em.getConnection().execute<Record<string, unknown>[]>(text, params);
+    const id = (rows: Record<string, unknown>[]) => rows[0]!.id as string;
+    const missing = '00000000-0000-4000-8000-0000000000ff';
+
+    async function organisationWithRun(): Promise<{
+      organisation: string;
+      configuration: string;
+      run: string;
+    }> {
+      const organisation = id(
+        await sql(
+          `insert into organisation (id, name, created_at, updated_at) values (gen_random_uuid(), 'Refs', now(), now()) returning id`,
+        ),
+      );
+      const configuration = id(
+        await sql(
+          `insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
+           values (gen_random_uuid(), ?, ?, 'sftp', '{}', '{}', now(), now()) returning id`,
+          [organisation, `HR ${Math.random()}`],
+        ),
+      );
+      const run = id(
+        await sql(
+          `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
+           values (gen_random_uuid(), ?, ?, 'success', 'manual', now()) returning id`,
+          [organisation, configuration],
+        ),
+      );
+      return { organisation, configuration, run };
+    }
+
+    const insertLog = (run: string, seq: number) =>
+      sql(`insert into sync_log (run_id, seq, action, outcome) values (?, ?, 'create', 'applied')`, [
+        run,
+        seq,
+      ]);
+    const insertUser = (organisation: string, managedBy: string | null, email: string) =>
+      sql(
+        `insert into directory_user (id, organisation_id, managed_by_id, email, first_name, last_name, created_at, updated_at)
+         values (gen_random_uuid(), ?, ?, ?, 'Ada', 'Lovelace', now(), now())`,
+        [organisation, managedBy, email],
+      );
+
+    it('refuses a log line, a user or an update that names a row that does not exist, as a foreign key would', async () => {
+      const { organisation, configuration, run } = await organisationWithRun();
+      await expect(insertLog(missing, 1)).rejects.toMatchObject({ code: '23503' });
+      await expect(insertUser(missing, null, 'nobody@x.com')).rejects.toMatchObject({ code: '23503' });
+      await expect(insertUser(organisation, missing, 'nobody@x.com')).rejects.toMatchObject({
+        code: '23503',
+      });
+      // One bad row among many fails the whole statement.
+      await expect(
+        sql(
+          `insert into sync_log (run_id, seq, action, outcome)
+           select case when g = 500 then ?::uuid else ?::uuid end, g, 'create', 'applied' from generate_series(1, 1000) g`,
+          [missing, run],
+        ),
+      ).rejects.toThrow(/violates the reference to "sync_run"/);
+      expect(await sql('select count(*)::int as n from sync_log where run_id = ?', [run])).toEqual([
+        { n: 0 },
+      ]);
+      await insertUser(organisation, configuration, 'ada@x.com');
+      await expect(
+        sql('update directory_user set managed_by_id = ? where email = ?', [missing, 'ada@x.com']),
+      ).rejects.toMatchObject({ code: '23503' });
+      await expect(sql('update sync_run set id = gen_random_uuid() where id = ?', [run])).rejects.toThrow(
+        /cannot change/,
+      );
+    });
+
+    it('keeps the delete rules: a run takes its log, a configuration lets its users go, an organisation takes its users', async () => {
+      const { organisation, configuration, run } = await organisationWithRun();
+      await insertLog(run, 1);
+      await insertLog(run, 2);
+      await insertUser(organisation, configuration, 'grace@x.com');
+
+      await sql('delete from sync_run where id = ?', [run]);
+      expect(await sql('select count(*)::int as n from sync_log where run_id = ?', [run])).toEqual([
+        { n: 0 },
+      ]);
+
+      await sql('delete from sync_configuration where id = ?', [configuration]);
+      expect(await sql('select managed_by_id from directory_user where email = ?', ['grace@x.com'])).toEqual([
+        { managed_by_id: null },
+      ]);
+
+      await sql('delete from organisation where id = ?', [organisation]);
+      expect(
+        await sql('select count(*)::int as n from directory_user where organisation_id = ?', [organisation]),
+      ).toEqual([{ n: 0 }]);
     });
   });
 });

@@ -10,7 +10,7 @@ export const DirectoryUser = defineEntity({
   tableName: 'directory_user',
   properties: {
     id: uuidPrimaryKey(),
-    organisation: p.manyToOne(Organisation).deleteRule('cascade'),
+    organisation: p.manyToOne(Organisation).deleteRule('cascade').createForeignKeyConstraint(false),
     externalId: p.text().nullable(),
     email: p.text(),
     firstName: p.text(),
@@ -24,7 +24,11 @@ export const DirectoryUser = defineEntity({
     startDate: p.date().nullable(),
     status: p.enum([...DIRECTORY_USER_STATUSES]).default('active'),
     /** The configuration that created or claimed this user; null for users created by hand. */
-    managedBy: p.manyToOne(SyncConfiguration).nullable().deleteRule('set null'),
+    managedBy: p
+      .manyToOne(SyncConfiguration)
+      .nullable()
+      .deleteRule('set null')
+      .createForeignKeyConstraint(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deactivatedAt: p.datetime().nullable(),

@@ -7,7 +7,7 @@ export const SyncLogEntry = defineEntity({
   name: 'SyncLogEntry',
   tableName: 'sync_log',
   properties: {
-    run: p.manyToOne(SyncRun).primary().deleteRule('cascade'),
+    run: p.manyToOne(SyncRun).primary().deleteRule('cascade').createForeignKeyConstraint(false),
     seq: p.integer().primary(),
     rowNumber: p.integer().nullable(),
     externalId: p.text().nullable(),
