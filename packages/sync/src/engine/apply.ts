@@ -1,6 +1,10 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Orm } from '@provisioning/db';
 import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
 import type { Knex } from 'knex';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
 /** Directory columns the engine writes, in the order of the unnest() arrays below. */
@@ -266,20 +270,99 @@ export function logEntry(action: PlannedAction): LogEntry {
   };
 }
 
-/** Appends log lines after the run's existing ones (seq continues), in chunks. */
-export async function insertLog(trx: Knex.Transaction, runId: string, entries: LogEntry[]): Promise<void> {
+/**
+ * A value in COPY's text format: `\N` for null; backslash, tab, line feed and carriage return escaped.
+ */
+function copyText(value: string | number | null): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'number') return String(value);
+  return /[\\\t\n\r]/.test(value)
+    ? value.replace(/[\\\t\n\r]/g, (char) => COPY_ESCAPES[char] as string)
+    : value;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** Lines of COPY text, handed to the database a batch at a time as the stream asks for them. */
+function* copyBatches<T>(items: readonly T[], line: (item: T) => string): Generator<string> {
+  for (let i = 0; i < items.length; i += COPY_BATCH) {
+    let batch = '';
+    for (const item of items.slice(i, i + COPY_BATCH)) batch += `${line(item)}\n`;
+    yield batch;
+  }
+}
+const COPY_BATCH = 1_000;
+
+/**
+ * Whether a connection takes `COPY ... FROM STDIN`: the embedded database (PGlite) does not speak that
+ * part of the protocol. Asked once per connection.
+ */
+const copySupport = new WeakMap<pg.ClientBase, boolean>();
+
+async function connectionOf(trx: Knex.Transaction): Promise<pg.ClientBase> {
+  // A transaction's client hands out the transaction's connection.
+  return (await trx.client.acquireConnection()) as pg.ClientBase;
+}
+
+async function takesCopy(connection: pg.ClientBase): Promise<boolean> {
+  let known = copySupport.get(connection);
+  if (known === undefined) {
+    const { rows } = await connection.query<{ version: string }>('select version()');
+    known = !rows[0]?.version.includes('PGlite');
+    copySupport.set(connection, known);
+  }
+  return known;
+}
+
+/** Log line columns, in the order of COPY's lines and of the unnest() arrays. */
+const LOG_COLUMNS = `run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint`;
+
+/**
+ * Appends log lines after the run's existing ones (seq continues): by COPY, the cheapest way in for many
+ * rows, or where the database cannot take COPY (or `copy` is false) by unnest() arrays, in chunks.
+ */
+export async function insertLog(
+  trx: Knex.Transaction,
+  runId: string,
+  entries: LogEntry[],
+  options: { copy?: boolean } = {},
+): Promise<void> {
   const { rows } = await query<{ rows: { next: number }[] }>(
     trx,
     'select coalesce(max(seq), 0) + 1 as next from sync_log where run_id = ?',
     [runId],
   );
   let seq = rows[0]?.next ?? 1;
+  const connection = await connectionOf(trx);
+  if (options.copy !== false && (await takesCopy(connection))) {
+    const lines = copyBatches(entries, (e) =>
+      [
+        runId,
+        seq++,
+        e.rowNumber,
+        e.externalId,
+        e.email,
+        e.name,
+        e.action,
+        e.outcome,
+        e.changes ? JSON.stringify(e.changes) : null,
+        e.message,
+        e.hint ?? null,
+      ]
+        .map(copyText)
+        .join('\t'),
+    );
+    await pipeline(
+      Readable.from(lines),
+      connection.query(copyFrom(`copy sync_log (${LOG_COLUMNS}) from stdin`)),
+    );
+    return;
+  }
   for (const part of chunks(entries)) {
     const first = seq;
     seq += part.length;
     await query(
       trx,
-      `insert into sync_log (run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
+      `insert into sync_log (${LOG_COLUMNS})
        select ?, ? + v.ord - 1, v.row_number, v.external_id, v.email, v.name, v.action, v.outcome, v.changes, v.message, v.hint
        from unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[])
          with ordinality as v(row_number, external_id, email, name, action, outcome, changes, message, hint, ord)`,

@@ -1,0 +1,140 @@
+import { createOrm, migrate, type Orm } from '@provisioning/db';
+import { seedConfiguration } from '@provisioning/db/testing';
+import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertLog, type LogEntry } from './apply.ts';
+import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
+
+let database: TestDatabase;
+let orm: Orm;
+let organisationId: string;
+let configurationId: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase('apply');
+  orm = await createOrm({ databaseUrl: database.url });
+  await migrate(orm);
+  organisationId = await createTestOrganisation(orm, 'Apply');
+  configurationId = await seedConfiguration(orm, organisationId, 'HR file');
+});
+
+afterAll(async () => {
+  await orm?.close(true);
+  await database?.drop();
+});
+
+async function runWithLog(
+  entries: LogEntry[],
+  copy?: boolean,
+): Promise<{ runId: string; stored: LogEntry[] }> {
+  const runId = await queueRunRow(orm, organisationId, configurationId);
+  await orm.em.getConnection().execute(`update sync_run set status = 'cancelled' where id = ?`, [runId]);
+  await orm.em
+    .getConnection()
+    .getKnex()
+    .transaction((trx) => insertLog(trx, runId, entries, { copy }));
+  const stored = await orm.em.getConnection().execute<(LogEntry & { seq: number })[]>(
+    `select seq, row_number as "rowNumber", external_id as "externalId", email, name, action, outcome, changes,
+       message, hint
+     from sync_log where run_id = ? order by seq`,
+    [runId],
+  );
+  return { runId, stored };
+}
+
+// COPY where the database takes it; unnest() arrays on the embedded database, or when asked.
+describe.each([
+  ['as the database takes it', undefined],
+  ['by unnest() arrays', false],
+])('insertLog %s', (_name, copy) => {
+  it('stores every character a source can hold exactly, however COPY would read it', async () => {
+    const hostile = [
+      'tab\there',
+      'line\nbreak',
+      'carriage\r\nreturn',
+      'back\\slash',
+      '\\N',
+      '\\.',
+      'end\\',
+      '',
+    ];
+    const entries: LogEntry[] = hostile.map((text, index) => ({
+      rowNumber: index + 2,
+      externalId: text,
+      email: `${text}@example.com`,
+      name: `Zoë ${text} 李`,
+      action: 'update',
+      outcome: 'warning',
+      changes: { job_title: { before: text, after: `${text}\u0001` } },
+      message: text,
+      hint: text === '' ? null : text,
+    }));
+    entries.push({
+      rowNumber: null,
+      externalId: null,
+      email: null,
+      name: null,
+      action: 'deactivate',
+      outcome: 'applied',
+      changes: null,
+      message: null,
+      hint: null,
+    });
+    const { stored } = await runWithLog(entries, copy);
+    expect(stored).toEqual(entries.map((entry, index) => ({ ...entry, seq: index + 1 })));
+  });
+
+  it('numbers a second batch after the first', async () => {
+    const line = (rowNumber: number): LogEntry => ({
+      rowNumber,
+      externalId: null,
+      email: null,
+      name: null,
+      action: 'create',
+      outcome: 'applied',
+      changes: null,
+      message: null,
+    });
+    const { runId } = await runWithLog([line(2), line(3)], copy);
+    await orm.em
+      .getConnection()
+      .getKnex()
+      .transaction((trx) => insertLog(trx, runId, [line(4)], { copy }));
+    const rows = await orm.em
+      .getConnection()
+      .execute<{ seq: number; row_number: number }[]>(
+        'select seq, row_number from sync_log where run_id = ? order by seq',
+        [runId],
+      );
+    expect(rows).toEqual([
+      { seq: 1, row_number: 2 },
+      { seq: 2, row_number: 3 },
+      { seq: 3, row_number: 4 },
+    ]);
+  });
+
+  it('refuses a log for a run that does not exist and writes nothing', async () => {
+    const knex = orm.em.getConnection().getKnex();
+    await expect(
+      knex.transaction((trx) =>
+        insertLog(
+          trx,
+          '00000000-0000-4000-8000-0000000000ff',
+          [
+            {
+              rowNumber: 2,
+              externalId: null,
+              email: null,
+              name: null,
+              action: 'create',
+              outcome: 'applied',
+              changes: null,
+              message: null,
+            },
+          ],
+          { copy },
+        ),
+      ),
+    ).rejects.toMatchObject({ code: '23503' });
+  });
+});
