@@ -42,6 +42,18 @@ async function runWithLog(
   return { runId, stored };
 }
 
+/** A plain result-log line for source row `rowNumber`. */
+const line = (rowNumber: number): LogEntry => ({
+  rowNumber,
+  externalId: null,
+  email: null,
+  name: null,
+  action: 'create',
+  outcome: 'applied',
+  changes: null,
+  message: null,
+});
+
 // COPY where the database takes it; unnest() arrays on the embedded database, or when asked.
 describe.each([
   ['as the database takes it', undefined],
@@ -85,16 +97,6 @@ describe.each([
   });
 
   it('numbers a second batch after the first', async () => {
-    const line = (rowNumber: number): LogEntry => ({
-      rowNumber,
-      externalId: null,
-      email: null,
-      name: null,
-      action: 'create',
-      outcome: 'applied',
-      changes: null,
-      message: null,
-    });
     const { runId } = await runWithLog([line(2), line(3)], copy);
     await orm.em
       .getConnection()
@@ -116,25 +118,7 @@ describe.each([
   it('refuses a log for a run that does not exist and writes nothing', async () => {
     const knex = orm.em.getConnection().getKnex();
     await expect(
-      knex.transaction((trx) =>
-        insertLog(
-          trx,
-          '00000000-0000-4000-8000-0000000000ff',
-          [
-            {
-              rowNumber: 2,
-              externalId: null,
-              email: null,
-              name: null,
-              action: 'create',
-              outcome: 'applied',
-              changes: null,
-              message: null,
-            },
-          ],
-          { copy },
-        ),
-      ),
+      knex.transaction((trx) => insertLog(trx, '00000000-0000-4000-8000-0000000000ff', [line(2)], { copy })),
     ).rejects.toMatchObject({ code: '23503' });
   });
 });
