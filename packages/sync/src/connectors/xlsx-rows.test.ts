@@ -4,7 +4,7 @@ import { type SheetContext, sheetRows } from './xlsx-rows.ts';
 const DATE_STYLE = 1;
 const context: SheetContext = {
   sharedStrings: ['Email', { richText: [{ text: 'Ada ' }, { text: 'Lovelace' }] }, null],
-  numFmtOf: (styleId) => (styleId === DATE_STYLE ? 'dd/mm/yyyy' : 'General'),
+  isDateStyle: (styleId) => styleId === DATE_STYLE,
   date1904: false,
 };
 

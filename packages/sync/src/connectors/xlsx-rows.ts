@@ -98,7 +98,8 @@ function columnOf(reference: string | undefined): number {
 
 export interface SheetContext {
   sharedStrings: readonly SharedString[];
-  numFmtOf(styleId: number): string | undefined;
+  /** Whether cells of this style show a date or time (answered once per style: it is asked per cell). */
+  isDateStyle(styleId: number): boolean;
   date1904: boolean;
 }
 
@@ -118,7 +119,7 @@ function cellText(type: string | undefined, value: string, styleId: number, cont
       const number = Number(value);
       if (Number.isNaN(number)) return value;
       // A number shown as a date (by its style's format) is a serial day count since the epoch.
-      if (styleId > 0 && isDateFormat(context.numFmtOf(styleId))) {
+      if (styleId > 0 && context.isDateStyle(styleId)) {
         return dateText(excelSerialToDate(number, context.date1904));
       }
       return numberText(number);
@@ -335,12 +336,16 @@ export async function xlsxRows(
 
   const sheetText = entryText(path, sheetEntry, budget, origin);
   const styles = reader.styles;
-  const numFmts = new Map<number, string | undefined>();
+  const dateStyles = new Map<number, boolean>();
   const context: SheetContext = {
     sharedStrings: reader.sharedStrings ?? [],
-    numFmtOf(styleId) {
-      if (!numFmts.has(styleId)) numFmts.set(styleId, styles?.getStyleModel(styleId)?.numFmt);
-      return numFmts.get(styleId);
+    isDateStyle(styleId) {
+      let known = dateStyles.get(styleId);
+      if (known === undefined) {
+        known = isDateFormat(styles?.getStyleModel(styleId)?.numFmt);
+        dateStyles.set(styleId, known);
+      }
+      return known;
     },
     date1904: reader.properties?.model?.date1904 === true,
   };
