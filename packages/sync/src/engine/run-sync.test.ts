@@ -278,6 +278,59 @@ describe('runSync', () => {
     expect(await directory()).toEqual([]);
   });
 
+  it('plans again when another configuration takes one of its emails between plan and apply', async () => {
+    const other = await createConfiguration(
+      orm.em.fork(),
+      organisationId,
+      {
+        name: `Contractors ${configCounter}`,
+        connector: 'sftp',
+        settings: {
+          host: 'sftp.example.com',
+          username: 'acme',
+          password: 'secret-password',
+          hostFingerprint: `SHA256:${'A'.repeat(43)}`,
+          path: '/outbound/contractors.csv',
+        },
+        mapping: {},
+        schedule: null,
+        scheduleTimeZone: null,
+        thresholdCount: 500,
+        thresholdPercent: 20,
+        enabled: true,
+      },
+      secretKey,
+    );
+    const phases: string[] = [];
+    const { runId, result, run } = await sync(people(3), {
+      onPhase: async (phase) => {
+        phases.push(phase);
+        if (phase === 'applying' && phases.filter((p) => p === 'applying').length === 1) {
+          // The other configuration's run commits a user with one of this plan's emails.
+          await sql(
+            `insert into directory_user (id, organisation_id, managed_by_id, external_id, email, first_name, last_name,
+               status, created_at, updated_at)
+             values (gen_random_uuid(), ?, ?, 'C001', 'user.2@example.com', 'Con', 'Tractor', 'active', now(), now())`,
+            [organisationId, other.id],
+          );
+        }
+      },
+    });
+    expect(phases).toEqual(['loaded', 'planned', 'applying', 'planned', 'applying']);
+    expect(result).toEqual({ status: 'needs_attention' });
+    expect(run).toMatchObject({ status: 'needs_attention', created_count: 2, skipped_count: 1 });
+    expect(await directory()).toEqual([
+      { external_id: 'C001', email: 'user.2@example.com', department: null, status: 'active' },
+      { external_id: 'E00001', email: 'user.1@example.com', department: 'Sales', status: 'active' },
+      { external_id: 'E00003', email: 'user.3@example.com', department: 'Sales', status: 'active' },
+    ]);
+    const [skipped] = await sql<{ message: string }>(
+      `select message from sync_log where run_id = ? and action = 'skip'`,
+      [runId],
+    );
+    expect(skipped?.message).toMatch(/user\.2@example\.com.*Contractors/);
+  });
+
   it('never touches users created by hand', async () => {
     await sql(
       `insert into directory_user (id, organisation_id, email, first_name, last_name, status, created_at, updated_at)
