@@ -339,7 +339,7 @@ describe('crash safety', () => {
         sql<{ n: number }>(
           `select count(*)::int as n from pg_stat_activity
            where datname = current_database() and state = 'active'
-             and (query like 'insert into directory_user%' or query like 'insert into sync_log%')`,
+             and query ~ '^(insert into|copy) (directory_user|sync_log) '`,
         ),
       (rows) => (rows[0]?.n ?? 0) > 0,
       120_000,

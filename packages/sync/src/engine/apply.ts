@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Orm } from '@provisioning/db';
@@ -32,6 +33,8 @@ export interface ApplyInput {
   configurationId: string;
   plan: Plan;
   rowsRead: number;
+  /** false: unnest() arrays even where the database takes COPY. */
+  copy?: boolean | undefined;
 }
 
 export type ApplyResult =
@@ -94,7 +97,9 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
       actions.flatMap((a) => (a.action === 'deactivate' ? [a.userId] : [])),
     );
     // Log lines are made a chunk at a time: 200k of them at once would hold another copy of the run.
-    for (const part of chunks(actions)) await insertLog(trx, input.runId, part.map(logEntry));
+    for (const part of chunks(actions)) {
+      await insertLog(trx, input.runId, part.map(logEntry), { copy: input.copy });
+    }
 
     const counts = input.plan.counts;
     const status = counts.warnings > 0 ? 'needs_attention' : 'success';
@@ -146,12 +151,40 @@ async function insertUsers(
   creates: PlannedAction[],
 ): Promise<void> {
   const records = creates.flatMap((a) => (a.action === 'create' ? [a.record] : []));
+  if (records.length === 0) return;
+  const columns = RECORD_COLUMNS.map(([, name]) => name).join(', ');
+  const connection = await connectionOf(trx);
+  if (input.copy !== false && (await takesCopy(connection))) {
+    // The transaction's own timestamp, as now() gives every other statement of the apply.
+    const { rows } = await query<{ rows: { now: string }[] }>(trx, 'select now()::text as now', []);
+    const now = rows[0]?.now ?? null;
+    const lines = copyBatches(records, (record) =>
+      [
+        randomUUID(),
+        input.organisationId,
+        input.configurationId,
+        now,
+        now,
+        ...RECORD_COLUMNS.map(([field]) => record[field]),
+      ]
+        .map(copyText)
+        .join('\t'),
+    );
+    await pipeline(
+      Readable.from(lines),
+      connection.query(
+        copyFrom(
+          `copy directory_user (id, organisation_id, managed_by_id, created_at, updated_at, ${columns}) from stdin`,
+        ),
+      ),
+    );
+    return;
+  }
   for (const part of chunks(records)) {
     const arrays = RECORD_COLUMNS.map(([, , type]) => `?::${type}[]`).join(', ');
     await query(
       trx,
-      `insert into directory_user (id, organisation_id, managed_by_id, status, created_at, updated_at,
-         ${RECORD_COLUMNS.map(([, name]) => name).join(', ')})
+      `insert into directory_user (id, organisation_id, managed_by_id, status, created_at, updated_at, ${columns})
        select gen_random_uuid(), ?, ?, 'active', now(), now(), v.*
        from unnest(${arrays}) as v`,
       [input.organisationId, input.configurationId, ...RECORD_COLUMNS.map(([field]) => column(part, field))],
@@ -324,7 +357,7 @@ export async function insertLog(
   trx: Knex.Transaction,
   runId: string,
   entries: LogEntry[],
-  options: { copy?: boolean } = {},
+  options: { copy?: boolean | undefined } = {},
 ): Promise<void> {
   const { rows } = await query<{ rows: { next: number }[] }>(
     trx,

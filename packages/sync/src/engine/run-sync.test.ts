@@ -94,9 +94,12 @@ function queueRun(): Promise<string> {
   return queueRunRow(orm, organisationId, configurationId);
 }
 
+/** How the describe block being run writes users and logs (RunSyncOptions.copy). */
+let copy: boolean | undefined;
+
 async function sync(rows: Row[], options: Partial<RunSyncOptions> = {}) {
   const runId = await queueRun();
-  const result = await runSync(runId, { orm, secretKey, load: memorySource(rows), ...options });
+  const result = await runSync(runId, { orm, secretKey, load: memorySource(rows), copy, ...options });
   const [run] = await sql<Record<string, unknown>>('select * from sync_run where id = ?', [runId]);
   return { runId, result, run: run as Record<string, unknown> };
 }
@@ -112,7 +115,14 @@ async function logCount(runId: string): Promise<number> {
   return row?.n ?? 0;
 }
 
-describe('runSync', () => {
+describe.each([
+  ['by COPY where the database takes it', undefined],
+  ['by unnest() arrays', false],
+] as const)('runSync, writing %s', (_way, way) => {
+  beforeAll(() => {
+    copy = way;
+  });
+
   it('creates every user of a first import and records a successful run with counts and a log line per row', async () => {
     const { runId, result, run } = await sync(people(3));
     expect(result).toEqual({ status: 'success' });
@@ -255,7 +265,10 @@ describe('runSync', () => {
     const { run } = await sync(people(3), {
       onPhase: async (phase) => {
         if (phase === 'loaded') {
-          const [running] = await sql<{ id: string }>(`select id from sync_run where status = 'in_progress'`);
+          const [running] = await sql<{ id: string }>(
+            `select id from sync_run where status = 'in_progress' and configuration_id = ?`,
+            [configurationId],
+          );
           await requestCancel(orm.em.fork(), (running as { id: string }).id);
         }
       },
@@ -269,7 +282,10 @@ describe('runSync', () => {
       onPhase: async (phase) => {
         if (phase === 'applying') {
           // Another worker recovered the run meanwhile: its attempt is newer.
-          await sql(`update sync_run set attempt = attempt + 1 where status = 'in_progress'`);
+          await sql(
+            `update sync_run set attempt = attempt + 1 where status = 'in_progress' and configuration_id = ?`,
+            [configurationId],
+          );
         }
       },
     });

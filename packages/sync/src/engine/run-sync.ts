@@ -28,6 +28,8 @@ export interface RunSyncOptions {
   load?: (configuration: SyncConfiguration, options: LoadOptions) => Promise<SourceTable>;
   /** Called between phases; tests use it to act at an exact point (e.g. crash before apply). */
   onPhase?: (phase: 'loaded' | 'planned' | 'applying') => Promise<void> | void;
+  /** false: write users and the log by unnest() arrays even where COPY works (tests cover both ways). */
+  copy?: boolean;
 }
 
 export type RunSyncResult =
@@ -143,6 +145,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
         configurationId: configuration.id,
         plan,
         rowsRead: progress.read,
+        copy: options.copy,
       });
       if (result.outcome === 'lost') return { status: 'not_run', reason: 'another attempt owns this run' };
       if (result.outcome === 'cancelled') throw new Cancelled('cancel requested');
