@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@provisioning/testkit';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database.ts';
 import { migrate } from './migrate.ts';
@@ -57,5 +58,41 @@ describe('the embedded database', () => {
     expect(rows).toEqual([
       { id: organisationId, name: 'Acme', time_zone: 'Europe/London', sync_service: 'user-sync' },
     ]);
+  });
+
+  it('gives each of several connections its own results when their parameterised queries overlap', {
+    timeout: 120_000,
+  }, async () => {
+    const { database } = await start();
+    // Parameters make node-postgres use the extended protocol: Parse, Bind, Execute, Sync per query.
+    const clients = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const client = new pg.Client({ connectionString: database.url });
+        await client.connect();
+        return client;
+      }),
+    );
+    try {
+      const answers = await Promise.all(
+        clients.map(async (client, c) => {
+          const wrong: string[] = [];
+          for (let i = 0; i < 150; i++) {
+            // The client's number is in the statement's text: running another client's statement shows.
+            // A large parameter makes the query arrive in several TCP chunks, as big statements do.
+            const mine = `${c}:${i}`;
+            const { rows } = await client.query<{ value: string }>(
+              `select '${c}:' || left($1::text, ${String(i).length}) as value`,
+              [String(i).padEnd(300_000, ' ')],
+            );
+            if (rows[0]?.value !== mine) wrong.push(`${mine} got ${rows[0]?.value}`);
+          }
+          return wrong;
+        }),
+      );
+      expect(answers.flat()).toEqual([]);
+    } finally {
+      await Promise.all(clients.map((client) => client.end()));
+      await stop();
+    }
   });
 });

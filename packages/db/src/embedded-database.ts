@@ -25,6 +25,7 @@ export async function startEmbeddedDatabase({
   mkdirSync(dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir });
   const server = new PGLiteSocketServer({ db, port, host, maxConnections: 64 });
+  keepExtendedQueriesTogether(server);
   try {
     await server.start();
   } catch (error) {
@@ -37,6 +38,83 @@ export async function startEmbeddedDatabase({
       await server.stop();
       await db.close();
     },
+  };
+}
+
+/** The parts of pglite-socket's (0.2.x) query queue that keepExtendedQueriesTogether builds on. */
+interface QueuedMessage {
+  handlerId: number;
+  message: Uint8Array;
+  resolve(bytes: number): void;
+  reject(error: unknown): void;
+  onData(data: Uint8Array): void;
+}
+interface QueryQueue {
+  queue: QueuedMessage[];
+  processing: boolean;
+  lastHandlerId: number | null;
+  db: PGlite;
+  processQueue(): Promise<void>;
+  clearQueueForHandler(handlerId: number): void;
+}
+
+/** Frontend messages of the extended query protocol that Sync ends: Parse, Bind, Describe, Execute, Close, Flush. */
+const EXTENDED_QUERY_MESSAGES = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((type) => type.charCodeAt(0)));
+const SYNC = 'S'.charCodeAt(0);
+
+/**
+ * pglite-socket runs every connection's messages, one at a time, on the one PGlite session, and keeps
+ * an open transaction's messages together, but not an extended query (Parse, Bind, Execute … Sync)
+ * outside one. When a large query arrives in several TCP chunks, another connection's messages can run
+ * in between: one client then runs another's statement and gets its rows, or finds its portal gone.
+ * This is the library's own queue loop with one more rule: from a connection's first extended-query
+ * message that has run until its Sync, only that connection's messages run, as inside a transaction.
+ */
+function keepExtendedQueriesTogether(server: PGLiteSocketServer): void {
+  const queue = (server as unknown as { queryQueue: QueryQueue }).queryQueue;
+  let midQuery = false;
+  const clear = queue.clearQueueForHandler.bind(queue);
+  queue.clearQueueForHandler = (handlerId) => {
+    clear(handlerId);
+    if (queue.lastHandlerId === handlerId) midQuery = false;
+  };
+  queue.processQueue = async () => {
+    if (queue.processing || queue.queue.length === 0) return;
+    queue.processing = true;
+    try {
+      while (queue.queue.length > 0) {
+        let item: QueuedMessage | undefined;
+        if ((midQuery || queue.db.isInTransaction()) && queue.lastHandlerId !== null) {
+          const index = queue.queue.findIndex((queued) => queued.handlerId === queue.lastHandlerId);
+          item = index === -1 ? undefined : queue.queue.splice(index, 1)[0];
+        } else {
+          item = queue.queue.shift();
+        }
+        if (!item) break;
+        const current = item;
+        let bytes = 0;
+        try {
+          await queue.db.runExclusive(() =>
+            queue.db.execProtocolRawStream(current.message, {
+              onRawData: (data) => {
+                bytes += data.length;
+                current.onData(data);
+              },
+            }),
+          );
+        } catch (error) {
+          current.reject(error);
+          continue;
+        }
+        const type = current.message[0] ?? 0;
+        if (EXTENDED_QUERY_MESSAGES.has(type)) midQuery = true;
+        else if (type === SYNC) midQuery = false;
+        queue.lastHandlerId = current.handlerId;
+        current.resolve(bytes);
+      }
+    } finally {
+      queue.processing = false;
+    }
   };
 }
 
