@@ -9,3 +9,6 @@ const EnvSchema = z.object({
 
 /** The one read of the environment in the browser tests (the test kit reads DATABASE_URL itself). */
 export const E2E_ENV = EnvSchema.parse(process.env);
+
+/** What the apps the tests start inherit (PATH, HOME and the like), before their own settings. */
+export const INHERITED_ENV: Readonly<NodeJS.ProcessEnv> = { ...process.env };

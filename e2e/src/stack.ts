@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { createBoss, createOrm, ensureQueues, migrate, type Orm } from '@provisioning/db';
 import { createTestDatabase, freePort, type TestDatabase } from '@provisioning/testkit';
 import type PgBoss from 'pg-boss';
+import { INHERITED_ENV } from './env.ts';
 import { API_DIR, ARTIFACTS_DIR, WORKER_DIR } from './paths.ts';
 
 /**
@@ -39,7 +40,7 @@ async function startApp(label: string, app: App): Promise<ChildProcess> {
   const log = createWriteStream(join(ARTIFACTS_DIR, 'logs', `${label}-${app.name}.log`));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: app.cwd,
-    env: { ...process.env, LOG_LEVEL: 'info', ...app.env },
+    env: { ...INHERITED_ENV, LOG_LEVEL: 'info', ...app.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.pipe(log);
