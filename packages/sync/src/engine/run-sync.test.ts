@@ -56,32 +56,37 @@ afterAll(async () => {
 });
 
 let configCounter = 0;
+
+/** An SFTP configuration of the organisation (it is never fetched: tests feed rows directly). */
+async function newConfiguration(name: string, path: string): Promise<string> {
+  const configuration = await createConfiguration(
+    orm.em.fork(),
+    organisationId,
+    {
+      name,
+      connector: 'sftp',
+      settings: {
+        host: 'sftp.example.com',
+        username: 'acme',
+        password: 'secret-password',
+        hostFingerprint: `SHA256:${'A'.repeat(43)}`,
+        path,
+      },
+      mapping: {},
+      schedule: null,
+      scheduleTimeZone: null,
+      thresholdCount: 500,
+      thresholdPercent: 20,
+      enabled: true,
+    },
+    secretKey,
+  );
+  return configuration.id;
+}
+
 beforeEach(async () => {
   configCounter += 1;
-  configurationId = (
-    await createConfiguration(
-      orm.em.fork(),
-      organisationId,
-      {
-        name: `HR feed ${configCounter}`,
-        connector: 'sftp',
-        settings: {
-          host: 'sftp.example.com',
-          username: 'acme',
-          password: 'secret-password',
-          hostFingerprint: `SHA256:${'A'.repeat(43)}`,
-          path: '/outbound/employees.csv',
-        },
-        mapping: {},
-        schedule: null,
-        scheduleTimeZone: null,
-        thresholdCount: 500,
-        thresholdPercent: 20,
-        enabled: true,
-      },
-      secretKey,
-    )
-  ).id;
+  configurationId = await newConfiguration(`HR feed ${configCounter}`, '/outbound/employees.csv');
   // Users of earlier tests belong to other configurations; start each test from an empty directory.
   await sql('delete from directory_user');
 });
@@ -295,28 +300,7 @@ describe.each([
   });
 
   it('plans again when another configuration takes one of its emails between plan and apply', async () => {
-    const other = await createConfiguration(
-      orm.em.fork(),
-      organisationId,
-      {
-        name: `Contractors ${configCounter}`,
-        connector: 'sftp',
-        settings: {
-          host: 'sftp.example.com',
-          username: 'acme',
-          password: 'secret-password',
-          hostFingerprint: `SHA256:${'A'.repeat(43)}`,
-          path: '/outbound/contractors.csv',
-        },
-        mapping: {},
-        schedule: null,
-        scheduleTimeZone: null,
-        thresholdCount: 500,
-        thresholdPercent: 20,
-        enabled: true,
-      },
-      secretKey,
-    );
+    const other = await newConfiguration(`Contractors ${configCounter}`, '/outbound/contractors.csv');
     const phases: string[] = [];
     const { runId, result, run } = await sync(people(3), {
       onPhase: async (phase) => {
@@ -327,7 +311,7 @@ describe.each([
             `insert into directory_user (id, organisation_id, managed_by_id, external_id, email, first_name, last_name,
                status, created_at, updated_at)
              values (gen_random_uuid(), ?, ?, 'C001', 'user.2@example.com', 'Con', 'Tractor', 'active', now(), now())`,
-            [organisationId, other.id],
+            [organisationId, other],
           );
         }
       },
