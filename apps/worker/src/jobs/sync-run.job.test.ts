@@ -318,6 +318,9 @@ describe('crash safety', () => {
       syncService: 'user-sync',
     });
     const configurationId = await configuration('/outbound/big.csv', { organisation: organisation.id });
+    // Runs that earlier tests left queued would be taken first by the new worker, and their writes would look
+    // like this run's apply; cancelled, their jobs end without writing.
+    await sql(`update sync_run set status = 'cancelled' where status in ('queued', 'in_progress')`);
     // node itself runs the worker (tsx as a loader, not as a wrapper process), so SIGKILL hits the worker.
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: appDirectory,
@@ -339,7 +342,9 @@ describe('crash safety', () => {
         sql<{ n: number }>(
           `select count(*)::int as n from pg_stat_activity
            where datname = current_database() and state = 'active'
-             and query ~ '^(insert into|copy) (directory_user|sync_log) '`,
+             and query ~ '^(insert into|copy) (directory_user|sync_log) '
+             and exists (select 1 from sync_run where id = ? and status = 'in_progress')`,
+          [runId],
         ),
       (rows) => (rows[0]?.n ?? 0) > 0,
       120_000,
