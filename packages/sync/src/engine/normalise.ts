@@ -1,6 +1,7 @@
 import { DIRECTORY_FIELDS, type DirectoryField } from '@provisioning/shared';
 import type { SourceRecord } from '../source.ts';
 import type { ColumnMap } from './columns.ts';
+import { createInterner, internRepeating } from './intern.ts';
 import {
   type DirectoryRecord,
   type DirectoryRecordField,
@@ -135,6 +136,7 @@ class RowNormaliser implements Normaliser {
   /** The same by email, when the key is the employee ID (else keyFirst is by email already). */
   private readonly emailFirst: Map<string, number>;
   private readonly emailGroups: Map<string, number[]>;
+  private readonly intern = createInterner();
   private done = false;
   private skippedCount = 0;
   private warningCount = 0;
@@ -292,6 +294,7 @@ class RowNormaliser implements Normaliser {
       record.startDate = date;
     }
 
+    internRepeating(record, this.intern);
     const index = this.rows.length;
     // A skipped row still names its key, so that the user behind it is protected from deactivation.
     const key = keyField === 'employee_id' ? (record.externalId?.toLowerCase() ?? null) : email;

@@ -13,6 +13,7 @@ import { loadSource } from '../connectors/load-source.ts';
 import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
 import { applyPlan, insertLog, query } from './apply.ts';
 import { resolveColumns } from './columns.ts';
+import { createInterner, internRepeating } from './intern.ts';
 import { createNormaliser } from './normalise.ts';
 import { plan as planSync } from './plan.ts';
 import { checkThreshold } from './threshold.ts';
@@ -183,17 +184,52 @@ async function loadConfigurationNames(orm: Orm, organisationId: string): Promise
   return new Map(rows.map((row) => [row.id, row.name]));
 }
 
-/** Every user of the organisation: the planner matches against all, and touches only its own. */
+/** Rows per fetch from the directory cursor. */
+const DIRECTORY_BATCH = 10_000;
+
+/**
+ * Every user of the organisation: the planner matches against all, and touches only its own. Read through
+ * a cursor a batch at a time, with repeated values interned as each batch comes: read in one result, the
+ * 200k users' throwaway copies of the same departments would outlive the young generation and double the
+ * memory the directory takes.
+ */
 async function loadDirectory(orm: Orm, organisationId: string): Promise<ExistingUser[]> {
-  // Selected under the planner's names, so the rows are used as they come: no second copy of 200k users.
-  return orm.em.getConnection().execute<ExistingUser[]>(
-    `select id, external_id as "externalId", email, first_name as "firstName", last_name as "lastName",
-       job_title as "jobTitle", department, location, manager_email as "managerEmail",
-       employee_number as "employeeNumber", phone, to_char(start_date, 'YYYY-MM-DD') as "startDate", status,
-       managed_by_id as "managedById"
-     from directory_user where organisation_id = ?`,
-    [organisationId],
-  );
+  const users: ExistingUser[] = [];
+  const intern = createInterner();
+  await orm.em
+    .getConnection()
+    .getKnex()
+    .transaction(
+      async (trx) => {
+        // Selected under the planner's names, so the rows are used as they come: no second copy of 200k users.
+        await query(
+          trx,
+          `declare directory no scroll cursor for
+           select id, external_id as "externalId", email, first_name as "firstName", last_name as "lastName",
+             job_title as "jobTitle", department, location, manager_email as "managerEmail",
+             employee_number as "employeeNumber", phone, to_char(start_date, 'YYYY-MM-DD') as "startDate",
+             status, managed_by_id as "managedById"
+           from directory_user where organisation_id = ?`,
+          [organisationId],
+        );
+        for (;;) {
+          const { rows } = await query<{ rows: ExistingUser[] }>(
+            trx,
+            `fetch forward ${DIRECTORY_BATCH} from directory`,
+            [],
+          );
+          for (const user of rows) {
+            internRepeating(user, intern);
+            user.status = intern(user.status);
+            user.managedById = intern(user.managedById);
+            users.push(user);
+          }
+          if (rows.length < DIRECTORY_BATCH) break;
+        }
+      },
+      { readOnly: true },
+    );
+  return users;
 }
 
 /** Fenced final update for the two outcomes that write nothing to the directory. */

@@ -1,0 +1,39 @@
+/**
+ * Record fields whose values repeat across an organisation's users: 200k people share a few thousand
+ * names, titles, departments, locations, managers and start dates.
+ */
+const REPEATING_PROPERTIES = [
+  'firstName',
+  'lastName',
+  'jobTitle',
+  'department',
+  'location',
+  'managerEmail',
+  'startDate',
+] as const;
+
+type Repeating = { [P in (typeof REPEATING_PROPERTIES)[number]]: string | null };
+export type Interner = <T extends string | null>(value: T) => T;
+
+/** Past this many distinct values (a file of all-different values) new ones are kept as they come. */
+const MAX_INTERNED = 50_000;
+
+/**
+ * One copy of each repeated value: the rows of a run and the directory it is planned against are held
+ * whole, and 200k users' copies of the same department would otherwise be most of the memory they take.
+ */
+export function createInterner(): Interner {
+  const seen = new Map<string, string>();
+  return <T extends string | null>(value: T): T => {
+    if (value === null) return value;
+    const known = seen.get(value);
+    if (known !== undefined) return known as T;
+    if (seen.size < MAX_INTERNED) seen.set(value, value);
+    return value;
+  };
+}
+
+/** Replaces a record's repeating values by their one copy. */
+export function internRepeating(record: Repeating, intern: Interner): void {
+  for (const property of REPEATING_PROPERTIES) record[property] = intern(record[property]);
+}
