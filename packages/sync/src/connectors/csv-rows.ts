@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { pipeline, Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
@@ -30,6 +31,39 @@ interface Decoder {
 /** Thrown by the UTF-8 decoder; turned into BadEncoding with the exact place once the stream stops. */
 class InvalidUtf8 extends Error {}
 
+/** Bytes at the end of `data` that start a UTF-8 sequence the next chunk completes (0 to 3). */
+function incompleteTail(data: Buffer): number {
+  const end = data.length;
+  for (let back = 1; back <= Math.min(3, end); back++) {
+    const byte = data[end - back] as number;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back for the lead
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? back : 0;
+  }
+  return 0;
+}
+
+/**
+ * Passes UTF-8 bytes through unchanged, failing at the first invalid sequence. csv-parse works on bytes and
+ * decodes each field once: decoding here first would make it encode the text back to bytes.
+ */
+function utf8Check(): Transform {
+  let carry: Buffer | null = null;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const data: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+      const complete = data.length - incompleteTail(data);
+      carry = complete < data.length ? data.subarray(complete) : null;
+      if (!isUtf8(data.subarray(0, complete))) done(new InvalidUtf8('invalid UTF-8'));
+      else done(null, chunk);
+    },
+    flush(done) {
+      // The file ends inside a character.
+      done(carry ? new InvalidUtf8('invalid UTF-8 at the end of the file') : null);
+    },
+  });
+}
+
 function decoderFor(encoding: CsvEncoding): Decoder {
   if (encoding === 'utf-8') {
     const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -44,6 +78,27 @@ function decoderFor(encoding: CsvEncoding): Decoder {
   }
   const decoder = iconv.getDecoder(encoding, { stripBOM: false });
   return { write: (chunk) => decoder.write(chunk), end: () => decoder.end() ?? '' };
+}
+
+/** Decodes another encoding (UTF-16, windows-1252, ...); csv-parse takes the text as UTF-8 bytes. */
+function decodeText(encoding: CsvEncoding): Transform {
+  const decoder = decoderFor(encoding);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      try {
+        done(null, decoder.write(chunk));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    flush(done) {
+      try {
+        done(null, decoder.end());
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  });
 }
 
 /** The header line's most frequent candidate delimiter outside quotes; `,` when there is none. */
@@ -202,23 +257,7 @@ export async function csvRows(
   const delimiter = settings.delimiter ?? detectDelimiter(sample);
 
   const file = createReadStream(path, { start, highWaterMark: 256 * 1024 });
-  const decoder = decoderFor(encoding);
-  const decode = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      try {
-        done(null, decoder.write(chunk));
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-    flush(done) {
-      try {
-        done(null, decoder.end());
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-  });
+  const decode = encoding === 'utf-8' ? utf8Check() : decodeText(encoding);
   const parser = parse({
     delimiter,
     relax_column_count: true,

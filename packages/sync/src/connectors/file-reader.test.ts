@@ -156,6 +156,24 @@ describe('CSV', () => {
     });
   });
 
+  test('reads characters of 2, 3 and 4 bytes that straddle the 256 KB read chunks', async () => {
+    // 2.4 MB of nearly all multi-byte text: the chunk boundaries fall inside characters.
+    const name = (i: number) => `${'東京🎉ë'.repeat(50)}${'x'.repeat(i % 5)}`;
+    const rows = Array.from({ length: 4_000 }, (_, i) => `u${i}@example.com,${name(i)}\n`);
+    const path = await fileWith('multibyte.csv', `email,name\n${rows.join('')}`);
+    const { records } = await read(path);
+    expect(records).toHaveLength(4_000);
+    expect(records.every((record, i) => record.values.name === name(i))).toBe(true);
+  });
+
+  test('refuses a UTF-8 file that ends halfway through a character', async () => {
+    const path = await fileWith(
+      'cut-short.csv',
+      Buffer.concat([Buffer.from('email,name\na@example.com,Zo'), Buffer.from('東').subarray(0, 2)]),
+    );
+    expect(await failure(path)).toMatchObject({ kind: 'BadEncoding' });
+  });
+
   test('keeps quoted commas, doubled quotes and line breaks inside one cell, with CRLF line ends', async () => {
     const csv =
       'email,title,note\r\na@example.com,"Head of Sales, EMEA","She said ""hi""\r\nand left"\r\nb@example.com,Plain,x\r\n';
