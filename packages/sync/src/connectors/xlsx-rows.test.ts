@@ -1,19 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { type SheetContext, sheetRows } from './xlsx-rows.ts';
+import { type SheetContext, sharedStrings, sheetRows } from './xlsx-rows.ts';
 
 const DATE_STYLE = 1;
 const context: SheetContext = {
-  sharedStrings: ['Email', { richText: [{ text: 'Ada ' }, { text: 'Lovelace' }] }, null],
+  sharedStrings: ['Email', 'Ada Lovelace'],
   isDateStyle: (styleId) => styleId === DATE_STYLE,
   date1904: false,
 };
 
+async function* chunks(xml: string | string[]) {
+  yield* Array.isArray(xml) ? xml : [xml];
+}
+
 async function read(xml: string | string[], sheet: SheetContext = context) {
-  async function* chunks() {
-    yield* Array.isArray(xml) ? xml : [xml];
-  }
   const rows = [];
-  for await (const batch of sheetRows(chunks(), sheet)) rows.push(...batch);
+  for await (const batch of sheetRows(chunks(xml), sheet)) rows.push(...batch);
   return rows;
 }
 
@@ -89,5 +90,118 @@ describe('sheetRows', () => {
       read(sheet(`<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</c></row>`)),
     ).rejects.toThrow();
     await expect(read(`<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>`)).rejects.toThrow();
+  });
+
+  it('reads a sheet whose tags carry a namespace prefix, as some .NET tools write it', async () => {
+    const xml =
+      `<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+      `<x:sheetData><x:row r="2"><x:c r="A2" t="s"><x:v>1</x:v></x:c><x:c r="B2" t="inlineStr"><x:is><x:t>x</x:t></x:is></x:c>` +
+      `<x:c r="C2" s="1"><x:v>45306</x:v></x:c></x:row></x:sheetData></x:worksheet>`;
+    expect(await read(xml)).toEqual([{ rowNumber: 2, cells: ['Ada Lovelace', 'x', '2024-01-15'] }]);
+  });
+
+  it('gives an empty row for a self-closing row and leaves a cell without a value empty', async () => {
+    const rows = await read(
+      sheet(`<row r="1" spans="1:2"/><row r="2"><c r="A2" s="1"/><c r="B2"><v>5</v></c></row>`),
+    );
+    expect(rows).toEqual([
+      { rowNumber: 1, cells: [] },
+      { rowNumber: 2, cells: ['', '5'] },
+    ]);
+  });
+
+  it('gives an empty text for a shared string index the table does not hold', async () => {
+    expect(
+      (await read(sheet(`<row r="1"><c r="A1" t="s"><v>7</v></c><c r="B1"><v>1</v></c></row>`)))[0]!.cells,
+    ).toEqual(['', '1']);
+  });
+
+  it('rejects a cell whose text has an unknown entity', async () => {
+    await expect(
+      read(sheet(`<row r="1"><c r="A1" t="inlineStr"><is><t>a &nbsp; b</t></is></c></row>`)),
+    ).rejects.toThrow(/unknown entity/);
+  });
+
+  it('yields the rows of each chunk as soon as the chunk is read', async () => {
+    const rowsXml = Array.from(
+      { length: 4 },
+      (_, i) => `<row r="${i + 1}"><c r="A${i + 1}"><v>${i}</v></c></row>`,
+    );
+    const head = `<worksheet><sheetData>`;
+    const batches = [];
+    for await (const batch of sheetRows(
+      chunks([head + rowsXml[0] + rowsXml[1], rowsXml[2]! + rowsXml[3], '</sheetData></worksheet>']),
+      context,
+    )) {
+      batches.push(batch.map((row) => row.rowNumber));
+    }
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+  });
+});
+
+const sst = (items: string) =>
+  `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="9" uniqueCount="9">${items}</sst>`;
+
+describe('sharedStrings', () => {
+  it('gives the text of each plain and rich item, in order', async () => {
+    const strings = await sharedStrings(
+      chunks(
+        sst(
+          `<si><t>Email</t></si>` +
+            `<si><r><rPr><b/><sz val="11"/></rPr><t xml:space="preserve">Ada </t></r><r><t>Lovelace</t></r></si>` +
+            `<si><t xml:space="preserve">  spaced  </t></si>`,
+        ),
+      ),
+    );
+    expect(strings).toEqual(['Email', 'Ada Lovelace', '  spaced  ']);
+  });
+
+  it('leaves phonetic guides out and decodes entities and character references', async () => {
+    const strings = await sharedStrings(
+      chunks(
+        sst(
+          `<si><r><t>東</t></r><r><t>京</t></r><rPh sb="0" eb="2"><t>トウキョウ</t></rPh><phoneticPr fontId="1"/></si>` +
+            `<si><t>Smith &amp; Sons &lt;ltd&gt; caf&#233; &#x1F600;</t></si>` +
+            `<si><t>line one\r\nline two</t></si>`,
+        ),
+      ),
+    );
+    expect(strings).toEqual(['東京', 'Smith & Sons <ltd> café 😀', 'line one\nline two']);
+  });
+
+  it('keeps the place of empty items, so later indexes still match', async () => {
+    const strings = await sharedStrings(
+      chunks(sst(`<si/><si><t/></si><si><t></t></si><si><t>last</t></si>`)),
+    );
+    expect(strings).toEqual(['', '', '', 'last']);
+  });
+
+  it('reads items whose tags carry a namespace prefix', async () => {
+    const strings = await sharedStrings(
+      chunks(
+        `<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:si><x:t>one</x:t></x:si>` +
+          `<x:si><x:r><x:t>tw</x:t></x:r><x:r><x:t>o</x:t></x:r></x:si></x:sst>`,
+      ),
+    );
+    expect(strings).toEqual(['one', 'two']);
+  });
+
+  it('reads the same table from chunks split anywhere', async () => {
+    const xml = sst(`<si><t>Ad&#233;le</t></si><si><r><t>a&amp;</t></r><r><t>b</t></r></si><si/>`);
+    for (let size = 1; size <= 9; size++) {
+      const parts = Array.from({ length: Math.ceil(xml.length / size) }, (_, i) =>
+        xml.slice(i * size, (i + 1) * size),
+      );
+      expect(await sharedStrings(chunks(parts))).toEqual(['Adéle', 'a&b', '']);
+    }
+  });
+
+  it('fails a damaged or cut-off table instead of returning part of it', async () => {
+    await expect(sharedStrings(chunks(sst(`<si><t>a</si>`)))).rejects.toThrow(/expected/);
+    await expect(sharedStrings(chunks(`<sst><si><t>a</t></si><si><t>b`))).rejects.toThrow(/ends before/);
+    await expect(sharedStrings(chunks(sst(`<si><t>AT&T</t></si>`)))).rejects.toThrow(/entity/);
   });
 });

@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { SaxesParser } from 'saxes';
 import { SourceError } from '../source.ts';
 import { formatBytes, type RawRow, type RawRowSource } from './file-reader.ts';
+import { decodeXmlText, readAttributes, XmlScanner } from './xml-scanner.ts';
 import {
   corruptArchive,
   entryText,
@@ -26,12 +26,13 @@ interface Relationship {
 
 /**
  * The parts of exceljs's streaming WorkbookReader used here (exceljs is pinned to 4.4.0): its parsers of
- * the workbook, relationships, shared strings and styles. Its own parse() reads the archive in one
+ * the workbook, relationships and styles (small parts). Its own parse() reads the archive in one
  * streaming pass, which on Node 18+ intermittently loses xl/workbook.xml (exceljs issue #3064) and
  * decodes each chunk on its own, breaking characters split between chunks; so the entries are read here
- * from the archive's central directory and handed to its part parsers one by one. The sheet itself is
- * read by `sheetRows` below: exceljs's worksheet reader builds a styled Row and Cell model per cell,
- * which cost more than the rest of an import.
+ * from the archive's central directory and handed to its part parsers one by one. The large parts are
+ * read by `sharedStrings` and `sheetRows` below on a lean XML scanner: exceljs parses them with saxes,
+ * which checks every character, and its worksheet reader builds a styled Row and Cell model per cell;
+ * together they cost more than the rest of an import.
  */
 interface ExcelJsStreamReader {
   workbookRels?: Relationship[];
@@ -39,9 +40,7 @@ interface ExcelJsStreamReader {
   properties?: { model?: { date1904?: boolean } };
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
-  _parseSharedStrings(entry: Readable): AsyncGenerator<unknown>;
   _parseStyles(entry: Readable): Promise<void>;
-  sharedStrings?: (string | { richText: { text?: string | null }[] } | null)[];
   styles?: { getStyleModel(id: number): { numFmt?: string } | undefined };
 }
 
@@ -75,14 +74,6 @@ function excelSerialToDate(serial: number, date1904: boolean): Date {
   return new Date(epoch + serial * 86_400_000);
 }
 
-type SharedString = NonNullable<ExcelJsStreamReader['sharedStrings']>[number];
-
-function sharedStringText(value: SharedString | undefined): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
-  return value.richText.map((run) => run.text ?? '').join('');
-}
-
 /** Column number (1-based) of a cell reference such as "AB12"; 0 when it has none. */
 function columnOf(reference: string | undefined): number {
   if (!reference) return 0;
@@ -97,7 +88,7 @@ function columnOf(reference: string | undefined): number {
 }
 
 export interface SheetContext {
-  sharedStrings: readonly SharedString[];
+  sharedStrings: readonly string[];
   /** Whether cells of this style show a date or time (answered once per style: it is asked per cell). */
   isDateStyle(styleId: number): boolean;
   date1904: boolean;
@@ -107,7 +98,7 @@ export interface SheetContext {
 function cellText(type: string | undefined, value: string, styleId: number, context: SheetContext): string {
   switch (type) {
     case 's':
-      return sharedStringText(context.sharedStrings[Number.parseInt(value, 10)]);
+      return context.sharedStrings[Number.parseInt(value, 10)] ?? '';
     case 'inlineStr':
     case 'str':
     case 'e':
@@ -128,6 +119,58 @@ function cellText(type: string | undefined, value: string, styleId: number, cont
 }
 
 /**
+ * The shared strings part (`<sst><si>`): each item's text, in order, for cells of type `s` to point at.
+ * An item is one `<t>` or rich-text runs (`<r><t>`), joined; phonetic guides (`<rPh>`) are left out.
+ */
+export async function sharedStrings(xml: AsyncIterable<string>): Promise<string[]> {
+  const strings: string[] = [];
+  let inItem = false;
+  let phonetic = false;
+  let collecting = false;
+  let text = '';
+  const scanner = new XmlScanner({
+    open(name) {
+      switch (name) {
+        case 'si':
+          inItem = true;
+          text = '';
+          break;
+        case 't':
+          collecting = inItem && !phonetic;
+          break;
+        case 'rPh':
+          phonetic = true;
+          break;
+      }
+    },
+    text(raw) {
+      if (collecting) text += decodeXmlText(raw);
+    },
+    cdata(value) {
+      if (collecting) text += value;
+    },
+    close(name) {
+      switch (name) {
+        case 't':
+          collecting = false;
+          break;
+        case 'rPh':
+          phonetic = false;
+          break;
+        case 'si':
+          strings.push(text);
+          inItem = false;
+          text = '';
+          break;
+      }
+    },
+  });
+  for await (const chunk of xml) scanner.write(chunk);
+  scanner.close();
+  return strings;
+}
+
+/**
  * The rows of a sheet's XML (`<sheetData><row r><c r t s><v>` / `<is><t>`), one array of cell texts per
  * row, streamed chunk by chunk. Formulas are not evaluated: a formula cell gives the result Excel saved.
  * Phonetic runs (`<rPh>`) are not part of a cell's text.
@@ -136,8 +179,6 @@ export async function* sheetRows(
   xml: AsyncIterable<string>,
   context: SheetContext,
 ): AsyncGenerator<RawRow[]> {
-  const parser = new SaxesParser<{ xmlns: false; position: false }>({ xmlns: false, position: false });
-  let failure: Error | undefined;
   let ready: RawRow[] = [];
   let rowNumber = 0;
   let cells: string[] | null = null;
@@ -148,72 +189,88 @@ export async function* sheetRows(
   let phonetic = false;
   let text = '';
   let hasValue = false;
+  // Attributes read by the open tag being handled (readAttributes calls back, once per attribute).
+  let reference: string | undefined;
+  let type: string | undefined;
+  let style: string | undefined;
+  const onAttribute = (name: string, value: string) => {
+    if (name === 'r') reference = value;
+    else if (name === 't') type = value;
+    else if (name === 's') style = value;
+  };
 
-  parser.on('error', (error) => {
-    failure ??= error;
-  });
-  parser.on('opentag', (tag) => {
-    switch (tag.name) {
-      case 'row': {
-        const declared = Number.parseInt(tag.attributes.r ?? '', 10);
-        rowNumber = Number.isFinite(declared) && declared > 0 ? declared : rowNumber + 1;
-        cells = [];
-        column = 0;
-        break;
-      }
-      case 'c': {
-        const declared = columnOf(tag.attributes.r);
-        column = declared > 0 ? declared : column + 1;
-        cellType = tag.attributes.t;
-        cellStyle = tag.attributes.s ? Number.parseInt(tag.attributes.s, 10) || 0 : 0;
-        text = '';
-        hasValue = false;
-        break;
-      }
-      case 'v':
-      case 't':
-        if (cells && !phonetic) {
-          collecting = true;
-          hasValue = true;
+  const scanner = new XmlScanner({
+    open(name, attributes) {
+      switch (name) {
+        case 'row': {
+          reference = undefined;
+          readAttributes(attributes, onAttribute);
+          const declared = Number.parseInt(reference ?? '', 10);
+          rowNumber = Number.isFinite(declared) && declared > 0 ? declared : rowNumber + 1;
+          cells = [];
+          column = 0;
+          break;
         }
-        break;
-      case 'rPh':
-        phonetic = true;
-        break;
-    }
-  });
-  parser.on('text', (chunk: string) => {
-    if (collecting) text += chunk;
-  });
-  parser.on('closetag', (tag) => {
-    switch (tag.name) {
-      case 'v':
-      case 't':
-        collecting = false;
-        break;
-      case 'rPh':
-        phonetic = false;
-        break;
-      case 'c':
-        if (cells && hasValue && column > 0) cells[column - 1] = cellText(cellType, text, cellStyle, context);
-        break;
-      case 'row':
-        if (cells) ready.push({ rowNumber, cells: Array.from(cells, (cell) => cell ?? '') });
-        cells = null;
-        break;
-    }
+        case 'c': {
+          reference = undefined;
+          type = undefined;
+          style = undefined;
+          readAttributes(attributes, onAttribute);
+          const declared = columnOf(reference);
+          column = declared > 0 ? declared : column + 1;
+          cellType = type;
+          cellStyle = style ? Number.parseInt(style, 10) || 0 : 0;
+          text = '';
+          hasValue = false;
+          break;
+        }
+        case 'v':
+        case 't':
+          if (cells && !phonetic) {
+            collecting = true;
+            hasValue = true;
+          }
+          break;
+        case 'rPh':
+          phonetic = true;
+          break;
+      }
+    },
+    text(raw) {
+      if (collecting) text += decodeXmlText(raw);
+    },
+    cdata(value) {
+      if (collecting) text += value;
+    },
+    close(name) {
+      switch (name) {
+        case 'v':
+        case 't':
+          collecting = false;
+          break;
+        case 'rPh':
+          phonetic = false;
+          break;
+        case 'c':
+          if (cells && hasValue && column > 0)
+            cells[column - 1] = cellText(cellType, text, cellStyle, context);
+          break;
+        case 'row':
+          if (cells) ready.push({ rowNumber, cells: Array.from(cells, (cell) => cell ?? '') });
+          cells = null;
+          break;
+      }
+    },
   });
 
   for await (const chunk of xml) {
-    parser.write(chunk);
-    if (failure) throw failure;
+    scanner.write(chunk);
     if (ready.length > 0) {
       yield ready;
       ready = [];
     }
   }
-  parser.close();
-  if (failure) throw failure;
+  scanner.close();
   if (ready.length > 0) yield ready;
 }
 
@@ -268,7 +325,7 @@ export async function xlsxRows(
 
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
     worksheets: 'emit',
-    sharedStrings: 'cache',
+    sharedStrings: 'ignore',
     styles: 'cache',
     hyperlinks: 'ignore',
     entries: 'ignore',
@@ -321,9 +378,10 @@ export async function xlsxRows(
     const rel = relationships.find((r) => r.Type.endsWith(`/${type}`));
     return entries.get(rel ? partPath(rel.Target) : fallback);
   };
+  let strings: string[] = [];
   try {
-    const sharedStrings = partOfType('sharedStrings', 'xl/sharedStrings.xml');
-    if (sharedStrings) for await (const _ of reader._parseSharedStrings(part(sharedStrings)));
+    const stringsEntry = partOfType('sharedStrings', 'xl/sharedStrings.xml');
+    if (stringsEntry) strings = await sharedStrings(entryText(path, stringsEntry, budget, origin));
   } catch (error) {
     throw parseFailed('text table (shared strings)', error);
   }
@@ -338,7 +396,7 @@ export async function xlsxRows(
   const styles = reader.styles;
   const dateStyles = new Map<number, boolean>();
   const context: SheetContext = {
-    sharedStrings: reader.sharedStrings ?? [],
+    sharedStrings: strings,
     isDateStyle(styleId) {
       let known = dateStyles.get(styleId);
       if (known === undefined) {
