@@ -28,7 +28,7 @@ interface Decoder {
   end(): string;
 }
 
-/** Thrown by the UTF-8 decoder; turned into BadEncoding with the exact place once the stream stops. */
+/** Thrown by the UTF-8 check; turned into BadEncoding with the exact place once the stream stops. */
 class InvalidUtf8 extends Error {}
 
 /** Bytes at the end of `data` that start a UTF-8 sequence the next chunk completes (0 to 3). */
@@ -64,24 +64,14 @@ function utf8Check(): Transform {
   });
 }
 
-function decoderFor(encoding: CsvEncoding): Decoder {
-  if (encoding === 'utf-8') {
-    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-    const decode = (chunk?: Buffer) => {
-      try {
-        return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
-      } catch (error) {
-        throw new InvalidUtf8('invalid UTF-8', { cause: error });
-      }
-    };
-    return { write: (chunk) => decode(chunk), end: () => decode() };
-  }
+/** A decoder of a legacy or UTF-16 encoding; UTF-8 is not decoded here but checked (utf8Check). */
+function decoderFor(encoding: Exclude<CsvEncoding, 'utf-8'>): Decoder {
   const decoder = iconv.getDecoder(encoding, { stripBOM: false });
   return { write: (chunk) => decoder.write(chunk), end: () => decoder.end() ?? '' };
 }
 
 /** Decodes another encoding (UTF-16, windows-1252, ...); csv-parse takes the text as UTF-8 bytes. */
-function decodeText(encoding: CsvEncoding): Transform {
+function decodeText(encoding: Exclude<CsvEncoding, 'utf-8'>): Transform {
   const decoder = decoderFor(encoding);
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
@@ -248,10 +238,9 @@ export async function csvRows(
   const sample = decoderFor(encoding === 'utf-8' ? 'iso-8859-1' : encoding).write(head.subarray(start));
   if (encoding === 'utf-8') {
     // Fail on the first bytes right away rather than after the header was handed out.
-    try {
-      decoderFor('utf-8').write(head.subarray(start));
-    } catch (error) {
-      throw badEncoding(origin, await locateInvalidUtf8(path, start), error);
+    const first = head.subarray(start);
+    if (!isUtf8(first.subarray(0, first.length - incompleteTail(first)))) {
+      throw badEncoding(origin, await locateInvalidUtf8(path, start), new InvalidUtf8('invalid UTF-8'));
     }
   }
   const delimiter = settings.delimiter ?? detectDelimiter(sample);
