@@ -119,50 +119,72 @@ function cellText(type: string | undefined, value: string, styleId: number, cont
 }
 
 /**
+ * The text of an item (a shared string, a cell): what its value elements (`<t>`, and `<v>` in a sheet)
+ * hold, joined, entities decoded; phonetic guides (`<rPh>`) are left out. Fed the scanner's events.
+ */
+class ItemText {
+  text = '';
+  /** Whether a value element has opened since `start`: an empty `<v></v>` is a value, no element is none. */
+  found = false;
+  private collecting = false;
+  private phonetic = false;
+
+  constructor(private readonly valueTags: ReadonlySet<string>) {}
+
+  start(): void {
+    this.text = '';
+    this.found = false;
+  }
+
+  /** An element opens; `inItem` says whether an item is being read. */
+  open(name: string, inItem: boolean): void {
+    if (name === 'rPh') this.phonetic = true;
+    else if (inItem && !this.phonetic && this.valueTags.has(name)) {
+      this.collecting = true;
+      this.found = true;
+    }
+  }
+
+  close(name: string): void {
+    if (name === 'rPh') this.phonetic = false;
+    else if (this.valueTags.has(name)) this.collecting = false;
+  }
+
+  /** For XmlHandler.text and .cdata. */
+  readonly handler = {
+    text: (raw: string) => {
+      if (this.collecting) this.text += decodeXmlText(raw);
+    },
+    cdata: (value: string) => {
+      if (this.collecting) this.text += value;
+    },
+  };
+}
+
+const SHARED_STRING_TAGS: ReadonlySet<string> = new Set(['t']);
+const CELL_VALUE_TAGS: ReadonlySet<string> = new Set(['v', 't']);
+
+/**
  * The shared strings part (`<sst><si>`): each item's text, in order, for cells of type `s` to point at.
  * An item is one `<t>` or rich-text runs (`<r><t>`), joined; phonetic guides (`<rPh>`) are left out.
  */
 export async function sharedStrings(xml: AsyncIterable<string>): Promise<string[]> {
   const strings: string[] = [];
+  const item = new ItemText(SHARED_STRING_TAGS);
   let inItem = false;
-  let phonetic = false;
-  let collecting = false;
-  let text = '';
   const scanner = new XmlScanner({
+    ...item.handler,
     open(name) {
-      switch (name) {
-        case 'si':
-          inItem = true;
-          text = '';
-          break;
-        case 't':
-          collecting = inItem && !phonetic;
-          break;
-        case 'rPh':
-          phonetic = true;
-          break;
-      }
-    },
-    text(raw) {
-      if (collecting) text += decodeXmlText(raw);
-    },
-    cdata(value) {
-      if (collecting) text += value;
+      if (name === 'si') {
+        inItem = true;
+        item.start();
+      } else item.open(name, inItem);
     },
     close(name) {
-      switch (name) {
-        case 't':
-          collecting = false;
-          break;
-        case 'rPh':
-          phonetic = false;
-          break;
-        case 'si':
-          strings.push(text);
-          inItem = false;
-          text = '';
-          break;
-      }
+      if (name === 'si') {
+        strings.push(item.text);
+        inItem = false;
+      } else item.close(name);
     },
   });
   for await (const chunk of xml) scanner.write(chunk);
@@ -185,10 +207,7 @@ export async function* sheetRows(
   let column = 0;
   let cellType: string | undefined;
   let cellStyle = 0;
-  let collecting = false;
-  let phonetic = false;
-  let text = '';
-  let hasValue = false;
+  const cell = new ItemText(CELL_VALUE_TAGS);
   // Attributes read by the open tag being handled (readAttributes calls back, once per attribute).
   let reference: string | undefined;
   let type: string | undefined;
@@ -200,6 +219,7 @@ export async function* sheetRows(
   };
 
   const scanner = new XmlScanner({
+    ...cell.handler,
     open(name, attributes) {
       switch (name) {
         case 'row': {
@@ -220,45 +240,25 @@ export async function* sheetRows(
           column = declared > 0 ? declared : column + 1;
           cellType = type;
           cellStyle = style ? Number.parseInt(style, 10) || 0 : 0;
-          text = '';
-          hasValue = false;
+          cell.start();
           break;
         }
-        case 'v':
-        case 't':
-          if (cells && !phonetic) {
-            collecting = true;
-            hasValue = true;
-          }
-          break;
-        case 'rPh':
-          phonetic = true;
-          break;
+        default:
+          cell.open(name, cells !== null);
       }
-    },
-    text(raw) {
-      if (collecting) text += decodeXmlText(raw);
-    },
-    cdata(value) {
-      if (collecting) text += value;
     },
     close(name) {
       switch (name) {
-        case 'v':
-        case 't':
-          collecting = false;
-          break;
-        case 'rPh':
-          phonetic = false;
-          break;
         case 'c':
-          if (cells && hasValue && column > 0)
-            cells[column - 1] = cellText(cellType, text, cellStyle, context);
+          if (cells && cell.found && column > 0)
+            cells[column - 1] = cellText(cellType, cell.text, cellStyle, context);
           break;
         case 'row':
-          if (cells) ready.push({ rowNumber, cells: Array.from(cells, (cell) => cell ?? '') });
+          if (cells) ready.push({ rowNumber, cells: Array.from(cells, (value) => value ?? '') });
           cells = null;
           break;
+        default:
+          cell.close(name);
       }
     },
   });
