@@ -96,10 +96,8 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
       trx,
       actions.flatMap((a) => (a.action === 'deactivate' ? [a.userId] : [])),
     );
-    // Log lines are made a chunk at a time: 200k of them at once would hold another copy of the run.
-    for (const part of chunks(actions)) {
-      await insertLog(trx, input.runId, part.map(logEntry), { copy: input.copy });
-    }
+    // Log lines are made as the database takes them: 200k of them at once would hold another copy of the run.
+    await insertLog(trx, input.runId, logEntries(actions), { copy: input.copy });
 
     const counts = input.plan.counts;
     const status = counts.warnings > 0 ? 'needs_attention' : 'success';
@@ -135,10 +133,17 @@ export function query<T = unknown>(trx: Knex.Transaction, sql: string, bindings:
   return trx.raw(sql, bindings as readonly Knex.RawBinding[]) as unknown as Promise<T>;
 }
 
-function chunks<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
+/** The items CHUNK at a time, taken from the iterable only as each chunk is asked for. */
+function* chunks<T>(items: Iterable<T>): Generator<T[]> {
+  let chunk: T[] = [];
+  for (const item of items) {
+    chunk.push(item);
+    if (chunk.length === CHUNK) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 function column(records: DirectoryRecord[], field: DirectoryRecordField): (string | null)[] {
@@ -264,6 +269,10 @@ function fullName(record: { firstName: string; lastName: string }): string {
   return `${record.firstName} ${record.lastName}`.trim();
 }
 
+function* logEntries(actions: Iterable<PlannedAction>): Generator<LogEntry> {
+  for (const action of actions) yield logEntry(action);
+}
+
 /** One result-log line per source row and per deactivation. */
 export function logEntry(action: PlannedAction): LogEntry {
   if (action.action === 'deactivate') {
@@ -316,12 +325,18 @@ function copyText(value: string | number | null): string {
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /** Lines of COPY text, handed to the database a batch at a time as the stream asks for them. */
-function* copyBatches<T>(items: readonly T[], line: (item: T) => string): Generator<string> {
-  for (let i = 0; i < items.length; i += COPY_BATCH) {
-    let batch = '';
-    for (const item of items.slice(i, i + COPY_BATCH)) batch += `${line(item)}\n`;
-    yield batch;
+function* copyBatches<T>(items: Iterable<T>, line: (item: T) => string): Generator<string> {
+  let batch = '';
+  let lines = 0;
+  for (const item of items) {
+    batch += `${line(item)}\n`;
+    if (++lines === COPY_BATCH) {
+      yield batch;
+      batch = '';
+      lines = 0;
+    }
   }
+  if (lines > 0) yield batch;
 }
 const COPY_BATCH = 1_000;
 
@@ -356,7 +371,7 @@ const LOG_COLUMNS = `run_id, seq, row_number, external_id, email, name, action, 
 export async function insertLog(
   trx: Knex.Transaction,
   runId: string,
-  entries: LogEntry[],
+  entries: Iterable<LogEntry>,
   options: { copy?: boolean | undefined } = {},
 ): Promise<void> {
   const { rows } = await query<{ rows: { next: number }[] }>(
@@ -367,22 +382,13 @@ export async function insertLog(
   let seq = rows[0]?.next ?? 1;
   const connection = await connectionOf(trx);
   if (options.copy !== false && (await takesCopy(connection))) {
-    const lines = copyBatches(entries, (e) =>
-      [
-        runId,
-        seq++,
-        e.rowNumber,
-        e.externalId,
-        e.email,
-        e.name,
-        e.action,
-        e.outcome,
-        e.changes ? JSON.stringify(e.changes) : null,
-        e.message,
-        e.hint ?? null,
-      ]
-        .map(copyText)
-        .join('\t'),
+    // One template per line rather than an array of values joined: the log is most of what a run writes.
+    const lines = copyBatches(
+      entries,
+      (e) =>
+        `${runId}\t${seq++}\t${copyText(e.rowNumber)}\t${copyText(e.externalId)}\t${copyText(e.email)}\t` +
+        `${copyText(e.name)}\t${copyText(e.action)}\t${copyText(e.outcome)}\t` +
+        `${copyText(e.changes ? JSON.stringify(e.changes) : null)}\t${copyText(e.message)}\t${copyText(e.hint ?? null)}`,
     );
     await pipeline(
       Readable.from(lines),
