@@ -64,8 +64,12 @@ export interface SourceTable {
   /** Where the data came from, for logs and messages: e.g. "sftp.example.com:/outbound/employees_0115.csv". */
   origin: string;
   headers: string[];
-  /** Read once; throws SourceError if the source breaks midway. */
-  rows: AsyncIterable<SourceRecord>;
+  /**
+   * The records in order, a batch at a time (whatever the source has ready: one await per batch rather
+   * than per record, which over 100k records is a good part of a run). Read once; throws SourceError if
+   * the source breaks midway.
+   */
+  batches: AsyncIterable<SourceRecord[]>;
   /** Releases connections and files, also when the rows were not read to the end. */
   close(): Promise<void>;
 }

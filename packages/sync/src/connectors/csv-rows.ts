@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { pipeline, Transform } from 'node:stream';
+import { finished, pipeline, type Readable, Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { SourceError } from '../source.ts';
@@ -89,6 +89,37 @@ function decodeText(encoding: Exclude<CsvEncoding, 'utf-8'>): Transform {
       }
     },
   });
+}
+
+/**
+ * An object stream's items, a batch per wait (all it has buffered), ending or throwing as the stream does.
+ * Its own async iterator takes an await per item: over 100k records, a good part of reading the file.
+ */
+async function* batchesOf<T>(stream: Readable): AsyncGenerator<T[]> {
+  let wake = () => {};
+  /** undefined while the stream runs; null once it ended, else why it failed. */
+  let failure: Error | null | undefined;
+  const onReadable = () => wake();
+  stream.on('readable', onReadable);
+  const stop = finished(stream, { writable: false }, (error) => {
+    failure = error ?? null;
+    wake();
+  });
+  try {
+    for (;;) {
+      const batch: T[] = [];
+      for (let item = stream.destroyed ? null : stream.read(); item !== null; item = stream.read()) {
+        batch.push(item as T);
+      }
+      if (batch.length > 0) yield batch;
+      else if (failure) throw failure;
+      else if (failure === null) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stream.off('readable', onReadable);
+    stop();
+  }
 }
 
 /** The header line's most frequent candidate delimiter outside quotes; `,` when there is none. */
@@ -256,12 +287,13 @@ export async function csvRows(
   });
   pipeline(file, decode, parser, () => {});
 
-  async function* rows(): AsyncGenerator<RawRow> {
+  async function* rows(): AsyncGenerator<RawRow[]> {
     let rowNumber = 0;
     try {
-      for await (const cells of parser as AsyncIterable<string[]>) {
-        rowNumber++;
-        yield { rowNumber, cells };
+      for await (const records of batchesOf<string[]>(parser)) {
+        const batch: RawRow[] = new Array(records.length);
+        for (let i = 0; i < records.length; i++) batch[i] = { rowNumber: ++rowNumber, cells: records[i]! };
+        yield batch;
       }
     } catch (error) {
       if (error instanceof InvalidUtf8) {

@@ -27,7 +27,7 @@ async function fileWith(name: string, content: string | Buffer): Promise<string>
 async function readAll(table: SourceTable): Promise<SourceRecord[]> {
   const records: SourceRecord[] = [];
   try {
-    for await (const record of table.rows) records.push(record);
+    for await (const batch of table.batches) records.push(...batch);
   } finally {
     await table.close();
   }
@@ -146,7 +146,7 @@ describe('CSV', () => {
     const table = await openTabularFile(path, {}, 'test:/file');
     let count = 0;
     const error = await (async () => {
-      for await (const _ of table.rows) count++;
+      for await (const batch of table.batches) count += batch.length;
     })().catch((e: unknown) => e);
     expect(count).toBeGreaterThan(0);
     expect(error).toBeInstanceOf(SourceError);
@@ -280,14 +280,23 @@ describe('CSV', () => {
     await writeHrCsv(path, { rows: 200_000 });
     const table = await openTabularFile(path, {}, 'test:/file');
     let count = 0;
+    let batches = 0;
     let last = '';
-    for await (const record of table.rows) {
-      count++;
-      last = record.values.employee_id ?? '';
+    for await (const batch of table.batches) {
+      batches++;
+      expect(batch.length).toBeGreaterThan(0);
+      for (const record of batch) {
+        // In order, none lost or repeated across batches: the header is row 1.
+        expect(record.rowNumber).toBe(count + 2);
+        count++;
+        last = record.values.employee_id ?? '';
+      }
     }
     await table.close();
     expect(count).toBe(200_000);
     expect(last).toBe('E200000');
+    // Streamed: handed out as the file is read, not as one batch at the end.
+    expect(batches).toBeGreaterThan(10);
   });
 });
 

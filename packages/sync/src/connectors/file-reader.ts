@@ -34,7 +34,8 @@ export interface RawRow {
 
 /** Rows from a file, and a way to release what reads them (streams, descriptors) early. */
 export interface RawRowSource {
-  rows: AsyncGenerator<RawRow>;
+  /** In order, in batches of the rows the reader has ready; no batch is empty. */
+  rows: AsyncGenerator<RawRow[]>;
   /** XLSX rows hold only their non-empty cells: a short row is normal there, not a mismatch. */
   shortRowsAreNormal: boolean;
   release(): void;
@@ -223,7 +224,8 @@ function headersFrom(row: RawRow, origin: string): string[] {
 
 function recordFrom(row: RawRow, headers: readonly string[], shortRowsAreNormal: boolean): SourceRecord {
   const values: Record<string, string> = {};
-  for (const [index, header] of headers.entries()) {
+  for (let index = 0; index < headers.length; index++) {
+    const header = headers[index] as string;
     const value = row.cells[index] ?? '';
     // A column named "__proto__" would otherwise set the object's prototype instead of a value.
     if (header === '__proto__') {
@@ -252,16 +254,28 @@ async function tableFrom(
   options: TabularFileOptions,
 ): Promise<SourceTable> {
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
+  const nextBatch = async (): Promise<RawRow[] | null> => {
+    let step: IteratorResult<RawRow[]>;
+    try {
+      step = await source.rows.next();
+    } catch (error) {
+      throw toSourceError(error, origin);
+    }
+    return step.done ? null : step.value;
+  };
+  // The batch the header and the first data row came in; its rest starts the records.
+  let pending: RawRow[] = [];
+  let at = 0;
   const nextNonBlank = async (): Promise<RawRow | null> => {
     for (;;) {
-      let step: IteratorResult<RawRow>;
-      try {
-        step = await source.rows.next();
-      } catch (error) {
-        throw toSourceError(error, origin);
+      while (at < pending.length) {
+        const row = pending[at++] as RawRow;
+        if (!isBlank(row)) return row;
       }
-      if (step.done) return null;
-      if (!isBlank(step.value)) return step.value;
+      const batch = await nextBatch();
+      if (batch === null) return null;
+      pending = batch;
+      at = 0;
     }
   };
 
@@ -287,21 +301,29 @@ async function tableFrom(
   }
 
   let opened = false;
-  async function* records(): AsyncGenerator<SourceRecord> {
+  async function* records(): AsyncGenerator<SourceRecord[]> {
     try {
       let count = 0;
-      for (let row = first; row !== null; row = await nextNonBlank()) {
+      for (let batch = [first as RawRow, ...pending.slice(at)]; ; ) {
         options.signal?.throwIfAborted();
-        if (++count > maxRows) {
-          throw new SourceError(
-            'SizeLimitExceeded',
-            `${origin} has more than ${maxRows.toLocaleString('en-US')} data rows, the limit for this configuration (maxRows).`,
-            {
-              hint: 'If the source really has this many people, raise maxRows in the configuration; otherwise check the export.',
-            },
-          );
+        const out: SourceRecord[] = [];
+        for (const row of batch) {
+          if (isBlank(row)) continue;
+          if (++count > maxRows) {
+            throw new SourceError(
+              'SizeLimitExceeded',
+              `${origin} has more than ${maxRows.toLocaleString('en-US')} data rows, the limit for this configuration (maxRows).`,
+              {
+                hint: 'If the source really has this many people, raise maxRows in the configuration; otherwise check the export.',
+              },
+            );
+          }
+          out.push(recordFrom(row, headers, source.shortRowsAreNormal));
         }
-        yield recordFrom(row, headers, source.shortRowsAreNormal);
+        if (out.length > 0) yield out;
+        const next = await nextBatch();
+        if (next === null) return;
+        batch = next;
       }
     } finally {
       source.release();
@@ -311,7 +333,7 @@ async function tableFrom(
   return {
     origin,
     headers,
-    rows: {
+    batches: {
       [Symbol.asyncIterator]() {
         if (opened) throw new Error(`The rows of ${origin} can be read only once`);
         opened = true;

@@ -67,7 +67,7 @@ const quick: SftpLoadOptions = { connectAttempts: 1, retryDelayMs: 10, readyTime
 async function readAll(table: SourceTable): Promise<SourceRecord[]> {
   const records: SourceRecord[] = [];
   try {
-    for await (const record of table.rows) records.push(record);
+    for await (const batch of table.batches) records.push(...batch);
   } finally {
     await table.close();
   }

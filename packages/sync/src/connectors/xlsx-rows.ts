@@ -409,9 +409,9 @@ export async function xlsxRows(
   };
   const sheetName = chosen.name;
 
-  async function* rows(): AsyncGenerator<RawRow> {
+  async function* rows(): AsyncGenerator<RawRow[]> {
     try {
-      for await (const batch of sheetRows(sheetText, context)) yield* batch;
+      yield* sheetRows(sheetText, context);
     } catch (error) {
       throw parseFailed(`sheet "${sheetName}"`, error);
     }

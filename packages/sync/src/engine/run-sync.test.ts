@@ -28,10 +28,13 @@ function memorySource(rows: Row[], headers = HEADERS): RunSyncOptions['load'] {
   return async (): Promise<SourceTable> => ({
     origin: 'memory',
     headers,
-    rows: (async function* (): AsyncGenerator<SourceRecord> {
-      for (const [i, row] of rows.entries()) {
-        yield { rowNumber: i + 2, values: Object.fromEntries(headers.map((h, j) => [h, row[j] ?? ''])) };
-      }
+    // Batches of three, so that runs of a few rows span several.
+    batches: (async function* (): AsyncGenerator<SourceRecord[]> {
+      const records = rows.map((row, i) => ({
+        rowNumber: i + 2,
+        values: Object.fromEntries(headers.map((h, j) => [h, row[j] ?? ''])),
+      }));
+      for (let i = 0; i < records.length; i += 3) yield records.slice(i, i + 3);
     })(),
     close: async () => {},
   });

@@ -98,10 +98,14 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       }
     })();
     try {
-      for await (const record of source.rows) {
-        normaliser.add(record);
-        progress.read += 1;
-        if (progress.read % CHECKPOINT_ROWS === 0) await checkpoint();
+      let nextCheckpoint = CHECKPOINT_ROWS;
+      for await (const batch of source.batches) {
+        for (const record of batch) normaliser.add(record);
+        progress.read += batch.length;
+        if (progress.read >= nextCheckpoint) {
+          nextCheckpoint = progress.read + CHECKPOINT_ROWS;
+          await checkpoint();
+        }
       }
     } finally {
       await source.close();
