@@ -193,6 +193,37 @@ describe.each([
     expect(skipped?.message).toMatch(/email/i);
   });
 
+  it('knows a manager from the directory when the file does not list them, and warns about one in neither', async () => {
+    // The manager is in the directory (added by hand), not in this run's file.
+    await sql(
+      `insert into directory_user (id, organisation_id, email, first_name, last_name, status, created_at, updated_at)
+       values (gen_random_uuid(), ?, 'boss@example.com', 'Big', 'Boss', 'active', now(), now())`,
+      [organisationId],
+    );
+    const headers = [...HEADERS, 'manager_email'];
+    const rows = [
+      [...(people(1)[0] as Row), 'BOSS@example.com'],
+      [...(people(1, 'Sales', 2)[0] as Row), 'nobody@example.com'],
+      [...(people(1, 'Sales', 3)[0] as Row), 'user.1@example.com'],
+    ] as unknown as Row[];
+    const { runId, run } = await sync(rows, { load: memorySource(rows, headers) });
+    expect(run).toMatchObject({ status: 'needs_attention', created_count: 3, warning_count: 1 });
+    const warned = await sql<{ row_number: number; outcome: string; message: string | null }>(
+      'select row_number, outcome, message from sync_log where run_id = ? order by seq',
+      [runId],
+    );
+    expect(warned).toEqual([
+      { row_number: 2, outcome: 'applied', message: null },
+      {
+        row_number: 3,
+        outcome: 'warning',
+        message:
+          "Manager nobody@example.com is not in the source or the directory; the value was kept. Check the manager's email.",
+      },
+      { row_number: 4, outcome: 'applied', message: null },
+    ]);
+  });
+
   it('writes nothing and keeps an error log when the source fails to load', async () => {
     await sync(people(2));
     const before = await directory();

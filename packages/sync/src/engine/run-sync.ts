@@ -119,8 +119,12 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     await checkpoint();
 
     let existing = await loadDirectory(options.orm, claimed.organisationId);
-    const knownEmails = new Set(existing.map((user) => user.email.toLowerCase()));
-    const rows = normaliser.finish(knownEmails);
+    // Built only when a manager is not in the file itself: most files name every manager they refer to.
+    let directoryEmails: Set<string> | undefined;
+    const rows = normaliser.finish((email) => {
+      directoryEmails ??= new Set(existing.map((user) => user.email.toLowerCase()));
+      return directoryEmails.has(email);
+    });
     const configurationNames = await loadConfigurationNames(options.orm, claimed.organisationId);
     for (let round = 1; ; round++) {
       const plan = planSync({
