@@ -220,19 +220,20 @@ async function loadDirectory(orm: Orm, organisationId: string): Promise<Existing
            from directory_user where organisation_id = ?`,
           [organisationId],
         );
-        for (;;) {
-          const { rows } = await query<{ rows: ExistingUser[] }>(
-            trx,
-            `fetch forward ${DIRECTORY_BATCH} from directory`,
-            [],
-          );
+        const fetch = () =>
+          query<{ rows: ExistingUser[] }>(trx, `fetch forward ${DIRECTORY_BATCH} from directory`, []);
+        for (let next = fetch(); ; ) {
+          const { rows } = await next;
+          const more = rows.length === DIRECTORY_BATCH;
+          // The next batch is asked for before this one is handled: the database reads it meanwhile.
+          if (more) next = fetch();
           for (const user of rows) {
             internRepeating(user, intern);
             user.status = intern(user.status);
             user.managedById = intern(user.managedById);
             users.push(user);
           }
-          if (rows.length < DIRECTORY_BATCH) break;
+          if (!more) break;
         }
       },
       { readOnly: true },
