@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { resolveColumns } from './columns.ts';
 import { createNormaliser } from './normalise.ts';
 import { plan } from './plan.ts';
-import type { DirectoryRecord, ExistingUser, NormalisedRow, Plan, PlannedAction } from './types.ts';
+import { comparedFields, SignedUser } from './signature.ts';
+import {
+  type DirectoryRecord,
+  type ExistingUser,
+  type NormalisedRow,
+  type Plan,
+  type PlannedAction,
+  RECORD_PROPERTIES,
+} from './types.ts';
 
 const CONFIG = 'config-a';
 const OTHER = 'config-b';
@@ -622,5 +630,124 @@ describe('plan at scale', () => {
       warnings: 0,
     });
     expect(result.actions).toHaveLength(size + size / 40);
+  });
+});
+
+describe('plan, with users read by signature', () => {
+  /** The user as loadDirectory reads it: a signature over the compared fields, the rest as columns. */
+  function signed(
+    fields: Partial<ExistingUser> & { id: string; email: string },
+    present = WITH_ID,
+  ): SignedUser {
+    const whole = user(fields);
+    const compared = comparedFields(present);
+    const signature = compared
+      .map((field) => whole[RECORD_PROPERTIES[field]])
+      .map((value) => (value === null ? '' : `=${value}`))
+      .join('\t');
+    const others = Object.fromEntries(
+      DIRECTORY_FIELDS.filter((field) => !present.has(field)).map((field) => [
+        RECORD_PROPERTIES[field],
+        whole[RECORD_PROPERTIES[field]],
+      ]),
+    );
+    return new SignedUser({ ...others, ...whole, signature }, compared);
+  }
+
+  it('tells an unchanged user by signature, standing the row for the user', () => {
+    const source = row(2, { externalId: 'E1', email: 'a@x.com', jobTitle: 'Engineer' });
+    const result = planOf(
+      [source],
+      [signed({ id: 'u1', externalId: 'E1', email: 'a@x.com', jobTitle: 'Engineer' })],
+    );
+    const action = only(result);
+    expect(action).toMatchObject({ action: 'unchanged', userId: 'u1', rowNumber: 2 });
+    // The row's own record: the user's fields were not decoded.
+    expect((action as { record: DirectoryRecord }).record).toBe(
+      (source as { record: DirectoryRecord }).record,
+    );
+    expect(result.counts.unchanged).toBe(1);
+  });
+
+  it('decodes the before values of a change from the signature, and keeps the fields the source lacks', () => {
+    const present = new Set<DirectoryField>(['employee_id', 'email', 'first_name', 'last_name', 'job_title']);
+    const existing = signed(
+      {
+        id: 'u1',
+        externalId: 'E1',
+        email: 'a@x.com',
+        jobTitle: 'Engineer',
+        phone: '555',
+        startDate: '2020-01-01',
+      },
+      present,
+    );
+    const result = planOf(
+      [row(2, { externalId: 'E1', email: 'a@x.com', jobTitle: 'Lead' })],
+      [existing],
+      present,
+    );
+    expect(only(result)).toEqual({
+      action: 'update',
+      rowNumber: 2,
+      userId: 'u1',
+      record: {
+        ...EMPTY,
+        externalId: 'E1',
+        email: 'a@x.com',
+        jobTitle: 'Lead',
+        phone: '555',
+        startDate: '2020-01-01',
+      },
+      changes: { job_title: { before: 'Engineer', after: 'Lead' } },
+      claim: false,
+      warnings: [],
+    });
+  });
+
+  it('still claims an unmanaged user and reactivates a deactivated one whose fields are equal', () => {
+    const result = planOf(
+      [row(2, { externalId: 'E1', email: 'a@x.com' }), row(3, { externalId: 'E2', email: 'b@x.com' })],
+      [
+        signed({ id: 'u1', externalId: 'E1', email: 'a@x.com', managedById: null }),
+        signed({ id: 'u2', externalId: 'E2', email: 'b@x.com', status: 'deactivated' }),
+      ],
+    );
+    expect(result.actions.map((a) => [a.action, 'claim' in a ? a.claim : undefined])).toEqual([
+      ['update', true],
+      ['reactivate', false],
+    ]);
+  });
+
+  it('compares field by field where the signature differs only in case, or a value was refused', () => {
+    const result = planOf(
+      [
+        row(2, { externalId: 'E1', email: 'a@x.com' }),
+        row(3, { externalId: 'E2', email: 'b@x.com', startDate: null }, ['start_date']),
+      ],
+      [
+        signed({ id: 'u1', externalId: 'E1', email: 'A@X.com' }),
+        signed({ id: 'u2', externalId: 'E2', email: 'b@x.com', startDate: '2020-01-01' }),
+      ],
+    );
+    expect(result.actions.map((a) => a.action)).toEqual(['unchanged', 'unchanged']);
+    expect(result.counts.unchanged).toBe(2);
+  });
+
+  it("logs the user's external ID for an unchanged user when the source has no employee ID column", () => {
+    const existing = signed({ id: 'u1', externalId: 'E1', email: 'a@x.com' }, WITHOUT_ID);
+    const action = only(planOf([row(2, { email: 'a@x.com' })], [existing], WITHOUT_ID));
+    expect(action).toMatchObject({ action: 'unchanged', record: { externalId: 'E1', email: 'a@x.com' } });
+  });
+
+  it('names a deactivated user from the signature', () => {
+    const result = planOf([], [signed({ id: 'u1', externalId: 'E1', email: 'a@x.com', firstName: 'Ada' })]);
+    expect(only(result)).toEqual({
+      action: 'deactivate',
+      userId: 'u1',
+      externalId: 'E1',
+      email: 'a@x.com',
+      name: 'Ada Last',
+    });
   });
 });

@@ -1,4 +1,5 @@
-import { DIRECTORY_FIELDS, type DirectoryField, type FieldChanges } from '@provisioning/shared';
+import type { DirectoryField, FieldChanges } from '@provisioning/shared';
+import { comparedFields, matchesSignature } from './signature.ts';
 import {
   type DirectoryRecord,
   type DirectoryRecordField,
@@ -40,11 +41,8 @@ interface Compared {
  */
 export function plan(input: PlanInput): Plan {
   const { configurationId, rows, existing, presentFields } = input;
-  const comparedFields = DIRECTORY_FIELDS.filter((field) => presentFields.has(field));
-  const compared: Compared = {
-    fields: comparedFields,
-    properties: comparedFields.map((field) => RECORD_PROPERTIES[field]),
-  };
+  const fields = comparedFields(presentFields);
+  const compared: Compared = { fields, properties: fields.map((field) => RECORD_PROPERTIES[field]) };
   const configurationName = (id: string) => {
     const name = input.configurationNames?.get(id);
     return name === undefined ? id : `"${name}"`;
@@ -221,8 +219,22 @@ export function plan(input: PlanInput): Plan {
       continue;
     }
     const user = existing[u]!;
-    const changes = diff(user, record, compared, row.rejectedFields);
     const claim = user.managedById !== configurationId;
+    if (
+      !claim &&
+      user.status === 'active' &&
+      user.signature != null &&
+      row.rejectedFields.length === 0 &&
+      matchesSignature(record, compared.properties, user.signature)
+    ) {
+      // Every compared field is equal: the row's record stands for the user's (the log reads its ID, email
+      // and name), which is then never decoded. Its external ID is the user's unless the source has none.
+      const same = record.externalId === user.externalId ? record : user;
+      actions.push({ action: 'unchanged', rowNumber, userId: user.id, record: same, warnings });
+      counts.unchanged++;
+      continue;
+    }
+    const changes = diff(user, record, compared, row.rejectedFields);
     if (user.status === 'deactivated') {
       actions.push({
         action: 'reactivate',

@@ -180,6 +180,29 @@ describe.each([
     });
   });
 
+  it('updates users read by signature, a tab in a stored value or not, keeping fields the source lacks', async () => {
+    await sync(people(2, 'Sales'));
+    // A tab cannot come from a source (the normaliser turns it into a space), but another writer may store one.
+    await sql(`update directory_user set phone = '555', department = case external_id
+      when 'E00001' then E'Sales\\tOps' else department end`);
+    const { runId, run } = await sync(people(2, 'Sales Ops'));
+    expect(run).toMatchObject({ status: 'success', updated_count: 2 });
+    const changes = await sql<{ changes: unknown }>(
+      'select changes from sync_log where run_id = ? order by seq',
+      [runId],
+    );
+    expect(changes).toEqual([
+      { changes: { department: { before: 'Sales\tOps', after: 'Sales Ops' } } },
+      { changes: { department: { before: 'Sales', after: 'Sales Ops' } } },
+    ]);
+    expect(await sql('select department, phone from directory_user order by external_id')).toEqual([
+      { department: 'Sales Ops', phone: '555' },
+      { department: 'Sales Ops', phone: '555' },
+    ]);
+    const again = await sync(people(2, 'Sales Ops'));
+    expect(again.run).toMatchObject({ unchanged_count: 2, updated_count: 0 });
+  });
+
   it('ends as Needs Attention with the warning in the log when a row has an invalid email', async () => {
     const rows = people(2);
     (rows[1] as Row)[1] = 'not-an-email';

@@ -8,16 +8,24 @@ import {
   type SyncConfiguration,
   type ThresholdDetails,
 } from '@provisioning/db';
-import type { RunProgress, RunStatus } from '@provisioning/shared';
+import type { DirectoryField, RunProgress, RunStatus } from '@provisioning/shared';
 import { loadSource } from '../connectors/load-source.ts';
 import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
 import { applyPlan, insertLog, query } from './apply.ts';
 import { resolveColumns } from './columns.ts';
-import { createInterner, internRepeating } from './intern.ts';
+import { createInterner } from './intern.ts';
 import { createNormaliser } from './normalise.ts';
 import { plan as planSync } from './plan.ts';
+import {
+  comparedFields,
+  otherFieldsSql,
+  readableSignature,
+  type SignedRow,
+  SignedUser,
+  signatureSql,
+} from './signature.ts';
 import { checkThreshold } from './threshold.ts';
-import type { ExistingUser, Plan } from './types.ts';
+import type { DirectoryRecord, ExistingUser, Plan } from './types.ts';
 
 export interface RunSyncOptions {
   orm: Orm;
@@ -118,7 +126,8 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     await options.onPhase?.('loaded');
     await checkpoint();
 
-    let existing = await loadDirectory(options.orm, claimed.organisationId);
+    const compared = comparedFields(normaliser.presentFields);
+    let existing = await loadDirectory(options.orm, claimed.organisationId, compared);
     // Built only when a manager is not in the file itself: most files name every manager they refer to.
     let directoryEmails: Set<string> | undefined;
     const rows = normaliser.finish((email) => {
@@ -163,7 +172,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       if (round >= MAX_PLAN_ROUNDS) {
         throw new Error(`The directory kept changing under this run's plan (${round} attempts)`);
       }
-      existing = await loadDirectory(options.orm, claimed.organisationId);
+      existing = await loadDirectory(options.orm, claimed.organisationId, compared);
     }
   } catch (error) {
     if (error instanceof Lost || lost) return { status: 'not_run', reason: 'another attempt owns this run' };
@@ -196,48 +205,64 @@ async function loadConfigurationNames(orm: Orm, organisationId: string): Promise
 const DIRECTORY_BATCH = 10_000;
 
 /**
- * Every user of the organisation: the planner matches against all, and touches only its own. Read through
- * a cursor a batch at a time, with repeated values interned as each batch comes: read in one result, the
- * 200k users' throwaway copies of the same departments would outlive the young generation and double the
- * memory the directory takes.
+ * Every user of the organisation: the planner matches against all, and touches only its own. The fields
+ * the run compares come as one signature per user (signature.ts), decoded only for the users that turn out
+ * to change: reading them as a column each was most of the time a rerun took here. Read through a cursor
+ * a batch at a time, the next batch asked for while the current one is handled.
  */
-async function loadDirectory(orm: Orm, organisationId: string): Promise<ExistingUser[]> {
+async function loadDirectory(
+  orm: Orm,
+  organisationId: string,
+  fields: readonly DirectoryField[],
+): Promise<ExistingUser[]> {
   const users: ExistingUser[] = [];
+  /** Users whose stored values hold a tab: read again field by field. */
+  const unreadable: SignedRow[] = [];
   const intern = createInterner();
-  await orm.em
-    .getConnection()
-    .getKnex()
-    .transaction(
-      async (trx) => {
-        // Selected under the planner's names, so the rows are used as they come: no second copy of 200k users.
-        await query(
-          trx,
-          `declare directory no scroll cursor for
-           select id, external_id as "externalId", email, first_name as "firstName", last_name as "lastName",
-             job_title as "jobTitle", department, location, manager_email as "managerEmail",
-             employee_number as "employeeNumber", phone, to_char(start_date, 'YYYY-MM-DD') as "startDate",
-             status, managed_by_id as "managedById"
-           from directory_user where organisation_id = ?`,
-          [organisationId],
-        );
-        const fetch = () =>
-          query<{ rows: ExistingUser[] }>(trx, `fetch forward ${DIRECTORY_BATCH} from directory`, []);
-        for (let next = fetch(); ; ) {
-          const { rows } = await next;
-          const more = rows.length === DIRECTORY_BATCH;
-          // The next batch is asked for before this one is handled: the database reads it meanwhile.
-          if (more) next = fetch();
-          for (const user of rows) {
-            internRepeating(user, intern);
-            user.status = intern(user.status);
-            user.managedById = intern(user.managedById);
-            users.push(user);
-          }
-          if (!more) break;
+  const knex = orm.em.getConnection().getKnex();
+  await knex.transaction(
+    async (trx) => {
+      await query(
+        trx,
+        `declare directory no scroll cursor for
+         select id, external_id as "externalId", email, status, managed_by_id as "managedById",
+           ${signatureSql(fields)} as signature${otherFieldsSql(fields)}
+         from directory_user where organisation_id = ?`,
+        [organisationId],
+      );
+      const fetch = () =>
+        query<{ rows: SignedRow[] }>(trx, `fetch forward ${DIRECTORY_BATCH} from directory`, []);
+      for (let next = fetch(); ; ) {
+        const { rows } = await next;
+        const more = rows.length === DIRECTORY_BATCH;
+        // The next batch is asked for before this one is handled: the database reads it meanwhile.
+        if (more) next = fetch();
+        for (const row of rows) {
+          row.status = intern(row.status);
+          row.managedById = intern(row.managedById);
+          if (readableSignature(row.signature, fields.length)) users.push(new SignedUser(row, fields));
+          else unreadable.push(row);
         }
-      },
-      { readOnly: true },
+        if (!more) break;
+      }
+    },
+    { readOnly: true },
+  );
+  if (unreadable.length > 0) {
+    const { rows } = await knex.raw<{ rows: (DirectoryRecord & { id: string })[] }>(
+      `select id, external_id as "externalId", email, first_name as "firstName", last_name as "lastName",
+         job_title as "jobTitle", department, location, manager_email as "managerEmail",
+         employee_number as "employeeNumber", phone, to_char(start_date, 'YYYY-MM-DD') as "startDate"
+       from directory_user where id = any(?::uuid[])`,
+      [unreadable.map((row) => row.id)],
     );
+    const whole = new Map(rows.map((row) => [row.id, row]));
+    for (const row of unreadable) {
+      const record = whole.get(row.id);
+      // Deleted since the cursor read it: the plan goes without it, as it would have read the directory later.
+      if (record) users.push(new SignedUser(row, fields, record));
+    }
+  }
   return users;
 }
 

@@ -55,6 +55,11 @@ export interface ExistingUser extends DirectoryRecord {
   id: string;
   status: 'active' | 'deactivated';
   managedById: string | null;
+  /**
+   * The user's compared fields as one string (signature.ts), when the directory was read that way: a
+   * row whose record has the same signature changes nothing. Absent or null: compared field by field.
+   */
+  signature?: string | null;
 }
 
 export type PlannedAction =
@@ -73,6 +78,7 @@ export type PlannedAction =
       action: 'unchanged';
       rowNumber: number;
       userId: string;
+      /** The user's record, or the row's when equal on every compared field and the external ID. */
       record: DirectoryRecord;
       warnings: RowWarning[];
     }
