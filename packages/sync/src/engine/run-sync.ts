@@ -8,7 +8,12 @@ import {
   type SyncConfiguration,
   type ThresholdDetails,
 } from '@provisioning/db';
-import type { DirectoryField, RunProgress, RunStatus } from '@provisioning/shared';
+import {
+  DIRECTORY_FIELDS,
+  type DirectoryField,
+  type RunProgress,
+  type RunStatus,
+} from '@provisioning/shared';
 import { loadSource } from '../connectors/load-source.ts';
 import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
 import { applyPlan, insertLog, query } from './apply.ts';
@@ -18,6 +23,7 @@ import { createNormaliser } from './normalise.ts';
 import { plan as planSync } from './plan.ts';
 import {
   comparedFields,
+  fieldColumnsSql,
   otherFieldsSql,
   readableSignature,
   type SignedRow,
@@ -250,10 +256,7 @@ async function loadDirectory(
   );
   if (unreadable.length > 0) {
     const { rows } = await knex.raw<{ rows: (DirectoryRecord & { id: string })[] }>(
-      `select id, external_id as "externalId", email, first_name as "firstName", last_name as "lastName",
-         job_title as "jobTitle", department, location, manager_email as "managerEmail",
-         employee_number as "employeeNumber", phone, to_char(start_date, 'YYYY-MM-DD') as "startDate"
-       from directory_user where id = any(?::uuid[])`,
+      `select id${fieldColumnsSql(DIRECTORY_FIELDS)} from directory_user where id = any(?::uuid[])`,
       [unreadable.map((row) => row.id)],
     );
     const whole = new Map(rows.map((row) => [row.id, row]));

@@ -41,11 +41,14 @@ export function signatureSql(fields: readonly DirectoryField[]): string {
   return `concat_ws(E'\\t', ${fields.map((field) => `coalesce('=' || ${COLUMN_TEXT[field]}, '')`).join(', ')})`;
 }
 
-/** The SQL select list of the other fields, under their record names (for users read by signature). */
+/** SQL select-list items for `fields`, each under its record name: `, job_title as "jobTitle"`. */
+export function fieldColumnsSql(fields: readonly DirectoryField[]): string {
+  return fields.map((field) => `, ${COLUMN_TEXT[field]} as "${RECORD_PROPERTIES[field]}"`).join('');
+}
+
+/** The select-list items of the fields not compared (read as columns by users read by signature). */
 export function otherFieldsSql(fields: readonly DirectoryField[]): string {
-  return DIRECTORY_FIELDS.filter((field) => !fields.includes(field))
-    .map((field) => `, ${COLUMN_TEXT[field]} as "${RECORD_PROPERTIES[field]}"`)
-    .join('');
+  return fieldColumnsSql(DIRECTORY_FIELDS.filter((field) => !fields.includes(field)));
 }
 
 /**
