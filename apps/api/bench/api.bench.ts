@@ -31,7 +31,7 @@ import {
   type RunListFilterInput,
   RunListInputSchema,
 } from '@provisioning/shared';
-import { exportRunLog, LOG_EXPORT_BATCH_SIZE } from '@provisioning/sync';
+import { exportRunLog, LOG_CHUNK_LINES, LOG_EXPORT_BATCH_SIZE } from '@provisioning/sync';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -302,28 +302,33 @@ async function exportInThisProcess(
   }
 }
 
-/** The baseline's child side: the same rows, batched the same way, as the superuser, written as lines. */
+/**
+ * The baseline's child side: the same stored chunks, about as many lines per query, as the superuser,
+ * written as they are stored (a JSON array of lines per chunk), nothing decoded.
+ */
 async function bareExportInThisProcess(databaseUrl: string, runId: string, path: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const output = createWriteStream(path);
+    const chunksPerQuery = Math.ceil(LOG_EXPORT_BATCH_SIZE / LOG_CHUNK_LINES);
     const [rows, elapsed] = await time(async () => {
       let after = -1;
       let count = 0;
       for (;;) {
-        const { rows: batch } = await client.query<unknown[]>({
-          text: `select seq, row_number, external_id, email, name, action, outcome, changes::text, message, hint
-                 from sync_log where run_id = $1 and seq > $2 order by seq limit $3`,
-          values: [runId, after, LOG_EXPORT_BATCH_SIZE],
-          rowMode: 'array',
+        const { rows: batch } = await client.query<{ first_seq: number; last_seq: number; lines: string }>({
+          text: `select first_seq, last_seq, lines::text as lines from sync_log_chunk
+                 where run_id = $1 and first_seq > $2 order by first_seq limit $3`,
+          values: [runId, after, chunksPerQuery],
         });
         let text = '';
-        for (const row of batch) text += `${row.join('\t')}\n`;
+        for (const chunk of batch) {
+          text += `${chunk.lines}\n`;
+          count += chunk.last_seq - chunk.first_seq + 1;
+        }
         if (!output.write(text)) await once(output, 'drain');
-        count += batch.length;
-        if (batch.length < LOG_EXPORT_BATCH_SIZE) break;
-        after = batch[batch.length - 1]![0] as number;
+        if (batch.length < chunksPerQuery) break;
+        after = batch[batch.length - 1]!.first_seq;
       }
       output.end();
       await finished(output);

@@ -1,3 +1,4 @@
+import { insertLogChunksSql } from '@provisioning/db/testing';
 import type pg from 'pg';
 
 /**
@@ -144,8 +145,8 @@ export async function seedRuns(client: pg.Client, organisationId: string, now: D
  */
 export async function seedLog(client: pg.Client, runId: string, rows: number): Promise<void> {
   await client.query(
-    `insert into sync_log (run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
-     select $1, g, g + 2, 'E' || lpad(g::text, 7, '0'), 'employee.' || g || '@example.com',
+    insertLogChunksSql(`
+     select $1::uuid, g, g + 2, 'E' || lpad(g::text, 7, '0'), 'employee.' || g || '@example.com',
        'Employee ' || g || ' Surname' || (g % 997),
        a.action, a.outcome,
        case when a.action = 'update' then jsonb_build_object(
@@ -169,7 +170,7 @@ export async function seedLog(client: pg.Client, runId: string, rows: number): P
      ) k
      cross join lateral (
        select k.action, case k.action when 'unchanged' then 'no_change' when 'skip' then 'warning' else 'applied' end as outcome
-     ) a`,
+     ) a`),
     [runId, rows],
   );
 }

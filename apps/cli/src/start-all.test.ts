@@ -115,6 +115,14 @@ describe('pnpm start on the embedded database', () => {
         'Payroll export (SFTP)': 'data_load_failed',
         'Acquired company (SFTP)': 'above_deactivation_threshold',
       });
+      // The embedded database takes no COPY: the log went in a chunk per insert, and reads back a line per row.
+      const { rows: logs } = await client.query<{ planned: number; lines: number }>(
+        `select r.rows_planned as planned, (select count(*)::int from sync_log l where l.run_id = r.id) as lines
+         from sync_run r join sync_configuration c on c.id = r.configuration_id
+         where c.name = 'HR export (SFTP)' and r.status = 'success' order by r.queued_at limit 1`,
+      );
+      expect(logs[0]?.lines).toBeGreaterThan(0);
+      expect(logs[0]?.lines).toBe(logs[0]?.planned);
     } finally {
       await client.end();
     }

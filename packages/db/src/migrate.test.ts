@@ -8,6 +8,7 @@ const ALL = [
   'Migration20261126165248_initial',
   'Migration20261126233000_api_access',
   'Migration20261127040000_statement_level_references',
+  'Migration20261127100000_log_in_chunks',
 ];
 const databases: TestDatabase[] = [];
 const orms: Orm[] = [];
@@ -215,6 +216,89 @@ describe('migrate on an empty database', () => {
         await sql('select count(*)::int as n from directory_user where organisation_id = ?', [organisation]),
       ).toEqual([{ n: 0 }]);
     });
+  });
+});
+
+describe('the log moved into chunks', () => {
+  const BEFORE = 'Migration20261127040000_statement_level_references';
+  const LINES = `select run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint
+    from sync_log order by run_id, seq`;
+
+  it('keeps every line of existing logs, in both directions, and the view takes new lines', async () => {
+    const orm = await ormFor(await freshDatabase('migrate_log_chunks'));
+    const migrator = orm.getMigrator();
+    await migrator.up({ to: BEFORE });
+    const sql = (text: string, params: unknown[] = []) =>
+      orm.em.getConnection().execute<Record<string, unknown>[]>(text, params);
+    await sql(`insert into organisation (id, name, created_at, updated_at)
+      values ('00000000-0000-4000-8000-000000000001', 'Acme', now(), now())`);
+    await sql(`insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
+      values ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', 'HR', 'sftp', '{}', '{}', now(), now())`);
+    const runs = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'];
+    for (const run of runs) {
+      await sql(
+        `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
+         values (?, '00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'success', 'manual', now())`,
+        [run],
+      );
+    }
+    // 2,500 lines for one run (three chunks), a gap in seq, every kind of value, and awkward text.
+    await sql(
+      `insert into sync_log (run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
+       select ?, g, g + 1, 'E' || g, 'user' || g || '@x.com', 'Ada "Quote" \\ Back' || chr(10) || 'slash',
+         case when g % 3 = 0 then 'update' else 'unchanged' end,
+         case when g % 3 = 0 then 'applied' else 'no_change' end,
+         case when g % 3 = 0 then '{"title": {"before": "A\\"", "after": "é 😀"}}'::jsonb end,
+         case when g % 7 = 0 then 'a message' end, null
+       from generate_series(1, 2500) g`,
+      [runs[0]],
+    );
+    await sql(
+      `insert into sync_log (run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
+       values (?, 1, null, null, null, null, 'error', 'failed', null, 'Missing column', 'Add it'),
+              (?, 5, 3, null, null, null, 'skip', 'warning', null, null, null)`,
+      [runs[1], runs[1]],
+    );
+    const before = await sql(LINES);
+    expect(before).toHaveLength(2502);
+
+    await migrator.up();
+    expect(await sql(LINES)).toEqual(before);
+    expect(
+      await sql(
+        'select run_id, first_seq, last_seq, json_array_length(lines) as n from sync_log_chunk order by run_id, first_seq',
+      ),
+    ).toEqual([
+      { run_id: runs[0], first_seq: 1, last_seq: 999, n: 999 },
+      { run_id: runs[0], first_seq: 1000, last_seq: 1999, n: 1000 },
+      { run_id: runs[0], first_seq: 2000, last_seq: 2500, n: 501 },
+      { run_id: runs[1], first_seq: 1, last_seq: 5, n: 2 },
+    ]);
+
+    // A line inserted into the view becomes a chunk of one line; the run reference still holds.
+    await sql(
+      `insert into sync_log (run_id, seq, action, outcome, changes) values (?, 6, 'create', 'applied', '{"a": {"before": null, "after": "b"}}')`,
+      [runs[1]],
+    );
+    expect(
+      await sql('select seq, action, changes from sync_log where run_id = ? and seq = 6', [runs[1]]),
+    ).toEqual([{ seq: 6, action: 'create', changes: { a: { before: null, after: 'b' } } }]);
+    const after = await sql(LINES);
+
+    await migrator.down({ to: BEFORE });
+    expect(await sql(LINES)).toEqual(after);
+    expect(
+      await sql(
+        `select relkind from pg_class where relname = 'sync_log' and relnamespace = 'public'::regnamespace`,
+      ),
+    ).toEqual([{ relkind: 'r' }]);
+    await expect(
+      sql(`insert into sync_log (run_id, seq, action, outcome) values (?, 7, 'create', 'applied')`, [
+        '00000000-0000-4000-8000-0000000000ff',
+      ]),
+    ).rejects.toMatchObject({ code: '23503' });
+    await sql('delete from sync_run where id = ?', [runs[0]]);
+    expect(await sql('select count(*)::int as n from sync_log')).toEqual([{ n: 3 }]);
   });
 });
 

@@ -7,6 +7,7 @@ export * from './engine/plan.ts';
 export * from './engine/run-sync.ts';
 export * from './engine/threshold.ts';
 export * from './engine/types.ts';
+export { LOG_CHUNK_LINES } from './logs/log-chunks.ts';
 export * from './logs/log-export.ts';
 export * from './logs/log-file.ts';
 export * from './source.ts';

@@ -342,7 +342,7 @@ describe('crash safety', () => {
         sql<{ n: number }>(
           `select count(*)::int as n from pg_stat_activity
            where datname = current_database() and state = 'active'
-             and query ~ '^(insert into|copy) (directory_user|sync_log) '
+             and query ~ '^(insert into|copy) (directory_user|sync_log_chunk) '
              and exists (select 1 from sync_run where id = ? and status = 'in_progress')`,
           [runId],
         ),

@@ -3,11 +3,11 @@ import { DirectoryUser } from './directory-user.entity.ts';
 import { Organisation } from './organisation.entity.ts';
 import { Session } from './session.entity.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
-import { SyncLogEntry } from './sync-log-entry.entity.ts';
+import { SyncLogChunk } from './sync-log-chunk.entity.ts';
 import { SyncRun } from './sync-run.entity.ts';
 
 export type { ThresholdDetails } from './sync-run.entity.ts';
-export { Account, DirectoryUser, Organisation, Session, SyncConfiguration, SyncLogEntry, SyncRun };
+export { Account, DirectoryUser, Organisation, Session, SyncConfiguration, SyncLogChunk, SyncRun };
 
 export const ENTITIES = [
   Organisation,
@@ -16,5 +16,5 @@ export const ENTITIES = [
   SyncConfiguration,
   DirectoryUser,
   SyncRun,
-  SyncLogEntry,
+  SyncLogChunk,
 ];

@@ -2,6 +2,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126165248_initial } from './Migration20261126165248_initial.ts';
 import { Migration20261126233000_api_access } from './Migration20261126233000_api_access.ts';
 import { Migration20261127040000_statement_level_references } from './Migration20261127040000_statement_level_references.ts';
+import { Migration20261127100000_log_in_chunks } from './Migration20261127100000_log_in_chunks.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: 'Migration20261127040000_statement_level_references',
     class: Migration20261127040000_statement_level_references,
   },
+  { name: 'Migration20261127100000_log_in_chunks', class: Migration20261127100000_log_in_chunks },
 ];

@@ -165,6 +165,19 @@ export interface SeedLogEntry {
   changes?: unknown;
 }
 
+/**
+ * SQL that stores the log lines a query selects (sync_log's columns in order, seqs consecutive per run)
+ * as chunks of 1,000 lines, the way a sync writes them. Inserting into the `sync_log` view makes a chunk
+ * per line: right for a few lines, not for a fixture of 100k.
+ */
+export function insertLogChunksSql(select: string): string {
+  return `insert into sync_log_chunk (run_id, first_seq, last_seq, lines)
+    select run_id, min(seq), max(seq), json_agg(json_build_array(
+      seq, row_number, external_id, email, name, action, outcome, changes, message, hint) order by seq)
+    from (${select}) as l(run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
+    group by run_id, seq / 1000`;
+}
+
 /** Log entries of a run, numbered in the order given. */
 export async function seedLog(owner: Orm, runId: string, entries: readonly SeedLogEntry[]): Promise<void> {
   const em = owner.em.fork();

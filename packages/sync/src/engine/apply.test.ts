@@ -2,6 +2,7 @@ import { createOrm, migrate, type Orm } from '@provisioning/db';
 import { seedConfiguration } from '@provisioning/db/testing';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLogChunk } from '../logs/log-chunks.ts';
 import { insertLog, type LogEntry } from './apply.ts';
 import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 
@@ -54,10 +55,10 @@ const line = (rowNumber: number): LogEntry => ({
   message: null,
 });
 
-// COPY where the database takes it; unnest() arrays on the embedded database, or when asked.
+// COPY where the database takes it; an insert per chunk on the embedded database, or when asked.
 describe.each([
   ['as the database takes it', undefined],
-  ['by unnest() arrays', false],
+  ['by an insert per chunk', false],
 ])('insertLog %s', (_name, copy) => {
   it('stores every character a source can hold exactly, however COPY would read it', async () => {
     const hostile = [
@@ -69,6 +70,10 @@ describe.each([
       '\\.',
       'end\\',
       '',
+      'say "hi"',
+      '\\ud800 typed out',
+      '\\\\ud800',
+      'emoji 😀 and \u2028',
     ];
     const entries: LogEntry[] = hostile.map((text, index) => ({
       rowNumber: index + 2,
@@ -94,6 +99,39 @@ describe.each([
     });
     const { stored } = await runWithLog(entries, copy);
     expect(stored).toEqual(entries.map((entry, index) => ({ ...entry, seq: index + 1 })));
+  });
+
+  it('stores a lone UTF-16 half as U+FFFD, as UTF-8 text would, and keeps the rest of the line', async () => {
+    const { stored } = await runWithLog(
+      [{ ...line(2), name: 'A\ud800B \\\udc00', message: 'pair 😀 \ud83d' }],
+      copy,
+    );
+    expect(stored).toMatchObject([{ name: 'A\ufffdB \\\ufffd', message: 'pair 😀 \ufffd' }]);
+  });
+
+  it('stores a thousand lines to a chunk, seqs running on from the last chunk', async () => {
+    const lines = Array.from({ length: 2_500 }, (_, index) => line(index + 2));
+    const { runId, stored } = await runWithLog(lines, copy);
+    await orm.em
+      .getConnection()
+      .getKnex()
+      .transaction((trx) => insertLog(trx, runId, [line(9)], { copy }));
+    const chunks = await orm.em
+      .getConnection()
+      .execute<{ first_seq: number; last_seq: number; lines: string }[]>(
+        'select first_seq, last_seq, lines::text as lines from sync_log_chunk where run_id = ? order by first_seq',
+        [runId],
+      );
+    expect(chunks.map(({ first_seq, last_seq }) => [first_seq, last_seq])).toEqual([
+      [1, 1000],
+      [1001, 2000],
+      [2001, 2500],
+      [2501, 2501],
+    ]);
+    // The export's reading of the chunks and the view's agree, line for line.
+    const read = chunks.flatMap((chunk) => readLogChunk(chunk.lines));
+    expect(read.slice(0, 2_500)).toEqual(stored);
+    expect(read[2_500]).toMatchObject({ seq: 2501, rowNumber: 9 });
   });
 
   it('numbers a second batch after the first', async () => {

@@ -6,6 +6,7 @@ import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { logChunks } from '../logs/log-chunks.ts';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
 /** Directory columns the engine writes, in the order of the unnest() arrays below. */
@@ -361,12 +362,10 @@ async function takesCopy(connection: pg.ClientBase): Promise<boolean> {
   return known;
 }
 
-/** Log line columns, in the order of COPY's lines and of the unnest() arrays. */
-const LOG_COLUMNS = `run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint`;
-
 /**
- * Appends log lines after the run's existing ones (seq continues): by COPY, the cheapest way in for many
- * rows, or where the database cannot take COPY (or `copy` is false) by unnest() arrays, in chunks.
+ * Appends log lines after the run's existing ones (seq continues), LOG_CHUNK_LINES to a row of
+ * sync_log_chunk: by COPY, the cheapest way in, or where the database cannot take COPY (or `copy` is
+ * false) by one insert per chunk.
  */
 export async function insertLog(
   trx: Knex.Transaction,
@@ -376,48 +375,29 @@ export async function insertLog(
 ): Promise<void> {
   const { rows } = await query<{ rows: { next: number }[] }>(
     trx,
-    'select coalesce(max(seq), 0) + 1 as next from sync_log where run_id = ?',
+    'select coalesce(max(last_seq), 0) + 1 as next from sync_log_chunk where run_id = ?',
     [runId],
   );
-  let seq = rows[0]?.next ?? 1;
+  const chunks = logChunks(entries, rows[0]?.next ?? 1);
   const connection = await connectionOf(trx);
   if (options.copy !== false && (await takesCopy(connection))) {
-    // One template per line rather than an array of values joined: the log is most of what a run writes.
-    const lines = copyBatches(
-      entries,
-      (e) =>
-        `${runId}\t${seq++}\t${copyText(e.rowNumber)}\t${copyText(e.externalId)}\t${copyText(e.email)}\t` +
-        `${copyText(e.name)}\t${copyText(e.action)}\t${copyText(e.outcome)}\t` +
-        `${copyText(e.changes ? JSON.stringify(e.changes) : null)}\t${copyText(e.message)}\t${copyText(e.hint ?? null)}`,
-    );
+    // JSON text holds no tab or line break; only its backslashes need COPY's escape.
+    const lines = (function* () {
+      for (const chunk of chunks) {
+        yield `${runId}\t${chunk.firstSeq}\t${chunk.lastSeq}\t${chunk.lines.replaceAll('\\', '\\\\')}\n`;
+      }
+    })();
     await pipeline(
       Readable.from(lines),
-      connection.query(copyFrom(`copy sync_log (${LOG_COLUMNS}) from stdin`)),
+      connection.query(copyFrom('copy sync_log_chunk (run_id, first_seq, last_seq, lines) from stdin')),
     );
     return;
   }
-  for (const part of chunks(entries)) {
-    const first = seq;
-    seq += part.length;
+  for (const chunk of chunks) {
     await query(
       trx,
-      `insert into sync_log (${LOG_COLUMNS})
-       select ?, ? + v.ord - 1, v.row_number, v.external_id, v.email, v.name, v.action, v.outcome, v.changes, v.message, v.hint
-       from unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::jsonb[], ?::text[], ?::text[])
-         with ordinality as v(row_number, external_id, email, name, action, outcome, changes, message, hint, ord)`,
-      [
-        runId,
-        first,
-        part.map((e) => e.rowNumber),
-        part.map((e) => e.externalId),
-        part.map((e) => e.email),
-        part.map((e) => e.name),
-        part.map((e) => e.action),
-        part.map((e) => e.outcome),
-        part.map((e) => (e.changes ? JSON.stringify(e.changes) : null)),
-        part.map((e) => e.message),
-        part.map((e) => e.hint ?? null),
-      ],
+      'insert into sync_log_chunk (run_id, first_seq, last_seq, lines) values (?, ?, ?, ?::json)',
+      [runId, chunk.firstSeq, chunk.lastSeq, chunk.lines],
     );
   }
 }

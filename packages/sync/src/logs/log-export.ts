@@ -4,6 +4,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { type EntityManager, inOrganisation, isUuid, SyncRun } from '@provisioning/db';
 import { DomainError, type LogFormat, RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
 import ExcelJS from 'exceljs';
+import { readLogChunk } from './log-chunks.ts';
 import {
   csvLine,
   LOG_COLUMNS,
@@ -86,24 +87,13 @@ function scoped<T>(
   return organisationId === undefined ? fn(em) : inOrganisation(em, organisationId, fn);
 }
 
-/** Rows read per query: large enough to keep round trips few, small enough to keep memory flat. */
+/** Log lines read per query (about): enough to keep round trips few, few enough to keep memory flat. */
 export const LOG_EXPORT_BATCH_SIZE = 5000;
 
-interface LogRow {
-  seq: number;
-  row_number: number | null;
-  external_id: string | null;
-  email: string | null;
-  name: string | null;
-  action: LogFileEntry['action'];
-  outcome: LogFileEntry['outcome'];
-  changes: LogFileEntry['changes'];
-  message: string | null;
-  hint: string | null;
-}
-
 /**
- * The run's log entries in seq order, one batch per query, keyset on seq (the primary key's order).
+ * The run's log entries in seq order, a batch per query: the chunks (see log-chunks.ts) whose first seq
+ * lies within `batchSize` of the next one's, keyset on first_seq (the primary key's order). With the
+ * consecutive seqs every writer uses, a batch holds at most `batchSize` + LOG_CHUNK_LINES - 1 lines.
  * Not inside one long transaction on purpose (each batch is its own): a final run's log never changes, and a transaction held open for
  * a long download would stall every other connection of the embedded database (it serialises them).
  */
@@ -116,29 +106,17 @@ async function* logBatches(
   let after = -1;
   for (;;) {
     const rows = await scoped(em, organisationId, (scope) =>
-      scope.execute<LogRow[]>(
-        `select seq, row_number, external_id, email, name, action, outcome, changes, message, hint
-         from sync_log where run_id = ? and seq > ? order by seq limit ?`,
-        [runId, after, batchSize],
+      scope.execute<{ first_seq: number; lines: string }[]>(
+        `select first_seq, lines::text as lines from sync_log_chunk
+         where run_id = ? and first_seq > ?
+           and first_seq < (select min(first_seq) from sync_log_chunk where run_id = ? and first_seq > ?) + ?
+         order by first_seq`,
+        [runId, after, runId, after, batchSize],
       ),
     );
     if (rows.length === 0) return;
-    yield rows.map(
-      (row): LogFileEntry => ({
-        seq: row.seq,
-        rowNumber: row.row_number,
-        externalId: row.external_id,
-        email: row.email,
-        name: row.name,
-        action: row.action,
-        outcome: row.outcome,
-        changes: row.changes,
-        message: row.message,
-        hint: row.hint,
-      }),
-    );
-    if (rows.length < batchSize) return;
-    after = rows[rows.length - 1]!.seq;
+    yield rows.flatMap((row) => readLogChunk(row.lines));
+    after = rows[rows.length - 1]!.first_seq;
   }
 }
 
