@@ -24,16 +24,20 @@ afterAll(async () => {
   await database?.drop();
 });
 
+function appendLog(runId: string, entries: LogEntry[], copy: boolean | undefined): Promise<void> {
+  return orm.em
+    .getConnection()
+    .getKnex()
+    .transaction((trx) => insertLog(trx, runId, entries, { copy }));
+}
+
 async function runWithLog(
   entries: LogEntry[],
   copy?: boolean,
 ): Promise<{ runId: string; stored: LogEntry[] }> {
   const runId = await queueRunRow(orm, organisationId, configurationId);
   await orm.em.getConnection().execute(`update sync_run set status = 'cancelled' where id = ?`, [runId]);
-  await orm.em
-    .getConnection()
-    .getKnex()
-    .transaction((trx) => insertLog(trx, runId, entries, { copy }));
+  await appendLog(runId, entries, copy);
   const stored = await orm.em.getConnection().execute<(LogEntry & { seq: number })[]>(
     `select seq, row_number as "rowNumber", external_id as "externalId", email, name, action, outcome, changes,
        message, hint
@@ -112,10 +116,7 @@ describe.each([
   it('stores a thousand lines to a chunk, seqs running on from the last chunk', async () => {
     const lines = Array.from({ length: 2_500 }, (_, index) => line(index + 2));
     const { runId, stored } = await runWithLog(lines, copy);
-    await orm.em
-      .getConnection()
-      .getKnex()
-      .transaction((trx) => insertLog(trx, runId, [line(9)], { copy }));
+    await appendLog(runId, [line(9)], copy);
     const chunks = await orm.em
       .getConnection()
       .execute<{ first_seq: number; last_seq: number; lines: string }[]>(
@@ -136,10 +137,7 @@ describe.each([
 
   it('numbers a second batch after the first', async () => {
     const { runId } = await runWithLog([line(2), line(3)], copy);
-    await orm.em
-      .getConnection()
-      .getKnex()
-      .transaction((trx) => insertLog(trx, runId, [line(4)], { copy }));
+    await appendLog(runId, [line(4)], copy);
     const rows = await orm.em
       .getConnection()
       .execute<{ seq: number; row_number: number }[]>(
