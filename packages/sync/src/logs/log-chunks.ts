@@ -3,8 +3,8 @@ import type { LogFileEntry } from './log-file.ts';
 
 /**
  * A run's log is stored as `sync_log_chunk` rows (migration log_in_chunks): up to LOG_CHUNK_LINES lines
- * each, as a JSON array of lines, each line an array of its fields in this order. The `sync_log` view
- * reads the same layout back for SQL.
+ * each, as a JSON array of lines, each line an array of its fields: seq, row number, external ID, email,
+ * name, action, outcome, changes, message, hint. The `sync_log` view reads the same layout back for SQL.
  */
 export const LOG_CHUNK_LINES = 1_000;
 
@@ -27,9 +27,9 @@ function lineJson(seq: number, e: LogEntry): string {
 }
 
 /**
- * A lone UTF-16 surrogate (an XML character reference can make one) is the only character JSON.stringify
- * writes as a `\uD8xx`-style escape (pairs it writes as they are), and PostgreSQL's json refuses it: it
- * becomes U+FFFD, as it would written as UTF-8 text. An escaped backslash before `ud...` is not an escape.
+ * A lone UTF-16 surrogate (an XML character reference can make one) comes out of JSON.stringify as a
+ * `\udXXX` escape, and no other character does (pairs come out as they are). PostgreSQL's json refuses
+ * it, so it becomes U+FFFD, as it would written as UTF-8 text. After an escaped backslash, `ud...` is text.
  */
 const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 
