@@ -8,6 +8,7 @@ export * from './engine/run-sync.ts';
 export * from './engine/threshold.ts';
 export * from './engine/types.ts';
 export { LOG_CHUNK_LINES } from './logs/log-chunks.ts';
+export type { LogEntry } from './logs/log-entry.ts';
 export * from './logs/log-export.ts';
 export * from './logs/log-file.ts';
 export * from './source.ts';

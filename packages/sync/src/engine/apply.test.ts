@@ -3,7 +3,8 @@ import { seedConfiguration } from '@provisioning/db/testing';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogChunk } from '../logs/log-chunks.ts';
-import { insertLog, type LogEntry } from './apply.ts';
+import type { LogEntry } from '../logs/log-entry.ts';
+import { insertLog } from './apply.ts';
 import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 
 let database: TestDatabase;

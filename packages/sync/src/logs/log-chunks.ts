@@ -1,4 +1,4 @@
-import type { LogEntry } from '../engine/apply.ts';
+import type { LogEntry } from './log-entry.ts';
 import type { LogFileEntry } from './log-file.ts';
 
 /**

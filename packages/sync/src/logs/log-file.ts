@@ -1,5 +1,5 @@
 import type { FieldChanges, LogAction, LogFormat, LogOutcome } from '@provisioning/shared';
-import type { LogEntry } from '../engine/apply.ts';
+import type { LogEntry } from './log-entry.ts';
 
 /** What a run's log file is: the sync result log (Success, Needs Attention) or the error log (Data Load Failed). */
 export type LogFileKind = 'result' | 'error';
