@@ -1,4 +1,5 @@
 import { createBoss, createOrm, ensureQueues, migrate, type Orm } from '@provisioning/db';
+import { QUEUE_OPTIONS } from '@provisioning/shared';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOBS } from './jobs/index.ts';
@@ -38,7 +39,11 @@ export async function startWorker({
     boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
     // Creates or upgrades the pgboss schema, under pg-boss's own advisory lock.
     await boss.start();
-    await ensureQueues(boss);
+    // The product's queues, and those of any job list a test passes in.
+    await ensureQueues(boss, {
+      ...QUEUE_OPTIONS,
+      ...Object.fromEntries(jobs.map((job) => [job.name, job.queue])),
+    });
 
     for (const job of jobs) await registerJob(boss, job, { orm, logger, concurrency, secretKey });
   } catch (error) {
@@ -72,8 +77,6 @@ async function registerJob(
     secretKey,
   }: { orm: Orm; logger: Logger; concurrency: number; secretKey: Buffer },
 ): Promise<void> {
-  // Creates the queue if missing; an existing queue keeps its options (pg-boss's updateQueue changes them).
-  await boss.createQueue(job.name, { name: job.name, ...job.queue });
   // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
   if (job.cron) await boss.schedule(job.name, job.cron, {});
   // pg-boss 10 has no per-worker concurrency option: each work() call is one poller taking one job at a time.

@@ -78,6 +78,34 @@ export const RUN_STATUS_INFO: Record<RunStatus, RunStatusInfo> = {
   },
 };
 
+/**
+ * The run ledger's legal moves, from each status to the statuses it may become. A worker's claim moves a
+ * run to In Progress also from In Progress (a retry of a transient source error takes it again, with a new
+ * attempt); a run whose worker died goes back to Queued. Final statuses lead nowhere.
+ */
+export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['in_progress', 'cancelled'],
+  in_progress: [
+    'in_progress',
+    'queued',
+    'success',
+    'needs_attention',
+    'data_load_failed',
+    'above_deactivation_threshold',
+    'cancelled',
+  ],
+  success: [],
+  needs_attention: [],
+  data_load_failed: [],
+  above_deactivation_threshold: [],
+  cancelled: [],
+};
+
+/** The statuses a run may be in for a move to `to`: what every status update names in its WHERE. */
+export function statusesBefore(to: RunStatus): RunStatus[] {
+  return RUN_STATUSES.filter((from) => RUN_TRANSITIONS[from].includes(to));
+}
+
 export const RUN_TRIGGERS = ['schedule', 'manual'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 

@@ -1,4 +1,4 @@
-import { finishCancelled } from '@provisioning/db';
+import { finishCancelled, sendSyncRunJob } from '@provisioning/db';
 import { JOB_NAMES, QUEUE_OPTIONS, SyncRunJobSchema } from '@provisioning/shared';
 import { RetryLater, runSync } from '@provisioning/sync';
 import type { JobDefinition } from './job-definition.ts';
@@ -16,7 +16,7 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
       const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry });
       if (result.status === 'busy') {
         // Another run of this configuration is in progress; this one waits its turn without using a retry.
-        await boss.send(JOB_NAMES.syncRun, { runId }, { startAfter: BUSY_RETRY_SECONDS });
+        await sendSyncRunJob(boss, { runId }, { startAfter: BUSY_RETRY_SECONDS });
         logger.info({ runId }, 'configuration busy with another run; trying again shortly');
         return;
       }

@@ -1,4 +1,4 @@
-import { type Orm, triggerRun } from '@provisioning/db';
+import { listScheduledConfigurations, type Orm, triggerRun } from '@provisioning/db';
 import { cronMatches, EmptyJobSchema, JOB_NAMES, parseCron, QUEUE_OPTIONS } from '@provisioning/shared';
 import type PgBoss from 'pg-boss';
 import type { JobDefinition } from './job-definition.ts';
@@ -8,18 +8,12 @@ import type { JobDefinition } from './job-definition.ts';
  * Reading the configurations each minute keeps the schedules in step with any change to them.
  */
 export async function scheduleDueRuns(orm: Orm, boss: PgBoss, minute: Date): Promise<string[]> {
-  const configurations = await orm.em
-    .getConnection()
-    .execute<{ id: string; schedule: string; schedule_time_zone: string | null; time_zone: string }[]>(
-      `select c.id, c.schedule, c.schedule_time_zone, o.time_zone
-     from sync_configuration c join organisation o on o.id = c.organisation_id
-     where c.enabled and c.schedule is not null`,
-    );
+  const configurations = await listScheduledConfigurations(orm.em.fork());
   const due: string[] = [];
   for (const configuration of configurations) {
     const parsed = parseCron(configuration.schedule);
     if (!parsed.ok) continue;
-    if (cronMatches(parsed.schedule, minute, configuration.schedule_time_zone ?? configuration.time_zone)) {
+    if (cronMatches(parsed.schedule, minute, configuration.timeZone)) {
       await triggerRun(orm, boss, configuration.id, 'schedule');
       due.push(configuration.id);
     }

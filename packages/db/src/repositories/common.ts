@@ -1,6 +1,6 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError } from '@provisioning/shared';
+import type { Knex } from 'knex';
 import { API_DATABASE_ROLE } from '../orm.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -14,6 +14,40 @@ export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** Where a raw statement runs: an EntityManager (inside its transaction, if it has one) or knex / a knex transaction. */
+export type SqlRunner = EntityManager | Knex | Knex.Transaction;
+
+/**
+ * The one way raw SQL runs: `?` placeholders (`?::type[]` for arrays: pg sends a JS array as a PostgreSQL
+ * array, which knex's binding types do not describe), the rows back.
+ */
+export async function sql<T = Record<string, unknown>>(
+  db: SqlRunner,
+  text: string,
+  params: readonly unknown[] = [],
+): Promise<T[]> {
+  const knex =
+    'getConnection' in db
+      ? ((db.getTransactionContext() as Knex.Transaction | undefined) ?? db.getConnection().getKnex())
+      : db;
+  const result = (await knex.raw(text, params as readonly Knex.RawBinding[])) as { rows: T[] };
+  return result.rows;
+}
+
+/**
+ * Whether an error is PostgreSQL's unique violation (SQLSTATE 23505), of `constraint` when one is named:
+ * raw driver errors and MikroORM's exceptions (which copy the driver error's fields) alike.
+ */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const pgError = error as { code?: unknown; constraint?: unknown } | null;
+  return (
+    typeof pgError === 'object' &&
+    pgError !== null &&
+    pgError.code === '23505' &&
+    (constraint === undefined || pgError.constraint === constraint)
+  );
+}
+
 /**
  * Flushes, turning a unique-index violation into CONFLICT: the check before an insert cannot see a
  * concurrent insert, the index can. The raw error would carry the SQL and its values.
@@ -22,8 +56,7 @@ export async function flushOrConflict(em: EntityManager, conflictMessage: string
   try {
     await em.flush();
   } catch (error) {
-    if (error instanceof UniqueConstraintViolationException)
-      throw new DomainError('CONFLICT', conflictMessage);
+    if (isUniqueViolation(error)) throw new DomainError('CONFLICT', conflictMessage);
     throw error;
   }
 }

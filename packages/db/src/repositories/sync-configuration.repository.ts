@@ -11,7 +11,7 @@ import {
 } from '@provisioning/shared';
 import { SyncConfiguration } from '../entities/index.ts';
 import { openSecrets, sealSecrets } from '../secret-box.ts';
-import { escapeLike, flushOrConflict, isUuid } from './common.ts';
+import { escapeLike, flushOrConflict, isUuid, type SqlRunner, sql } from './common.ts';
 import { getOrganisation } from './organisation.repository.ts';
 
 export async function createConfiguration(
@@ -69,6 +69,33 @@ export async function listConfigurations(
 ): Promise<SyncConfiguration[]> {
   const organisation = await getOrganisation(em, organisationId);
   return em.find(SyncConfiguration, { organisation }, { orderBy: { name: 'asc' } });
+}
+
+/** Names by ID, for warnings about users another configuration manages ("managed by configuration "HR""). */
+export async function configurationNamesOf(db: SqlRunner, organisationId: string): Promise<Map<string, string>> {
+  const rows = await sql<{ id: string; name: string }>(
+    db,
+    'select id, name from sync_configuration where organisation_id = ?',
+    [organisationId],
+  );
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
+export interface ScheduledConfiguration {
+  id: string;
+  schedule: string;
+  /** The zone the schedule is read in: its own, else the organisation's. */
+  timeZone: string;
+}
+
+/** Every enabled configuration with a schedule, for the scheduler to test against the current minute. */
+export async function listScheduledConfigurations(db: SqlRunner): Promise<ScheduledConfiguration[]> {
+  return sql<ScheduledConfiguration>(
+    db,
+    `select c.id, c.schedule, coalesce(c.schedule_time_zone, o.time_zone) as "timeZone"
+     from sync_configuration c join organisation o on o.id = c.organisation_id
+     where c.enabled and c.schedule is not null`,
+  );
 }
 
 /** What support and the API may see of a configuration: never the secrets, only whether there are any. */

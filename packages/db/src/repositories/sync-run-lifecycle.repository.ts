@@ -1,17 +1,125 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DomainError, RUN_STATUS_INFO, type RunProgress, type RunStatus } from '@provisioning/shared';
-import { isUuid } from './common.ts';
+import {
+  DomainError,
+  RUN_MAX_ATTEMPTS,
+  RUN_STATUS_INFO,
+  type RunCounts,
+  type RunProgress,
+  type RunStatus,
+  type RunTrigger,
+  statusesBefore,
+} from '@provisioning/shared';
+import type { Knex } from 'knex';
+import type PgBoss from 'pg-boss';
+import type { ThresholdDetails } from '../entities/index.ts';
+import { sendSyncRunJob } from '../job-queue.ts';
+import type { Orm } from '../orm.ts';
+import { isUniqueViolation, isUuid, type SqlRunner, sql } from './common.ts';
+import { getConfiguration } from './sync-configuration.repository.ts';
 import { getRun } from './sync-run.repository.ts';
 
 /**
- * The run ledger's state changes. A run moves queued → in_progress → a final status; every change by a
- * worker is fenced on the run's attempt, so a worker that lost the run (it was recovered after a missed
- * heartbeat) can no longer write to it.
+ * The run ledger's one writer: every change of a run's status, attempt, heartbeat, progress, counts, error
+ * and threshold details is here. A run moves along RUN_TRANSITIONS (queued → in_progress → a final status;
+ * in_progress → queued when its worker died; queued → cancelled), and every status update names the
+ * statuses it may come from in its WHERE, so an illegal move changes no row and its caller is told.
+ * Every change by a worker is fenced on the run's attempt, so a worker that lost the run (it was recovered
+ * after a missed heartbeat) can no longer write to it. Writes that must commit with others take the
+ * transaction they belong to.
  */
 
-async function rows<T>(em: EntityManager, sql: string, params: unknown[] = []): Promise<T[]> {
-  return em.getConnection().execute<T[]>(sql, params, 'all', em.getTransactionContext());
+export interface RunMove {
+  /** Narrows the statuses the move may start from; each must be a legal start (RUN_TRANSITIONS). */
+  from?: readonly RunStatus[];
+  /** Further `column = ?` assignments, beside the status, with their parameters. */
+  set?: string;
+  params?: readonly unknown[];
+  /** A further condition on the row, without parameters. */
+  where?: string;
+  /** Fences the move on the attempt that owns the run; null or absent: any attempt. */
+  attempt?: number | null;
+  /** Columns returned for the moved row. */
+  returning?: string;
+}
+
+/**
+ * Moves a run to `to` when its status allows it (RUN_TRANSITIONS) and, when given, `attempt` still owns
+ * it. Returns the moved row, or undefined when no row moved: the run is not where the move starts, or
+ * another attempt owns it. Asking for a move the table does not have is a programming error.
+ */
+export async function transitionRun<T = { id: string }>(
+  db: SqlRunner,
+  runId: string,
+  to: RunStatus,
+  move: RunMove = {},
+): Promise<T | undefined> {
+  const legal = statusesBefore(to);
+  const illegal = move.from?.filter((from) => !legal.includes(from)) ?? [];
+  if (illegal.length > 0) throw new Error(`A run cannot move from ${illegal.join(', ')} to ${to}`);
+  if (!isUuid(runId)) return undefined;
+  const attempt = move.attempt ?? null;
+  const [row] = await sql<T>(
+    db,
+    `update sync_run set status = ?${move.set ? `, ${move.set}` : ''}
+     where id = ? and status = any(?::text[]) and (?::int is null or attempt = ?)${move.where ? ` and ${move.where}` : ''}
+     returning ${move.returning ?? 'id'}`,
+    [to, ...(move.params ?? []), runId, move.from ?? legal, attempt, attempt],
+  );
+  return row;
+}
+
+/** The SQL that sets a finished run's duration from its start. */
+const DURATION_SET = `finished_at = now(),
+  duration_ms = case when started_at is null then null else (extract(epoch from now() - started_at) * 1000)::int end`;
+
+export interface TriggeredRun {
+  runId: string;
+  /** False when the configuration already had a queued run, which this trigger joined. */
+  created: boolean;
+}
+
+/** Rounds a trigger takes when the queued run it would join is taken by a worker at that very moment. */
+const TRIGGER_ROUNDS = 5;
+
+/**
+ * Queues a run of a configuration and its job in one transaction. A trigger while a run is queued joins
+ * that run, so triggers never pile up; when that queued run is claimed between the insert and the look-up,
+ * the trigger tries again, and so always ends joined or queued.
+ */
+export async function triggerRun(
+  orm: Orm,
+  boss: PgBoss,
+  configurationId: string,
+  trigger: RunTrigger,
+): Promise<TriggeredRun> {
+  const configuration = await getConfiguration(orm.em.fork(), configurationId);
+  const knex = orm.em.getConnection().getKnex();
+  for (let round = 1; ; round++) {
+    const triggered = await knex.transaction(async (trx): Promise<TriggeredRun | undefined> => {
+      const [created] = await sql<{ id: string }>(
+        trx,
+        `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
+         values (gen_random_uuid(), ?, ?, 'queued', ?, now())
+         on conflict (configuration_id) where status = 'queued' do nothing
+         returning id`,
+        [configuration.organisation.id, configuration.id, trigger],
+      );
+      if (created) {
+        await sendSyncRunJob(boss, { runId: created.id }, { trx });
+        return { runId: created.id, created: true };
+      }
+      const [queued] = await sql<{ id: string }>(
+        trx,
+        `select id from sync_run where configuration_id = ? and status = 'queued'`,
+        [configuration.id],
+      );
+      return queued ? { runId: queued.id, created: false } : undefined;
+    });
+    if (triggered) return triggered;
+    if (round >= TRIGGER_ROUNDS) {
+      throw new Error(`Could not queue a run of ${configuration.id} in ${round} attempts: try again`);
+    }
+  }
 }
 
 export type CancelOutcome = 'cancelled' | 'cancel_requested';
@@ -19,22 +127,19 @@ export type CancelOutcome = 'cancelled' | 'cancel_requested';
 /** Support's cancel: a queued run ends at once; a running one stops at its next checkpoint, before apply. */
 export async function requestCancel(em: EntityManager, runId: string): Promise<CancelOutcome> {
   const run = await getRun(em, runId);
-  const [cancelled] = await rows<{ id: string }>(
-    em,
-    `update sync_run set status = 'cancelled', cancel_requested_at = now(), finished_at = now(),
-       error_summary = 'Cancelled by support before it started'
-     where id = ? and status = 'queued' returning id`,
-    [run.id],
-  );
+  const cancelled = await transitionRun(em, run.id, 'cancelled', {
+    from: ['queued'],
+    set: `cancel_requested_at = now(), finished_at = now(), error_summary = 'Cancelled by support before it started'`,
+  });
   if (cancelled) return 'cancelled';
-  const [requested] = await rows<{ id: string }>(
+  const [requested] = await sql<{ id: string }>(
     em,
     `update sync_run set cancel_requested_at = coalesce(cancel_requested_at, now())
      where id = ? and status = 'in_progress' returning id`,
     [run.id],
   );
   if (requested) return 'cancel_requested';
-  const [current] = await rows<{ status: RunStatus }>(em, 'select status from sync_run where id = ?', [
+  const [current] = await sql<{ status: RunStatus }>(em, 'select status from sync_run where id = ?', [
     run.id,
   ]);
   const label = current ? RUN_STATUS_INFO[current.status].label : 'gone';
@@ -56,24 +161,21 @@ export interface ClaimedRun {
  * configuration is in progress (try again later); 'gone' when the run is not there to take (finished or
  * cancelled meanwhile). A run whose cancel was requested ends as Cancelled here.
  */
-export async function claimRun(em: EntityManager, runId: string): Promise<ClaimedRun | 'busy' | 'gone'> {
+export async function claimRun(db: SqlRunner, runId: string): Promise<ClaimedRun | 'busy' | 'gone'> {
   if (!isUuid(runId)) return 'gone';
   let claimed: { attempt: number; configuration_id: string; organisation_id: string } | undefined;
   try {
-    [claimed] = await rows<{ attempt: number; configuration_id: string; organisation_id: string }>(
-      em,
-      `update sync_run set status = 'in_progress', attempt = attempt + 1, started_at = coalesce(started_at, now()),
-         heartbeat_at = now()
-       where id = ? and status in ('queued', 'in_progress') and cancel_requested_at is null
-       returning attempt, configuration_id, organisation_id`,
-      [runId],
-    );
+    claimed = await transitionRun(db, runId, 'in_progress', {
+      set: 'attempt = attempt + 1, started_at = coalesce(started_at, now()), heartbeat_at = now()',
+      where: 'cancel_requested_at is null',
+      returning: 'attempt, configuration_id, organisation_id',
+    });
   } catch (error) {
-    if (error instanceof UniqueConstraintViolationException) return 'busy';
+    if (isUniqueViolation(error, 'sync_run_one_in_progress_per_configuration')) return 'busy';
     throw error;
   }
   if (!claimed) {
-    await finishCancelled(em, runId, null, 'Cancelled by support before it was applied');
+    await finishCancelled(db, runId, null, 'Cancelled by support before it was applied');
     return 'gone';
   }
   return {
@@ -92,12 +194,12 @@ export interface HeartbeatResult {
 
 /** Keeps the run alive and publishes progress; tells the worker whether to go on. */
 export async function heartbeat(
-  em: EntityManager,
+  db: SqlRunner,
   run: Pick<ClaimedRun, 'runId' | 'attempt'>,
   progress?: Partial<RunProgress>,
 ): Promise<HeartbeatResult> {
-  const [row] = await rows<{ cancel_requested_at: Date | null }>(
-    em,
+  const [row] = await sql<{ cancel_requested_at: Date | null }>(
+    db,
     `update sync_run set heartbeat_at = now(),
        rows_read = coalesce(?, rows_read), rows_planned = coalesce(?, rows_planned), rows_applied = coalesce(?, rows_applied)
      where id = ? and attempt = ? and status = 'in_progress'
@@ -109,21 +211,103 @@ export async function heartbeat(
 
 /** Ends an unfinished run as Cancelled (nothing written), fenced on `attempt` when one is given. */
 export async function finishCancelled(
-  em: EntityManager,
+  db: SqlRunner,
   runId: string,
   attempt: number | null,
   reason: string,
 ): Promise<boolean> {
-  const result = await rows<{ id: string }>(
-    em,
-    `update sync_run set status = 'cancelled', finished_at = now(),
-       duration_ms = case when started_at is null then null else (extract(epoch from now() - started_at) * 1000)::int end,
-       error_summary = ?
-     where id = ? and status in ('queued', 'in_progress') and (?::int is null or attempt = ?)
-     returning id`,
-    [reason, runId, attempt, attempt],
+  const row = await transitionRun(db, runId, 'cancelled', {
+    set: `${DURATION_SET}, error_summary = ?`,
+    params: [reason],
+    attempt,
+  });
+  return row !== undefined;
+}
+
+export type ApplyFence = 'owned' | 'lost' | 'cancelled';
+
+/**
+ * Inside the apply's transaction: locks the run's row until commit and says whether `attempt` still owns
+ * it ('lost': another attempt took over, or the run is no longer in progress) and whether support asked
+ * to cancel it meanwhile.
+ */
+export async function lockRunForApply(
+  trx: Knex.Transaction,
+  run: Pick<ClaimedRun, 'runId' | 'attempt'>,
+): Promise<ApplyFence> {
+  const [row] = await sql<{ attempt: number; status: RunStatus; cancel: Date | null }>(
+    trx,
+    'select attempt, status, cancel_requested_at as cancel from sync_run where id = ? for update',
+    [run.runId],
   );
-  return result.length > 0;
+  if (!row || row.attempt !== run.attempt || row.status !== 'in_progress') return 'lost';
+  return row.cancel ? 'cancelled' : 'owned';
+}
+
+/** The counts columns, by the key the API and the plan use. */
+const COUNT_COLUMNS: Record<keyof RunCounts, string> = {
+  created: 'created_count',
+  updated: 'updated_count',
+  reactivated: 'reactivated_count',
+  deactivated: 'deactivated_count',
+  unchanged: 'unchanged_count',
+  skipped: 'skipped_count',
+  warnings: 'warning_count',
+  errors: 'error_count',
+};
+const COUNT_KEYS = Object.keys(COUNT_COLUMNS) as (keyof RunCounts)[];
+
+/**
+ * Inside the apply's transaction, after the directory writes: the run's final status, counts and progress
+ * (every planned row applied). Fenced on the attempt; false when no row moved.
+ */
+export async function finishApplied(
+  trx: Knex.Transaction,
+  run: Pick<ClaimedRun, 'runId' | 'attempt'>,
+  outcome: { status: 'success' | 'needs_attention'; counts: RunCounts; progress: RunProgress },
+): Promise<boolean> {
+  const row = await transitionRun(trx, run.runId, outcome.status, {
+    set: `${DURATION_SET}, ${COUNT_KEYS.map((key) => `${COUNT_COLUMNS[key]} = ?`).join(', ')},
+      rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now()`,
+    params: [
+      ...COUNT_KEYS.map((key) => outcome.counts[key]),
+      outcome.progress.read,
+      outcome.progress.planned,
+      outcome.progress.applied,
+    ],
+    attempt: run.attempt,
+  });
+  return row !== undefined;
+}
+
+/**
+ * Inside a transaction with the run's log: a final status that wrote nothing to the directory (Data Load
+ * Failed, Above Deactivation Threshold), with its error summary, threshold details and progress. Fenced on
+ * the attempt; false when no row moved (then the log must not be written either).
+ */
+export async function finishUnapplied(
+  trx: Knex.Transaction,
+  run: Pick<ClaimedRun, 'runId' | 'attempt'>,
+  outcome: {
+    status: 'data_load_failed' | 'above_deactivation_threshold';
+    errorSummary: string;
+    thresholdDetails?: ThresholdDetails;
+    errors: number;
+    progress: RunProgress;
+  },
+): Promise<boolean> {
+  const row = await transitionRun(trx, run.runId, outcome.status, {
+    set: `${DURATION_SET}, error_summary = ?, threshold_details = ?::jsonb, error_count = ?, rows_read = ?, rows_planned = ?`,
+    params: [
+      outcome.errorSummary,
+      outcome.thresholdDetails ? JSON.stringify(outcome.thresholdDetails) : null,
+      outcome.errors,
+      outcome.progress.read,
+      outcome.progress.planned,
+    ],
+    attempt: run.attempt,
+  });
+  return row !== undefined;
 }
 
 export interface StaleRun {
@@ -133,13 +317,56 @@ export interface StaleRun {
 }
 
 /** In-progress runs whose worker has not beaten for `staleAfterSeconds`: their worker died or hangs. */
-export async function findStaleRuns(em: EntityManager, staleAfterSeconds: number): Promise<StaleRun[]> {
-  const stale = await rows<{ id: string; attempt: number; configuration_id: string }>(
-    em,
+export async function findStaleRuns(db: SqlRunner, staleAfterSeconds: number): Promise<StaleRun[]> {
+  const stale = await sql<{ id: string; attempt: number; configuration_id: string }>(
+    db,
     `select id, attempt, configuration_id from sync_run
      where status = 'in_progress' and heartbeat_at < now() - make_interval(secs => ?)
      order by heartbeat_at limit 100`,
     [staleAfterSeconds],
   );
   return stale.map((row) => ({ runId: row.id, attempt: row.attempt, configurationId: row.configuration_id }));
+}
+
+/**
+ * A run whose worker stopped heart-beating goes back to the queue with a new job, or, after its last
+ * attempt, ends as Cancelled with the reason; nothing is ever left In Progress. Fenced on the attempt seen.
+ */
+export async function recoverStaleRun(
+  orm: Orm,
+  boss: PgBoss,
+  stale: StaleRun,
+): Promise<'requeued' | 'cancelled' | 'skipped'> {
+  const em = orm.em.fork();
+  if (stale.attempt >= RUN_MAX_ATTEMPTS) {
+    const ended = await finishCancelled(
+      em,
+      stale.runId,
+      stale.attempt,
+      `The worker running this sync stopped responding on each of ${stale.attempt} attempts; the sync was stopped without changes. Contact support if this happens again.`,
+    );
+    return ended ? 'cancelled' : 'skipped';
+  }
+  const knex = orm.em.getConnection().getKnex();
+  try {
+    return await knex.transaction(async (trx) => {
+      const requeued = await transitionRun(trx, stale.runId, 'queued', {
+        set: 'heartbeat_at = null',
+        attempt: stale.attempt,
+      });
+      if (!requeued) return 'skipped';
+      await sendSyncRunJob(boss, { runId: stale.runId }, { trx });
+      return 'requeued';
+    });
+  } catch (error) {
+    if (!isUniqueViolation(error, 'sync_run_one_queued_per_configuration')) throw error;
+    // Another run of the configuration is queued already: that one will bring the directory up to date.
+    const ended = await finishCancelled(
+      em,
+      stale.runId,
+      stale.attempt,
+      'The worker running this sync stopped responding; a newer run of this configuration was already queued, so this one was stopped without changes.',
+    );
+    return ended ? 'cancelled' : 'skipped';
+  }
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Orm } from '@provisioning/db';
-import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
+import { finishApplied, isUniqueViolation, lockRunForApply, type Orm } from '@provisioning/db';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { logChunks } from '../logs/log-chunks.ts';
+import type { LogEntry } from '../logs/log-entry.ts';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
 /** Directory columns the engine writes, in the order of the unnest() arrays below. */
@@ -56,15 +56,10 @@ export async function applyPlan(orm: Orm, input: ApplyInput): Promise<ApplyResul
   try {
     return await applyInTransaction(orm, input);
   } catch (error) {
-    if (isEmailConflict(error)) return { outcome: 'conflict' };
+    // Another configuration of the organisation took an email this plan gives a user, after it was planned.
+    if (isUniqueViolation(error, 'directory_user_email_ci_unique')) return { outcome: 'conflict' };
     throw error;
   }
-}
-
-/** Another configuration of the organisation took an email this plan gives a user, after it was planned. */
-function isEmailConflict(error: unknown): boolean {
-  const pgError = error as { code?: string; constraint?: string };
-  return pgError.code === '23505' && pgError.constraint === 'directory_user_email_ci_unique';
 }
 
 async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyResult> {
@@ -77,14 +72,9 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
     await query(trx, `select pg_advisory_xact_lock(hashtext('sync-organisation:' || ?))`, [
       input.organisationId,
     ]);
-    const { rows } = await query<{ rows: { attempt: number; status: string; cancel: Date | null }[] }>(
-      trx,
-      'select attempt, status, cancel_requested_at as cancel from sync_run where id = ? for update',
-      [input.runId],
-    );
-    const run = rows[0];
-    if (!run || run.attempt !== input.attempt || run.status !== 'in_progress') return { outcome: 'lost' };
-    if (run.cancel) return { outcome: 'cancelled' };
+    const fence = await lockRunForApply(trx, input);
+    if (fence === 'lost') return { outcome: 'lost' };
+    if (fence === 'cancelled') return { outcome: 'cancelled' };
 
     const actions = input.plan.actions;
     await insertUsers(
@@ -102,29 +92,11 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
 
     const counts = input.plan.counts;
     const status = counts.warnings > 0 ? 'needs_attention' : 'success';
-    await query(
-      trx,
-      `update sync_run set status = ?, finished_at = now(),
-         duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
-         created_count = ?, updated_count = ?, reactivated_count = ?, deactivated_count = ?, unchanged_count = ?,
-         skipped_count = ?, warning_count = ?, error_count = 0,
-         rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now()
-       where id = ?`,
-      [
-        status,
-        counts.created,
-        counts.updated,
-        counts.reactivated,
-        counts.deactivated,
-        counts.unchanged,
-        counts.skipped,
-        counts.warnings,
-        input.rowsRead,
-        actions.length,
-        actions.length,
-        input.runId,
-      ],
-    );
+    await finishApplied(trx, input, {
+      status,
+      counts: { ...counts, errors: 0 },
+      progress: { read: input.rowsRead, planned: actions.length, applied: actions.length },
+    });
     return { outcome: 'applied', status };
   });
 }
@@ -248,18 +220,6 @@ async function deactivateUsers(trx: Knex.Transaction, userIds: string[]): Promis
       [part],
     );
   }
-}
-
-export interface LogEntry {
-  rowNumber: number | null;
-  externalId: string | null;
-  email: string | null;
-  name: string | null;
-  action: LogAction;
-  outcome: LogOutcome;
-  changes: FieldChanges | null;
-  message: string | null;
-  hint?: string | null;
 }
 
 function warningText(warnings: RowWarning[]): string | null {

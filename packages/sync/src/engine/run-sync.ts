@@ -1,7 +1,9 @@
 import {
   type ClaimedRun,
   claimRun,
+  configurationNamesOf,
   finishCancelled,
+  finishUnapplied,
   getConfiguration,
   heartbeat,
   type Orm,
@@ -140,7 +142,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       directoryEmails ??= new Set(existing.map((user) => user.email.toLowerCase()));
       return directoryEmails.has(email);
     });
-    const configurationNames = await loadConfigurationNames(options.orm, claimed.organisationId);
+    const configurationNames = await configurationNamesOf(em, claimed.organisationId);
     for (let round = 1; ; round++) {
       const plan = planSync({
         configurationId: configuration.id,
@@ -194,17 +196,6 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
   } finally {
     clearInterval(timer);
   }
-}
-
-/** Names for warnings about users another configuration manages ("managed by configuration "HR""). */
-async function loadConfigurationNames(orm: Orm, organisationId: string): Promise<Map<string, string>> {
-  const rows = await orm.em
-    .getConnection()
-    .execute<{ id: string; name: string }[]>(
-      'select id, name from sync_configuration where organisation_id = ?',
-      [organisationId],
-    );
-  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 /** Rows per fetch from the directory cursor. */
@@ -269,50 +260,26 @@ async function loadDirectory(
   return users;
 }
 
-/** Fenced final update for the two outcomes that write nothing to the directory. */
+/** The final status of the two outcomes that write nothing to the directory, with the run's log if any. */
 async function finishWithoutWrites(
   orm: Orm,
   run: ClaimedRun,
-  fields: {
-    status: RunStatus;
-    errorSummary: string | null;
-    thresholdDetails?: ThresholdDetails;
-    errors: number;
-  },
-  progress: RunProgress,
+  outcome: Parameters<typeof finishUnapplied>[2],
   log: Parameters<typeof insertLog>[2],
 ): Promise<RunStatus> {
   const knex = orm.em.getConnection().getKnex();
   await knex.transaction(async (trx) => {
-    const { rows } = await query<{ rows: unknown[] }>(
-      trx,
-      `update sync_run set status = ?, finished_at = now(),
-         duration_ms = (extract(epoch from now() - started_at) * 1000)::int,
-         error_summary = ?, threshold_details = ?::jsonb, error_count = ?, rows_read = ?, rows_planned = ?
-       where id = ? and attempt = ? and status = 'in_progress'
-       returning id`,
-      [
-        fields.status,
-        fields.errorSummary,
-        fields.thresholdDetails ? JSON.stringify(fields.thresholdDetails) : null,
-        fields.errors,
-        progress.read,
-        progress.planned,
-        run.runId,
-        run.attempt,
-      ],
-    );
-    if (rows.length > 0) await insertLog(trx, run.runId, log);
+    const finished = await finishUnapplied(trx, run, outcome);
+    if (finished) await insertLog(trx, run.runId, log);
   });
-  return fields.status;
+  return outcome.status;
 }
 
 function finishDataLoadFailed(orm: Orm, run: ClaimedRun, error: SourceError, progress: RunProgress) {
   return finishWithoutWrites(
     orm,
     run,
-    { status: 'data_load_failed', errorSummary: error.message, errors: 1 },
-    progress,
+    { status: 'data_load_failed', errorSummary: error.message, errors: 1, progress },
     [
       {
         rowNumber: null,
@@ -356,8 +323,8 @@ function finishAboveThreshold(
       errorSummary: blocked.message,
       thresholdDetails: details,
       errors: 0,
+      progress,
     },
-    progress,
     [],
   );
 }
