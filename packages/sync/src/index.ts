@@ -1,5 +1,6 @@
 export { openTabularFile, type TabularFileOptions } from './connectors/file-reader.ts';
 export * from './connectors/load-source.ts';
+export * from './connectors/source.ts';
 export * from './engine/apply.ts';
 export * from './engine/columns.ts';
 export * from './engine/normalise.ts';
@@ -10,4 +11,3 @@ export * from './engine/types.ts';
 export { LOG_CHUNK_LINES } from './logs/log-chunks.ts';
 export * from './logs/log-export.ts';
 export * from './logs/log-file.ts';
-export * from './source.ts';
