@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SftpSettings } from '@provisioning/shared';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { formatBytes, openTabularFile } from './file-reader.ts';
+import { formatBytes, openTabularFile } from '../files/file-reader.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
 export interface SftpLoadOptions extends LoadOptions {

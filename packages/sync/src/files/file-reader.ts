@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
 import { type CsvEncoding, csvRows } from './csv-rows.ts';
-import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
 import { xlsxRows } from './xlsx-rows.ts';
 
 export type { CsvEncoding } from './csv-rows.ts';
