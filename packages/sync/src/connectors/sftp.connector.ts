@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SftpSettings } from '@provisioning/shared';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { formatBytes, openTabularFile } from '../files/file-reader.ts';
+import { openTabularFile } from '../files/file-reader.ts';
+import { formatBytes } from '../files/raw-rows.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
 export interface SftpLoadOptions extends LoadOptions {
