@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { trpcServer } from '@hono/trpc-server';
-import type { EntityManager } from '@provisioning/db';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { type RequestIdVariables, requestId } from 'hono/request-id';
+import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
+import type { AppEnv } from './http/app-env.ts';
 import { logDownload } from './http/log-download.ts';
 import { originCheck } from './http/origin-check.ts';
-import { type SessionInfo, sessionMiddleware } from './http/session.ts';
+import { sessionMiddleware } from './http/session.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import { RunChangeFeed } from './run-change-feed.ts';
 import { type ApiServices, createContext } from './trpc/context.ts';
@@ -26,15 +26,6 @@ export interface AppDependencies extends Partial<ApiServices> {
   /** The built web app to serve from the same origin (production); none in development. */
   webDistDir?: string | null;
 }
-
-export type AppEnv = {
-  Variables: RequestIdVariables & {
-    logger: Logger;
-    em: EntityManager;
-    session: SessionInfo | null;
-    clientAddress: string;
-  };
-};
 
 /** tRPC request bodies are small JSON inputs; anything bigger is refused before it is read. */
 const MAX_BODY_BYTES = 64 * 1024;

@@ -1,14 +1,9 @@
 import { DriverException } from '@mikro-orm/core';
 import { DomainError } from '@provisioning/shared';
 import { parseCommandArgs, UsageError } from './args.ts';
-import { COMMANDS } from './commands.ts';
+import { type CliIo, COMMANDS } from './commands.ts';
 import { ensureMigrated, openDatabase, SetupError } from './database.ts';
 import type { Env } from './env.ts';
-
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);

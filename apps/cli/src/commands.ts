@@ -48,10 +48,15 @@ import {
   requiredFlag,
   UsageError,
 } from './args.ts';
-import type { CliIo } from './cli.ts';
 import type { Database } from './database.ts';
 
 type Values = Record<string, string | string[] | boolean | undefined>;
+
+/** Where a command writes its output: the process's streams, or a test's buffers. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
 
 export interface Command {
   usage: string;

@@ -28,9 +28,9 @@ import {
 } from '@provisioning/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { openTabularFile } from '../src/connectors/file-reader.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import { createTestOrganisation, queueRunRow } from '../src/engine/sync-fixture.test-support.ts';
+import { openTabularFile } from '../src/files/file-reader.ts';
 
 const SIZES = [100_000, 200_000];
 

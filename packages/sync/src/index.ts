@@ -1,5 +1,5 @@
-export { openTabularFile, type TabularFileOptions } from './connectors/file-reader.ts';
 export * from './connectors/load-source.ts';
+export * from './connectors/source.ts';
 export * from './engine/apply.ts';
 export * from './engine/columns.ts';
 export * from './engine/normalise.ts';
@@ -7,8 +7,8 @@ export * from './engine/plan.ts';
 export * from './engine/run-sync.ts';
 export * from './engine/threshold.ts';
 export * from './engine/types.ts';
+export { openTabularFile, type TabularFileOptions } from './files/file-reader.ts';
 export { LOG_CHUNK_LINES } from './logs/log-chunks.ts';
 export type { LogEntry } from './logs/log-entry.ts';
 export * from './logs/log-export.ts';
 export * from './logs/log-file.ts';
-export * from './source.ts';

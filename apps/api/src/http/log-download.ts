@@ -8,7 +8,7 @@ import {
 } from '@provisioning/shared';
 import { exportRunLog, LOG_CONTENT_TYPES, runLogInfo } from '@provisioning/sync';
 import type { Handler } from 'hono';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from './app-env.ts';
 
 const DOMAIN_STATUS = {
   BAD_INPUT: 400,

@@ -1,22 +1,7 @@
 import { type EntityManager, findSession } from '@provisioning/db';
-import type { Role, SyncService } from '@provisioning/shared';
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { generateCookie, getCookie } from 'hono/cookie';
-import type { AppEnv } from '../app.ts';
-
-/** The signed-in account as every procedure and download sees it; read fresh on each request. */
-export interface SessionInfo {
-  token: string;
-  account: { id: string; email: string; name: string };
-  roles: Role[];
-  organisation: {
-    id: string;
-    name: string;
-    timeZone: string;
-    provisioningEnabled: boolean;
-    syncService: SyncService;
-  };
-}
+import type { AppEnv, SessionInfo } from './app-env.ts';
 
 export const SESSION_COOKIE = 'provisioning_session';
 

@@ -1,6 +1,7 @@
 import { createSession, findAccountByCredentials, revokeSession, SESSION_MAX_AGE_MS } from '@provisioning/db';
 import { checkAccess, roleAllows, SignInInputSchema } from '@provisioning/shared';
-import { loadSession, type SessionInfo } from '../http/session.ts';
+import type { SessionInfo } from '../http/app-env.ts';
+import { loadSession } from '../http/session.ts';
 import { publicProcedure } from '../trpc/procedures.ts';
 import { router, TRPCError } from '../trpc/trpc.ts';
 

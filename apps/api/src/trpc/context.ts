@@ -1,8 +1,8 @@
 import type { EntityManager, Orm } from '@provisioning/db';
 import type { Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv } from '../app.ts';
-import { expiredSessionCookie, type SessionInfo, sessionCookie } from '../http/session.ts';
+import type { AppEnv, SessionInfo } from '../http/app-env.ts';
+import { expiredSessionCookie, sessionCookie } from '../http/session.ts';
 import type { LoginRateLimiter } from '../login-rate-limit.ts';
 import type { RunChangeFeed } from '../run-change-feed.ts';
 

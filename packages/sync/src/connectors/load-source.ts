@@ -1,7 +1,7 @@
 import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@provisioning/db';
 import { CONNECTOR_LABELS, type SftpSettings } from '@provisioning/shared';
-import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
 import { loadSftpSource } from './sftp.connector.ts';
+import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
 /** The configuration's connector, with its secrets opened, loading the source. */
 export async function loadSource(

@@ -16,8 +16,8 @@ import {
 import ExcelJS from 'exceljs';
 import SftpClient from 'ssh2-sftp-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SourceError, type SourceRecord, type SourceTable } from '../source.ts';
 import { loadSftpSource, type SftpLoadOptions } from './sftp.connector.ts';
+import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
 
 const USER = 'hr-export';
 const PASSWORD = 'correct horse battery staple';

@@ -6,8 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SftpSettings } from '@provisioning/shared';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
-import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
-import { formatBytes, openTabularFile } from './file-reader.ts';
+import { openTabularFile } from '../files/file-reader.ts';
+import { formatBytes } from '../files/raw-rows.ts';
+import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
 export interface SftpLoadOptions extends LoadOptions {
   /** Connection attempts when the network fails in a way worth retrying (refused, timeout, reset). Default 3. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SourceError } from '../source.ts';
+import { SourceError } from '../connectors/source.ts';
 import { resolveColumns } from './columns.ts';
 
 function failure(headers: string[], mapping = {}): SourceError {

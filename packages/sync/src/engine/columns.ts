@@ -4,7 +4,7 @@ import {
   type FieldMapping,
   REQUIRED_DIRECTORY_FIELDS,
 } from '@provisioning/shared';
-import { SourceError } from '../source.ts';
+import { SourceError } from '../connectors/source.ts';
 
 /** Which source column each directory field is read from. */
 export interface ColumnMap {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SourceRecord } from '../source.ts';
+import type { SourceRecord } from '../connectors/source.ts';
 import { resolveColumns } from './columns.ts';
 import { createNormaliser, isValidEmail, parseStartDate } from './normalise.ts';
 import type { NormalisedRow } from './types.ts';

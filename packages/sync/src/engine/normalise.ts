@@ -1,5 +1,5 @@
 import { DIRECTORY_FIELDS, type DirectoryField } from '@provisioning/shared';
-import type { SourceRecord } from '../source.ts';
+import type { SourceRecord } from '../connectors/source.ts';
 import type { ColumnMap } from './columns.ts';
 import { createInterner, internRepeating } from './intern.ts';
 import {

@@ -17,7 +17,7 @@ import {
   type RunStatus,
 } from '@provisioning/shared';
 import { loadSource } from '../connectors/load-source.ts';
-import { type LoadOptions, SourceError, type SourceTable } from '../source.ts';
+import { type LoadOptions, SourceError, type SourceTable } from '../connectors/source.ts';
 import { applyPlan, insertLog, query } from './apply.ts';
 import { resolveColumns } from './columns.ts';
 import { createInterner } from './intern.ts';

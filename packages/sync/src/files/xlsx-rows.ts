@@ -1,8 +1,8 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { SourceError } from '../source.ts';
-import { formatBytes, type RawRow, type RawRowSource } from './file-reader.ts';
+import { SourceError } from '../connectors/source.ts';
+import { formatBytes, type RawRow, type RawRowSource } from './raw-rows.ts';
 import { decodeXmlText, readAttributes, XmlScanner } from './xml-scanner.ts';
 import {
   corruptArchive,

@@ -5,7 +5,7 @@ import { PNG_BYTES, writeHrCsv, writeHrXlsx, writeZip, writeZipBomb } from '@pro
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SourceError, type SourceRecord, type SourceTable } from '../source.ts';
+import { SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
 import { openTabularFile, type TabularFileOptions } from './file-reader.ts';
 
 let dir: string;

@@ -3,8 +3,8 @@ import { createReadStream } from 'node:fs';
 import { finished, pipeline, type Readable, Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import iconv from 'iconv-lite';
-import { SourceError } from '../source.ts';
-import type { RawRow, RawRowSource } from './file-reader.ts';
+import { SourceError } from '../connectors/source.ts';
+import type { RawRow, RawRowSource } from './raw-rows.ts';
 
 export type CsvEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'iso-8859-1';
 type Delimiter = ',' | ';' | '\t' | '|';

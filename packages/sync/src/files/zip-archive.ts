@@ -1,7 +1,7 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
-import { SourceError } from '../source.ts';
+import { SourceError } from '../connectors/source.ts';
 
 export interface ZipEntry {
   name: string;

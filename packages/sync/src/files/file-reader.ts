@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { SourceError, type SourceRecord, type SourceTable } from '../source.ts';
+import { SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
 import { type CsvEncoding, csvRows } from './csv-rows.ts';
+import type { RawRow, RawRowSource } from './raw-rows.ts';
 import { xlsxRows } from './xlsx-rows.ts';
 
 export type { CsvEncoding } from './csv-rows.ts';
@@ -24,34 +25,6 @@ export interface TabularFileOptions {
 
 export const DEFAULT_MAX_ROWS = 500_000;
 export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 1024 ** 3;
-
-/** One row as read from the file, before the header is applied. */
-export interface RawRow {
-  /** As a person finds it: the spreadsheet row, or the CSV record counting from 1. */
-  rowNumber: number;
-  cells: string[];
-}
-
-/** Rows from a file, and a way to release what reads them (streams, descriptors) early. */
-export interface RawRowSource {
-  /** In order, in batches of the rows the reader has ready; no batch is empty. */
-  rows: AsyncGenerator<RawRow[]>;
-  /** XLSX rows hold only their non-empty cells: a short row is normal there, not a mismatch. */
-  shortRowsAreNormal: boolean;
-  release(): void;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 /** Spreadsheet column letters for a 0-based index: 0 → A, 26 → AA. */
 export function columnLetters(index: number): string {
