@@ -43,11 +43,6 @@ const LAYER_RULES = [
  * Each is left out of the graph before checking; delete the entry once that work lands (the check
  * says when an entry no longer matches any import).
  */
-const PENDING_ELSEWHERE = [
-  // LogEntry moves out of engine/apply.ts (the engine/apply.ts <-> logs/* loop, issue 11 section 2).
-  { from: 'packages/sync/src/logs/log-chunks.ts', to: 'packages/sync/src/engine/apply.ts' },
-  { from: 'packages/sync/src/logs/log-file.ts', to: 'packages/sync/src/engine/apply.ts' },
-];
 
 // `import … from '…'`, `export … from '…'`, `import type …`, `import '…'`: statements start a line.
 // `[^;'"]*?` lets a statement span lines (multi-line import lists) without running into the next one.
@@ -217,11 +212,6 @@ function buildGraph() {
       if (!targets.has(target)) targets.set(target, line);
     }
     graph.set(file, targets);
-  }
-  for (const { from, to } of PENDING_ELSEWHERE) {
-    if (!graph.get(from)?.delete(to)) {
-      console.warn(`Note: ${from} no longer imports ${to}; delete its PENDING_ELSEWHERE entry.`);
-    }
   }
   return graph;
 }
