@@ -27,6 +27,8 @@ export async function startWorker({
   jobs = JOBS,
 }: WorkerOptions): Promise<RunningWorker> {
   const orm = await createOrm({ databaseUrl });
+  // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
+  const stopping = new AbortController();
   let boss: PgBoss | undefined;
   try {
     const applied = await migrate(orm);
@@ -45,7 +47,9 @@ export async function startWorker({
       ...Object.fromEntries(jobs.map((job) => [job.name, job.queue])),
     });
 
-    for (const job of jobs) await registerJob(boss, job, { orm, logger, concurrency, secretKey });
+    for (const job of jobs) {
+      await registerJob(boss, job, { orm, logger, concurrency, secretKey, signal: stopping.signal });
+    }
   } catch (error) {
     await boss?.stop({ graceful: false });
     await orm.close();
@@ -54,15 +58,16 @@ export async function startWorker({
   logger.info({ queues: jobs.map((job) => job.name), concurrency }, 'worker ready');
 
   const running = boss;
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   return {
     stop() {
-      stopping ??= (async () => {
+      stopped ??= (async () => {
+        stopping.abort();
         // wait: true resolves once jobs in progress have finished (or pg-boss's 30 s timeout has passed).
         await running.stop({ graceful: true, wait: true });
         await orm.close();
       })();
-      return stopping;
+      return stopped;
     },
   };
 }
@@ -75,7 +80,8 @@ async function registerJob(
     logger,
     concurrency,
     secretKey,
-  }: { orm: Orm; logger: Logger; concurrency: number; secretKey: Buffer },
+    signal,
+  }: { orm: Orm; logger: Logger; concurrency: number; secretKey: Buffer; signal: AbortSignal },
 ): Promise<void> {
   // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
   if (job.cron) await boss.schedule(job.name, job.cron, {});
@@ -96,6 +102,7 @@ async function registerJob(
             retryCount: item.retryCount,
             retryLimit: item.retryLimit,
             createdOn: item.createdOn,
+            signal,
           });
         } catch (error) {
           // Rethrown so pg-boss records the failure and applies the queue's retry policy.

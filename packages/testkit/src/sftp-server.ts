@@ -16,6 +16,11 @@ export interface SftpServerOptions {
   publicKey?: string | Buffer;
   /** Destroys the connection once it has sent this many bytes of file data: a drop mid-download. */
   dropAfterBytes?: number;
+  /**
+   * Once this many bytes of a file are sent, truncates the file on disk to that length: an export that
+   * rewrites the file shorter while it is downloaded. Reads past the new end then answer EOF.
+   */
+  truncateAfterBytes?: number;
   /** The host's private key (OpenSSH or PEM); default a fresh ed25519 key, so a new fingerprint each start. */
   hostKey?: string;
   /** Default: any free port. */
@@ -107,7 +112,7 @@ function longName(name: string, stats: Stats): string {
 }
 
 type OpenHandle =
-  | { kind: 'file'; file: fs.FileHandle }
+  | { kind: 'file'; file: fs.FileHandle; path: string }
   | { kind: 'dir'; entries: { filename: string; longname: string; attrs: Attributes }[]; sent: boolean };
 
 /**
@@ -151,14 +156,13 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('sftp', (acceptSftp) => {
-          serveSftp(
-            acceptSftp(),
-            root,
-            () => {
+          serveSftp(acceptSftp(), root, {
+            drop: () => {
               socket?.destroy();
             },
-            options.dropAfterBytes,
-          );
+            dropAfterBytes: options.dropAfterBytes,
+            truncateAfterBytes: options.truncateAfterBytes,
+          });
         });
       });
     });
@@ -194,10 +198,19 @@ export async function startSftpServer(options: SftpServerOptions): Promise<SftpS
   };
 }
 
-function serveSftp(sftp: SFTPWrapper, root: string, drop: () => void, dropAfterBytes: number | undefined) {
+function serveSftp(
+  sftp: SFTPWrapper,
+  root: string,
+  {
+    drop,
+    dropAfterBytes,
+    truncateAfterBytes,
+  }: { drop: () => void; dropAfterBytes: number | undefined; truncateAfterBytes: number | undefined },
+) {
   const handles = new Map<number, OpenHandle>();
   let nextHandle = 1;
   let fileBytesSent = 0;
+  let truncated = false;
 
   const newHandle = (value: OpenHandle): Buffer => {
     const id = nextHandle++;
@@ -240,7 +253,7 @@ function serveSftp(sftp: SFTPWrapper, root: string, drop: () => void, dropAfterB
         await file.close();
         return sftp.status(reqid, STATUS_CODE.FAILURE, 'is a directory');
       }
-      sftp.handle(reqid, newHandle({ kind: 'file', file }));
+      sftp.handle(reqid, newHandle({ kind: 'file', file, path: target.local }));
     } catch (error) {
       fail(reqid, error);
     }
@@ -263,6 +276,10 @@ function serveSftp(sftp: SFTPWrapper, root: string, drop: () => void, dropAfterB
       }
       fileBytesSent += bytesRead;
       sftp.data(reqid, buffer.subarray(0, bytesRead));
+      if (truncateAfterBytes !== undefined && fileBytesSent >= truncateAfterBytes && !truncated) {
+        truncated = true;
+        await fs.truncate(open.path, truncateAfterBytes);
+      }
     } catch (error) {
       fail(reqid, error);
     }

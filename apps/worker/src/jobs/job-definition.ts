@@ -17,6 +17,8 @@ export interface JobContext {
   retryLimit: number;
   /** When the job was created: for a scheduled job, the minute it was scheduled for. */
   createdOn: Date;
+  /** Aborted when the worker begins to stop: long work ends early and hands its work back. */
+  signal: AbortSignal;
 }
 
 /** One queue: its name (from @provisioning/shared), payload schema, pg-boss queue options and handler. */

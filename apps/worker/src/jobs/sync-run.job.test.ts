@@ -12,6 +12,7 @@ import {
   ensureQueues,
   migrate,
   type Orm,
+  requestCancel,
   triggerRun,
 } from '@provisioning/db';
 import {
@@ -47,8 +48,9 @@ async function sql<T = Record<string, unknown>>(text: string, params: unknown[] 
 let configCount = 0;
 async function configuration(
   path: string,
-  extra: { schedule?: string | null; enabled?: boolean; organisation?: string } = {},
+  extra: { schedule?: string | null; enabled?: boolean; organisation?: string; server?: SftpServer } = {},
 ) {
+  const server = extra.server ?? sftp;
   configCount += 1;
   const created = await createConfiguration(
     orm.em.fork(),
@@ -57,11 +59,11 @@ async function configuration(
       name: `Feed ${configCount}`,
       connector: 'sftp',
       settings: {
-        host: sftp.host,
-        port: sftp.port,
+        host: server.host,
+        port: server.port,
         username: 'acme',
         password: 'sftp-password',
-        hostFingerprint: sftp.hostFingerprint,
+        hostFingerprint: server.hostFingerprint,
         path,
       },
       mapping: {},
@@ -243,6 +245,72 @@ describe('the sync-run job', () => {
       sql(`update sync_run set status = 'in_progress' where id = ?`, [second.runId]),
     ).rejects.toThrow(/sync_run_one_in_progress_per_configuration/);
     await sql(`update sync_run set status = 'cancelled' where configuration_id = ?`, [configurationId]);
+  });
+});
+
+describe('a run whose download stalls (the file cut short while it is read)', () => {
+  let shrinking: SftpServer;
+  let files = 0;
+  beforeAll(async () => {
+    shrinking = await startSftpServer({
+      root,
+      username: 'acme',
+      password: 'sftp-password',
+      truncateAfterBytes: 64 * 1024,
+    });
+  });
+  afterAll(async () => {
+    await shrinking?.stop();
+  });
+
+  /** A run in progress, its download stuck: the server cut the file short under it. */
+  async function stuckRun(): Promise<string> {
+    files += 1;
+    // The server truncates the file it serves: each run gets a file of its own.
+    await writeHrCsv(join(root, 'outbound', `shrinking-${files}.csv`), { rows: 5_000 });
+    const configurationId = await configuration(`/outbound/shrinking-${files}.csv`, { server: shrinking });
+    const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+    await until(
+      () => runRow(runId),
+      (r) => r.status === 'in_progress',
+    );
+    return runId;
+  }
+
+  it('is handed back to the queue, not left In Progress, when its worker stops', async () => {
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    let runId: string;
+    try {
+      runId = await stuckRun();
+    } finally {
+      await worker.stop();
+    }
+    expect(await runRow(runId)).toMatchObject({ status: 'queued', attempt: 1 });
+    const jobs = await sql<{ state: string }>(
+      `select state from pgboss.job where name = 'sync-run' and data->>'runId' = ? order by created_on`,
+      [runId],
+    );
+    // The first job completed by handing the run back; the second waits for the next worker.
+    expect(jobs.map((job) => job.state)).toEqual(['completed', 'created']);
+    await sql(`update sync_run set status = 'cancelled' where id = ?`, [runId]);
+  });
+
+  it('ends as Cancelled when support cancels it', async () => {
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    try {
+      const runId = await stuckRun();
+      expect(await requestCancel(orm.em.fork(), runId)).toBe('cancel_requested');
+      const run = await until(
+        () => runRow(runId),
+        (r) => r.status !== 'in_progress',
+      );
+      expect(run).toMatchObject({
+        status: 'cancelled',
+        error_summary: 'Cancelled by support before it was applied',
+      });
+    } finally {
+      await worker.stop();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { finishCancelled, sendSyncRunJob } from '@provisioning/db';
+import { finishCancelled, requeueRun, sendSyncRunJob } from '@provisioning/db';
 import { JOB_NAMES, QUEUE_OPTIONS, SyncRunJobSchema } from '@provisioning/shared';
 import { RetryLater, runSync } from '@provisioning/sync';
 import type { JobDefinition } from './job-definition.ts';
@@ -10,10 +10,21 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
   name: JOB_NAMES.syncRun,
   payload: SyncRunJobSchema,
   queue: QUEUE_OPTIONS[JOB_NAMES.syncRun],
-  async handle({ runId }, { orm, boss, secretKey, logger, retryCount, retryLimit, em }) {
+  async handle({ runId }, { orm, boss, secretKey, logger, retryCount, retryLimit, em, signal }) {
     const lastTry = retryCount >= retryLimit;
     try {
-      const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry });
+      const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry, signal });
+      if (result.status === 'stopped') {
+        // The worker is stopping: another worker takes the run from the queue, from the start.
+        const outcome = await requeueRun(
+          orm,
+          boss,
+          { runId, attempt: result.attempt },
+          'The worker running this sync was stopped while a newer run of this configuration was already queued, so this one was stopped without changes.',
+        );
+        logger.info({ runId, outcome }, 'worker stopping: run handed back');
+        return;
+      }
       if (result.status === 'busy') {
         // Another run of this configuration is in progress; this one waits its turn without using a retry.
         await sendSyncRunJob(boss, { runId }, { startAfter: BUSY_RETRY_SECONDS });

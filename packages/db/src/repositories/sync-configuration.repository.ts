@@ -72,7 +72,10 @@ export async function listConfigurations(
 }
 
 /** Names by ID, for warnings about users another configuration manages ("managed by configuration "HR""). */
-export async function configurationNamesOf(db: SqlRunner, organisationId: string): Promise<Map<string, string>> {
+export async function configurationNamesOf(
+  db: SqlRunner,
+  organisationId: string,
+): Promise<Map<string, string>> {
   const rows = await sql<{ id: string; name: string }>(
     db,
     'select id, name from sync_configuration where organisation_id = ?',

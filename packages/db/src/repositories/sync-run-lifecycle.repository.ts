@@ -192,19 +192,30 @@ export interface HeartbeatResult {
   cancelRequested: boolean;
 }
 
-/** Keeps the run alive and publishes progress; tells the worker whether to go on. */
+/**
+ * Publishes progress and tells the worker whether to go on. `advance: false` (the run has not moved since
+ * the last beat) leaves heartbeat_at as it is, so a run that stalls goes stale even though its worker lives.
+ */
 export async function heartbeat(
   db: SqlRunner,
   run: Pick<ClaimedRun, 'runId' | 'attempt'>,
   progress?: Partial<RunProgress>,
+  { advance = true }: { advance?: boolean } = {},
 ): Promise<HeartbeatResult> {
   const [row] = await sql<{ cancel_requested_at: Date | null }>(
     db,
-    `update sync_run set heartbeat_at = now(),
+    `update sync_run set heartbeat_at = case when ? then now() else heartbeat_at end,
        rows_read = coalesce(?, rows_read), rows_planned = coalesce(?, rows_planned), rows_applied = coalesce(?, rows_applied)
      where id = ? and attempt = ? and status = 'in_progress'
      returning cancel_requested_at`,
-    [progress?.read ?? null, progress?.planned ?? null, progress?.applied ?? null, run.runId, run.attempt],
+    [
+      advance,
+      progress?.read ?? null,
+      progress?.planned ?? null,
+      progress?.applied ?? null,
+      run.runId,
+      run.attempt,
+    ],
   );
   return { owned: row !== undefined, cancelRequested: Boolean(row?.cancel_requested_at) };
 }
@@ -347,26 +358,39 @@ export async function recoverStaleRun(
     );
     return ended ? 'cancelled' : 'skipped';
   }
+  return requeueRun(
+    orm,
+    boss,
+    stale,
+    'The worker running this sync stopped responding; a newer run of this configuration was already queued, so this one was stopped without changes.',
+  );
+}
+
+/**
+ * Puts a run back in the queue with a new job, fenced on the attempt that held it: its worker died or is
+ * stopping. When another run of the configuration is queued already, that one will bring the directory up
+ * to date, and this one ends as Cancelled with `whenQueuedAlready`.
+ */
+export async function requeueRun(
+  orm: Orm,
+  boss: PgBoss,
+  run: Pick<ClaimedRun, 'runId' | 'attempt'>,
+  whenQueuedAlready: string,
+): Promise<'requeued' | 'cancelled' | 'skipped'> {
   const knex = orm.em.getConnection().getKnex();
   try {
     return await knex.transaction(async (trx) => {
-      const requeued = await transitionRun(trx, stale.runId, 'queued', {
+      const requeued = await transitionRun(trx, run.runId, 'queued', {
         set: 'heartbeat_at = null',
-        attempt: stale.attempt,
+        attempt: run.attempt,
       });
       if (!requeued) return 'skipped';
-      await sendSyncRunJob(boss, { runId: stale.runId }, { trx });
+      await sendSyncRunJob(boss, { runId: run.runId }, { trx });
       return 'requeued';
     });
   } catch (error) {
     if (!isUniqueViolation(error, 'sync_run_one_queued_per_configuration')) throw error;
-    // Another run of the configuration is queued already: that one will bring the directory up to date.
-    const ended = await finishCancelled(
-      em,
-      stale.runId,
-      stale.attempt,
-      'The worker running this sync stopped responding; a newer run of this configuration was already queued, so this one was stopped without changes.',
-    );
+    const ended = await finishCancelled(orm.em.fork(), run.runId, run.attempt, whenQueuedAlready);
     return ended ? 'cancelled' : 'skipped';
   }
 }

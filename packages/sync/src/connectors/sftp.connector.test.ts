@@ -434,6 +434,64 @@ describe('connection problems', () => {
     }
   });
 
+  test('gives up a download whose file is cut shorter while it is read: Interrupted, transient, nothing left behind', async () => {
+    const truncating = await startSftpServer({
+      root,
+      username: USER,
+      password: PASSWORD,
+      truncateAfterBytes: 40_000,
+    });
+    try {
+      await writeHrCsv(outbound('shrinking.csv'), { rows: 3_000 });
+      const progress: number[] = [];
+      const error = await failure(
+        loadSftpSource(settingsFor('/outbound/shrinking.csv', {}, truncating), {
+          ...quick,
+          tempDir: scratch,
+          idleTimeoutMs: 400,
+          onProgress: ({ bytes }) => progress.push(bytes),
+        }),
+      );
+      expect(error).toMatchObject({ kind: 'Interrupted', transient: true });
+      expect(error.message).toMatch(
+        /^The download of 127\.0\.0\.1:\/outbound\/shrinking\.csv \([\d.]+ KB\) stalled after [\d.]+ KB: no data arrived for 0\.4 seconds\./,
+      );
+      expect(progress.length).toBeGreaterThan(0);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+      expect(await readdir(scratch)).toEqual([]);
+    } finally {
+      await truncating.stop();
+    }
+  });
+
+  test('stops a download at once when the load is aborted, whatever the transfer is doing', async () => {
+    const truncating = await startSftpServer({
+      root,
+      username: USER,
+      password: PASSWORD,
+      truncateAfterBytes: 40_000,
+    });
+    try {
+      await writeHrCsv(outbound('aborted.csv'), { rows: 3_000 });
+      const controller = new AbortController();
+      const reason = new Error('cancel requested');
+      const loading = loadSftpSource(settingsFor('/outbound/aborted.csv', {}, truncating), {
+        ...quick,
+        tempDir: scratch,
+        // Far longer than the test may take: only the abort can end this download.
+        idleTimeoutMs: 600_000,
+        onProgress: ({ bytes }) => {
+          if (bytes >= 40_000) controller.abort(reason);
+        },
+        signal: controller.signal,
+      });
+      await expect(loading).rejects.toBe(reason);
+      expect(await readdir(scratch)).toEqual([]);
+    } finally {
+      await truncating.stop();
+    }
+  });
+
   test('retries an unreachable port, then fails: SourceUnreachable, transient', async () => {
     const port = await freePort();
     const retries: number[] = [];

@@ -21,6 +21,11 @@ export interface SftpLoadOptions extends LoadOptions {
   tempDir?: string;
   /** Told about each failed connection attempt that will be retried. */
   onRetry?: (error: SourceError, attempt: number) => void;
+  /**
+   * How long a download may go without receiving a byte before it is given up as stalled (a transient
+   * error: the run is retried). Default 60 s.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** Unpacked workbooks may be this many times the download limit before the zip-bomb guard stops them. */
@@ -93,7 +98,7 @@ export async function loadSftpSource(
 
     tempDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'provisioning-sftp-'));
     const localPath = join(tempDir, posix.basename(remotePath).replace(/[^\w.-]/g, '_'));
-    await download(client, sftp, remotePath, localPath, stats.size, settings, options.signal);
+    await download(client, sftp, { remotePath, localPath, expectedSize: stats.size }, settings, options);
     await client.end().catch(() => {});
 
     const table = await openTabularFile(
@@ -365,18 +370,28 @@ async function resolvePath(client: SftpClient, settings: SftpSettings): Promise<
 async function download(
   client: SftpClient,
   sftp: SFTPWrapper,
-  remotePath: string,
-  localPath: string,
-  expectedSize: number,
+  { remotePath, localPath, expectedSize }: { remotePath: string; localPath: string; expectedSize: number },
   settings: SftpSettings,
-  signal: AbortSignal | undefined,
+  { signal, onProgress, idleTimeoutMs = 60_000 }: SftpLoadOptions,
 ): Promise<void> {
   const origin = `${settings.host}:${remotePath}`;
   let received = 0;
   let overLimit = 0;
+  let stalled = false;
   const cut = () => void client.end().catch(() => {});
   let lost: ((error?: Error) => void) | undefined;
   signal?.addEventListener('abort', cut, { once: true });
+  // A file cut shorter while it is read makes ssh2 ask for the missing bytes again and again, answered by
+  // EOF each time: only a clock on the bytes that actually arrive tells such a download from a slow one.
+  let idle: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      stalled = true;
+      cut();
+    }, idleTimeoutMs);
+  };
+  watch();
   try {
     // ssh2's own fastGet: ssh2-sftp-client's wrapper refuses a path that is a symbolic link. Its callback
     // never comes when the connection drops, so the connection's own events end the wait too.
@@ -392,7 +407,11 @@ async function download(
           concurrency: 16,
           chunkSize: 32 * 1024,
           step: (transferred, _chunk, total) => {
-            received = transferred;
+            if (transferred > received) {
+              received = transferred;
+              watch();
+              onProgress?.({ bytes: transferred });
+            }
             // The file may have grown since it was measured: the limit holds for what is actually read.
             if (Math.max(total, transferred) > settings.maxBytes && overLimit === 0) {
               overLimit = Math.max(total, transferred);
@@ -406,6 +425,7 @@ async function download(
   } catch (error) {
     if (overLimit > 0) throw tooLarge(origin, `grew to ${formatBytes(overLimit)}`, settings.maxBytes);
     signal?.throwIfAborted();
+    if (stalled) throw stalledDownload(origin, received, expectedSize, idleTimeoutMs, error);
     if (isMissing(error)) {
       throw new SourceError('SourceNotFound', `${origin} disappeared before it could be downloaded.`, {
         hint: 'The file was probably being replaced by the export: the run can be retried.',
@@ -419,12 +439,31 @@ async function download(
     }
     throw interrupted(origin, received, expectedSize, error);
   } finally {
+    clearTimeout(idle);
     signal?.removeEventListener('abort', cut);
     if (lost) for (const event of ['close', 'end', 'error']) client.removeListener(event, lost);
   }
   const size = (await stat(localPath)).size;
   if (size > settings.maxBytes) throw tooLarge(origin, `grew to ${formatBytes(size)}`, settings.maxBytes);
   if (size < expectedSize) throw interrupted(origin, size, expectedSize);
+}
+
+function stalledDownload(
+  origin: string,
+  received: number,
+  expected: number,
+  idleTimeoutMs: number,
+  cause: unknown,
+): SourceError {
+  return new SourceError(
+    'Interrupted',
+    `The download of ${origin} (${formatBytes(expected)}) stalled after ${formatBytes(received)}: no data arrived for ${idleTimeoutMs / 1000} seconds. The file may have been rewritten or cut short while it was read.`,
+    {
+      hint: 'Usually an export still writing the file, or a server that stopped sending: the run is retried. If it keeps happening, make the export write under a temporary name and rename it when complete.',
+      transient: true,
+      cause,
+    },
+  );
 }
 
 function interrupted(origin: string, received: number, expected: number, cause?: unknown): SourceError {

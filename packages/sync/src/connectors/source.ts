@@ -75,5 +75,8 @@ export interface SourceTable {
 }
 
 export interface LoadOptions {
+  /** Aborts the load, the transfer included (a cancel, a lost run, a worker stopping). */
   signal?: AbortSignal;
+  /** Told as a transfer advances, so the run's heartbeat reflects progress while nothing is parsed yet. */
+  onProgress?: (progress: { bytes: number }) => void;
 }

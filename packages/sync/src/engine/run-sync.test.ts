@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import {
   createConfiguration,
   createOrm,
@@ -9,7 +10,12 @@ import {
 } from '@provisioning/db';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
+import {
+  type LoadOptions,
+  SourceError,
+  type SourceRecord,
+  type SourceTable,
+} from '../connectors/source.ts';
 import { type RunSyncOptions, runSync } from './run-sync.ts';
 import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 
@@ -400,5 +406,96 @@ describe.each([
       `select status, managed_by_id from directory_user where email = 'manual@example.com'`,
     );
     expect(manual).toEqual({ status: 'active', managed_by_id: null });
+  });
+});
+
+/**
+ * A load that never delivers, as a transfer stuck on a file cut short: it ends only when its signal is
+ * aborted, rejecting with the abort's reason. `started` is told the load's options once it runs.
+ */
+function stuckSource(started: (options: LoadOptions) => void): RunSyncOptions['load'] {
+  return (_configuration, options) =>
+    new Promise<SourceTable>((_resolve, reject) => {
+      options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true });
+      started(options);
+    });
+}
+
+async function runningRunOf(configuration: string): Promise<string> {
+  const [running] = await sql<{ id: string }>(
+    `select id from sync_run where status = 'in_progress' and configuration_id = ?`,
+    [configuration],
+  );
+  return (running as { id: string }).id;
+}
+
+describe('runSync while its source is stuck', () => {
+  it('ends as Cancelled when support cancels, aborting the transfer itself', async () => {
+    const reasons: unknown[] = [];
+    const { result, run } = await sync(people(3), {
+      heartbeatIntervalMs: 20,
+      load: stuckSource((options) => {
+        options.signal?.addEventListener('abort', () => reasons.push(options.signal?.reason));
+        void runningRunOf(configurationId).then((runId) => requestCancel(orm.em.fork(), runId));
+      }),
+    });
+    expect(result).toEqual({ status: 'cancelled' });
+    expect(run).toMatchObject({
+      status: 'cancelled',
+      error_summary: 'Cancelled by support before it was applied',
+    });
+    expect(reasons).toHaveLength(1);
+    expect(await directory()).toEqual([]);
+  });
+
+  it('keeps its heartbeat where it was while the transfer makes no progress, and advances it as bytes arrive', async () => {
+    const beats = new EventEmitter();
+    const nextBeat = async () => (await once(beats, 'beat'))[0] as boolean;
+    let loadOptions: LoadOptions | undefined;
+    const loading = once(beats, 'loading');
+    const running = sync(people(3), {
+      heartbeatIntervalMs: 20,
+      onHeartbeat: (advanced) => beats.emit('beat', advanced),
+      load: stuckSource((options) => {
+        loadOptions = options;
+        beats.emit('loading');
+      }),
+    });
+    await loading;
+    const runId = await runningRunOf(configurationId);
+    const beatTimes = async () => {
+      const [row] = await sql<{ started: string; beat: string }>(
+        'select started_at::text as started, heartbeat_at::text as beat from sync_run where id = ?',
+        [runId],
+      );
+      return row as { started: string; beat: string };
+    };
+
+    const stalled = [await nextBeat(), await nextBeat(), await nextBeat()];
+    expect(stalled).toEqual([false, false, false]);
+    const still = await beatTimes();
+    // The claim set both at once; nothing has moved the heartbeat since.
+    expect(still.beat).toBe(still.started);
+
+    loadOptions?.onProgress?.({ bytes: 32_768 });
+    let advanced = await nextBeat();
+    // A beat already under way when the bytes arrived may still report the stall.
+    if (!advanced) advanced = await nextBeat();
+    expect(advanced).toBe(true);
+    expect((await beatTimes()).beat > still.beat).toBe(true);
+
+    await requestCancel(orm.em.fork(), runId);
+    expect((await running).result).toEqual({ status: 'cancelled' });
+  });
+
+  it('stops when its worker stops, writing nothing and leaving the run in progress under its attempt to hand back', async () => {
+    const stopping = new AbortController();
+    const { result, run } = await sync(people(3), {
+      signal: stopping.signal,
+      load: stuckSource(() => stopping.abort()),
+    });
+    expect(result).toEqual({ status: 'stopped', attempt: 1 });
+    expect(run).toMatchObject({ status: 'in_progress', attempt: 1, created_count: 0 });
+    expect(await directory()).toEqual([]);
   });
 });

@@ -41,6 +41,10 @@ export interface RunSyncOptions {
   /** Whether a transient source error may still be retried (pg-boss has attempts left). */
   canRetry?: boolean;
   heartbeatIntervalMs?: number;
+  /** Aborted when the worker stops: the run ends its work and is handed back ({ status: 'stopped' }). */
+  signal?: AbortSignal;
+  /** Told after each heartbeat whether it advanced the run's heartbeat (tests watch a stall with it). */
+  onHeartbeat?: (advanced: boolean) => void;
   /** Replaces the connector, for tests that feed rows directly. */
   load?: (configuration: SyncConfiguration, options: LoadOptions) => Promise<SourceTable>;
   /** Called between phases; tests use it to act at an exact point (e.g. crash before apply). */
@@ -54,7 +58,9 @@ export type RunSyncResult =
   /** The run was not there to take, or another attempt took it over: nothing written by this one. */
   | { status: 'not_run'; reason: string }
   /** Another run of the configuration is in progress: try this one again later. */
-  | { status: 'busy' };
+  | { status: 'busy' }
+  /** The worker is stopping: nothing written; the run is still in progress under `attempt`, to hand back. */
+  | { status: 'stopped'; attempt: number };
 
 /** Thrown to have the job retried later (pg-boss backoff); the run stays in progress meanwhile. */
 export class RetryLater extends Error {
@@ -66,6 +72,7 @@ export class RetryLater extends Error {
 
 class Cancelled extends Error {}
 class Lost extends Error {}
+class Stopped extends Error {}
 
 const CHECKPOINT_ROWS = 5_000;
 /** Plans against a fresh directory when another configuration's apply took an email first. */
@@ -82,29 +89,41 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
   if (claimed === 'busy') return { status: 'busy' };
 
   const progress: RunProgress = { read: 0, planned: 0, applied: 0 };
+  // Aborted with the reason the run must stop: Lost, Cancelled or Stopped. It cuts a transfer in flight.
   const abort = new AbortController();
-  let cancelRequested = false;
-  let lost = false;
-  const beat = async () => {
-    const state = await heartbeat(options.orm.em.fork(), claimed, progress);
-    cancelRequested ||= state.cancelRequested;
-    if (!state.owned) {
-      lost = true;
-      abort.abort(new Lost('another attempt owns this run'));
-    }
+  const stop = () => abort.abort(new Stopped('the worker is stopping'));
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
+  // Whether the run moved (bytes, rows) since the last heartbeat. Only then does the timer's heartbeat
+  // advance, so a run stuck in a transfer goes stale and the reaper takes it from a worker that hangs.
+  let moved = false;
+  const beat = async (advance: boolean) => {
+    const state = await heartbeat(options.orm.em.fork(), claimed, progress, { advance });
+    if (!state.owned) abort.abort(new Lost('another attempt owns this run'));
+    else if (state.cancelRequested) abort.abort(new Cancelled('cancel requested'));
+    options.onHeartbeat?.(advance && state.owned);
   };
+  // Between phases and every CHECKPOINT_ROWS rows: the run has moved.
   const checkpoint = async () => {
-    await beat();
-    if (lost) throw new Lost('another attempt owns this run');
-    if (cancelRequested) throw new Cancelled('cancel requested');
+    await beat(true);
+    abort.signal.throwIfAborted();
   };
-  const timer = setInterval(() => void beat().catch(() => {}), options.heartbeatIntervalMs ?? 5_000);
+  const timer = setInterval(() => {
+    const advance = moved;
+    moved = false;
+    void beat(advance).catch(() => {});
+  }, options.heartbeatIntervalMs ?? 5_000);
 
   try {
     const configuration = await getConfiguration(em, claimed.configurationId);
     const load =
       options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
-    const source = await load(configuration, { signal: abort.signal });
+    const source = await load(configuration, {
+      signal: abort.signal,
+      onProgress: () => {
+        moved = true;
+      },
+    });
     const normaliser = (() => {
       try {
         return createNormaliser(resolveColumns(source.headers, configuration.mapping));
@@ -118,6 +137,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       for await (const batch of source.batches) {
         for (const record of batch) normaliser.add(record);
         progress.read += batch.length;
+        moved = true;
         if (progress.read >= nextCheckpoint) {
           nextCheckpoint = progress.read + CHECKPOINT_ROWS;
           await checkpoint();
@@ -182,8 +202,11 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       }
       existing = await loadDirectory(options.orm, claimed.organisationId, compared);
     }
-  } catch (error) {
-    if (error instanceof Lost || lost) return { status: 'not_run', reason: 'another attempt owns this run' };
+  } catch (thrown) {
+    // Once the run was told to stop, whatever the interrupted work threw is a consequence of that.
+    const error: unknown = abort.signal.aborted ? abort.signal.reason : thrown;
+    if (error instanceof Lost) return { status: 'not_run', reason: 'another attempt owns this run' };
+    if (error instanceof Stopped) return { status: 'stopped', attempt: claimed.attempt };
     if (error instanceof Cancelled) {
       await finishCancelled(em, claimed.runId, claimed.attempt, 'Cancelled by support before it was applied');
       return { status: 'cancelled' };
@@ -195,6 +218,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     throw error;
   } finally {
     clearInterval(timer);
+    options.signal?.removeEventListener('abort', stop);
   }
 }
 
