@@ -10,12 +10,7 @@ import {
 } from '@provisioning/db';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type LoadOptions,
-  SourceError,
-  type SourceRecord,
-  type SourceTable,
-} from '../connectors/source.ts';
+import { type LoadOptions, SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
 import { type RunSyncOptions, runSync } from './run-sync.ts';
 import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 

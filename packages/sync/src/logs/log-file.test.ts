@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import {
+  csvField,
   csvLine,
   formatChanges,
   type LogFileEntry,
@@ -80,6 +81,43 @@ describe('logFileName', () => {
   });
 });
 
+describe('csvField', () => {
+  it.each([
+    ['a semicolon', 'Bob;=1+1', `"Bob;'=1+1"`],
+    ['a comma', 'Bob,+1', `"Bob,'+1"`],
+    ['a pipe', 'Bob|@SUM(1)', `"Bob|'@SUM(1)"`],
+    ['a semicolon and a full-width trigger', 'Bob;＝1+1', `"Bob;'＝1+1"`],
+    ['a semicolon and a quote', 'Bob;"x"', `"Bob;""x"""`],
+    ['a semicolon with no trigger after it', 'Smith; Jones', `"Smith; Jones"`],
+  ])('quotes a field holding %s and neutralises a trigger after a separator', (_name, value, field) => {
+    expect(csvField(value)).toBe(field);
+  });
+
+  it.each(['Sales', 'a=b', 'ada@acme.example', 'Jean-Luc'])('leaves %j unquoted', (value) => {
+    expect(csvField(value)).toBe(value);
+  });
+
+  it('writes numbers as they are and an empty cell as nothing', () => {
+    expect(csvField(42)).toBe('42');
+    expect(csvField(null)).toBe('');
+  });
+
+  it('keeps a semicolon-locale reader from seeing a cell that starts with a trigger', () => {
+    // As the export writes them: each cell neutralised (logCells), then joined.
+    const line = csvLine(['Bob;=1+1', '-2;+3', 'plain', 'x|@y'].map(neutraliseCell));
+    // What Excel in a de/fr/nl locale does with a line: split on separators outside quotes.
+    const outsideQuotes = (separator: string) => new RegExp(`${separator}(?=(?:[^"]*"[^"]*")*[^"]*$)`);
+    const cells = line
+      .trimEnd()
+      .split(outsideQuotes(';'))
+      .flatMap((part) => part.split(outsideQuotes(',')));
+    expect(cells).toHaveLength(4);
+    for (const cell of cells) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+\-@＝＋－＠]/);
+    // A reader that ignores the quotes altogether still finds every trigger behind a single quote.
+    for (const cell of line.trimEnd().split(/[;,|]/)) expect(cell.replace(/^"/, '')).not.toMatch(/^[=+\-@]/);
+  });
+});
+
 describe('neutraliseCell', () => {
   it.each([
     ['=', '=HYPERLINK("http://evil.example","click")'],
@@ -89,6 +127,10 @@ describe('neutraliseCell', () => {
     ['tab', '\t=1+1'],
     ['CR', '\r=1+1'],
     ['LF', '\n=1+1'],
+    ['a full-width =', '＝1+1'],
+    ['a full-width +', '＋1+1'],
+    ['a full-width -', '－1+1'],
+    ['a full-width @', '＠SUM(1)'],
   ])('prefixes a cell starting with %s with a single quote and keeps the rest', (_name, value) => {
     expect(neutraliseCell(value)).toBe(`'${value}`);
   });

@@ -52,14 +52,23 @@ export function logFileName(runStartedAt: Date, timeZone: string, format: LogFor
   return `Sync Logs - ${day} ${MONTHS[month - 1]} ${year} ${time}.${format}`;
 }
 
-const FORMULA_TRIGGERS = new Set(['=', '+', '-', '@', '\t', '\r', '\n']);
+/**
+ * Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"), the full-width
+ * forms included: Excel in East Asian locales reads ＝ as =.
+ */
+const FORMULA_TRIGGERS = '=+\\-@\\t\\r\\n＝＋－＠';
+/** What Excel may split a CSV line on, by the reader's locale: `;` in de/fr/nl, tab and `|` by choice. */
+const CSV_SEPARATORS = ',;\\t|';
+const STARTS_WITH_TRIGGER = new RegExp(`^[${FORMULA_TRIGGERS}]`);
+const TRIGGER_AFTER_SEPARATOR = new RegExp(`([${CSV_SEPARATORS}])([${FORMULA_TRIGGERS}])`, 'g');
+const NEEDS_CSV_QUOTES = new RegExp(`["\\r\\n${CSV_SEPARATORS}]`);
 
 /**
- * Neutralises a cell a spreadsheet could run as a formula (OWASP "CSV injection"): text starting with
- * `=`, `+`, `-`, `@`, tab, CR or LF gets a leading single quote; the rest of the text is kept as is.
+ * Neutralises a cell a spreadsheet could run as a formula: text starting with `=`, `+`, `-`, `@`, tab,
+ * CR or LF (or a full-width `＝ ＋ － ＠`) gets a leading single quote; the rest of the text is kept as is.
  */
 export function neutraliseCell(value: string): string {
-  return FORMULA_TRIGGERS.has(value.charAt(0)) ? `'${value}` : value;
+  return STARTS_WITH_TRIGGER.test(value) ? `'${value}` : value;
 }
 
 export const ACTION_LABELS: Record<LogAction, string> = {
@@ -146,11 +155,17 @@ export function logCells(kind: LogFileKind, entry: LogFileEntry): LogCell[] {
   });
 }
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF; quotes doubled. */
+/**
+ * One CSV field (RFC 4180): quoted when it holds a quote, CR, LF or any separator Excel may split on
+ * (a semicolon-locale Excel splits `Bob;=1+1` unquoted, and would see `=1+1` as a cell of its own); quotes
+ * doubled. A formula trigger right after a separator inside the field gets a single quote too, for
+ * readers that split on that separator whatever the quotes say.
+ */
 export function csvField(value: LogCell): string {
   if (value === null) return '';
   const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (!NEEDS_CSV_QUOTES.test(text)) return text;
+  return `"${text.replace(TRIGGER_AFTER_SEPARATOR, "$1'$2").replaceAll('"', '""')}"`;
 }
 
 /** One CSV record with its CRLF line end. */
