@@ -65,7 +65,8 @@ describe('pnpm provisioning logs export', () => {
   const EXPECTED_CSV = [
     `\uFEFF${RESULT_HEADER}`,
     '2,E-1,zoe@acme.example,"Zoë Ørsted, Jr.",Created,Applied,,',
-    '3,E-2,ada@acme.example,Ada Lovelace,Updated,Applied,department: Sales → Marketing; job_title: (empty) → Engineer,',
+    // Quoted for its semicolon: a de/fr/nl Excel splits on it.
+    '3,E-2,ada@acme.example,Ada Lovelace,Updated,Applied,"department: Sales → Marketing; job_title: (empty) → Engineer",',
     `4,'=1+1,bad,"'@Evil ""Quote""",Skipped,Not applied,,"Row 4: email ""bad"" is not valid"`,
     '',
   ].join('\r\n');
