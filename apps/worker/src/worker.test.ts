@@ -1,6 +1,9 @@
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +56,19 @@ describe('startWorker', () => {
       expect(others.count).toBe(0);
     } finally {
       await orm.close();
+    }
+  });
+
+  it('removes the download folders of runs that are not in progress as it starts', async () => {
+    const leftover = join(tmpdir(), `provisioning-sftp-${randomUUID()}-worker-test`);
+    mkdirSync(leftover);
+    writeFileSync(join(leftover, 'employees.csv'), 'employee_id,email\n1,a@acme.example\n');
+    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    try {
+      expect(existsSync(leftover)).toBe(false);
+    } finally {
+      await worker.stop();
+      rmSync(leftover, { recursive: true, force: true });
     }
   });
 

@@ -1,5 +1,6 @@
-import { createBoss, createOrm, ensureQueues, migrate, type Orm } from '@provisioning/db';
+import { createBoss, createOrm, ensureQueues, migrate, type Orm, runsInProgress } from '@provisioning/db';
 import { QUEUE_OPTIONS } from '@provisioning/shared';
+import { removeLeftoverDownloads } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOBS } from './jobs/index.ts';
@@ -36,6 +37,9 @@ export async function startWorker({
       { migrations: applied },
       applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
     );
+
+    const removed = await removeLeftoverDownloads((runIds) => runsInProgress(orm.em.fork(), runIds));
+    if (removed.length > 0) logger.info({ folders: removed }, 'removed downloads left by stopped runs');
 
     boss = createBoss(databaseUrl, { max: concurrency + 4 });
     boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));

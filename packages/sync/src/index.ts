@@ -1,4 +1,5 @@
 export * from './connectors/load-source.ts';
+export { removeLeftoverDownloads } from './connectors/sftp.connector.ts';
 export * from './connectors/source.ts';
 export * from './engine/apply.ts';
 export * from './engine/columns.ts';

@@ -321,6 +321,18 @@ export async function finishUnapplied(
   return row !== undefined;
 }
 
+/** Which of `runIds` are in progress. */
+export async function runsInProgress(db: SqlRunner, runIds: readonly string[]): Promise<Set<string>> {
+  const ids = runIds.filter(isUuid);
+  if (ids.length === 0) return new Set();
+  const rows = await sql<{ id: string }>(
+    db,
+    `select id from sync_run where id = any(?::uuid[]) and status = 'in_progress'`,
+    [ids],
+  );
+  return new Set(rows.map((row) => row.id));
+}
+
 export interface StaleRun {
   runId: string;
   attempt: number;

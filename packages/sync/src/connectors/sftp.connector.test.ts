@@ -16,7 +16,7 @@ import {
 import ExcelJS from 'exceljs';
 import SftpClient from 'ssh2-sftp-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadSftpSource, type SftpLoadOptions } from './sftp.connector.ts';
+import { loadSftpSource, removeLeftoverDownloads, type SftpLoadOptions } from './sftp.connector.ts';
 import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
 
 const USER = 'hr-export';
@@ -157,6 +157,56 @@ describe('loading a file', () => {
     const { table, records } = await load('/dated/employees_*.csv');
     expect(table.origin).toBe(`${server.host}:/dated/employees_0115.csv`);
     expect(records).toHaveLength(2);
+  });
+});
+
+describe('download folders', () => {
+  const RUN = '0b8c5a4e-3f1d-4c2a-9e7b-6d5f4a3b2c1d';
+
+  test("are named by the load's run, so leftovers can be told apart", async () => {
+    await writeHrCsv(outbound('named.csv'), { rows: 5 });
+    const table = await loadSftpSource(settingsFor('/outbound/named.csv'), {
+      ...quick,
+      tempDir: scratch,
+      runId: RUN,
+    });
+    try {
+      expect(await readdir(scratch)).toEqual([
+        expect.stringMatching(new RegExp(`^provisioning-sftp-${RUN}-\\w+$`)),
+      ]);
+    } finally {
+      await table.close();
+    }
+    expect(await readdir(scratch)).toEqual([]);
+  });
+
+  test('left by runs no longer in progress are removed; those of runs in progress and others are kept', async () => {
+    const dir = await mkdtemp(join(base, 'leftovers-'));
+    const live = 'aaaaaaaa-1111-4222-8333-444444444444';
+    const dead = 'bbbbbbbb-1111-4222-8333-444444444444';
+    for (const name of [
+      `provisioning-sftp-${live}-x1`,
+      `provisioning-sftp-${dead}-y2`,
+      'provisioning-sftp-load-z3',
+      'provisioning-sftp-Q7Rs',
+      'another-program',
+    ]) {
+      await mkdir(join(dir, name));
+      await writeFile(join(dir, name, 'employees.csv'), 'a,b\n1,2\n');
+    }
+    await writeFile(join(dir, 'provisioning-sftp-a-file-not-a-folder'), '');
+    const asked: string[][] = [];
+    const removed = await removeLeftoverDownloads(async (ids) => {
+      asked.push([...ids].sort());
+      return new Set(ids.filter((id) => id === live));
+    }, dir);
+    expect(asked).toEqual([[live, dead].sort()]);
+    expect(removed.sort()).toEqual(
+      [`provisioning-sftp-${dead}-y2`, 'provisioning-sftp-load-z3', 'provisioning-sftp-Q7Rs'].sort(),
+    );
+    expect((await readdir(dir)).sort()).toEqual(
+      ['another-program', 'provisioning-sftp-a-file-not-a-folder', `provisioning-sftp-${live}-x1`].sort(),
+    );
   });
 });
 

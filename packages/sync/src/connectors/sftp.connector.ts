@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +26,31 @@ export interface SftpLoadOptions extends LoadOptions {
    * error: the run is retried). Default 60 s.
    */
   idleTimeoutMs?: number;
+}
+
+/**
+ * Downloads go to `<tmp>/provisioning-sftp-<run ID>-<random>`: a worker starting up removes the folders
+ * of runs that are no longer in progress, which a killed worker left behind (each a full HR file).
+ */
+const DOWNLOAD_DIR_PREFIX = 'provisioning-sftp-';
+const DOWNLOAD_DIR_RUN = /^provisioning-sftp-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-/;
+
+/**
+ * Removes the download folders in `dir` that belong to no run in progress (`inProgress` says which of the
+ * run IDs found still are): a worker killed mid-run leaves its folder behind. Returns the folders removed.
+ */
+export async function removeLeftoverDownloads(
+  inProgress: (runIds: string[]) => Promise<Set<string>>,
+  dir: string = tmpdir(),
+): Promise<string[]> {
+  const folders = (await readdir(dir, { withFileTypes: true })).filter(
+    (entry) => entry.isDirectory() && entry.name.startsWith(DOWNLOAD_DIR_PREFIX),
+  );
+  const runOf = (name: string) => DOWNLOAD_DIR_RUN.exec(name)?.[1];
+  const live = await inProgress([...new Set(folders.flatMap((entry) => runOf(entry.name) ?? []))]);
+  const leftovers = folders.filter((entry) => !live.has(runOf(entry.name) ?? ''));
+  for (const entry of leftovers) await rm(join(dir, entry.name), { recursive: true, force: true });
+  return leftovers.map((entry) => entry.name);
 }
 
 /** Unpacked workbooks may be this many times the download limit before the zip-bomb guard stops them. */
@@ -96,7 +121,9 @@ export async function loadSftpSource(
     if (stats.size > settings.maxBytes)
       throw tooLarge(origin, `is ${formatBytes(stats.size)}`, settings.maxBytes);
 
-    tempDir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'provisioning-sftp-'));
+    tempDir = await mkdtemp(
+      join(options.tempDir ?? tmpdir(), `${DOWNLOAD_DIR_PREFIX}${options.runId ?? 'load'}-`),
+    );
     const localPath = join(tempDir, posix.basename(remotePath).replace(/[^\w.-]/g, '_'));
     await download(client, sftp, { remotePath, localPath, expectedSize: stats.size }, settings, options);
     await client.end().catch(() => {});

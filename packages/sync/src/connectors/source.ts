@@ -75,6 +75,8 @@ export interface SourceTable {
 }
 
 export interface LoadOptions {
+  /** The run the load is for: names what the load leaves on disk, so leftovers can be told apart. */
+  runId?: string;
   /** Aborts the load, the transfer included (a cancel, a lost run, a worker stopping). */
   signal?: AbortSignal;
   /** Told as a transfer advances, so the run's heartbeat reflects progress while nothing is parsed yet. */

@@ -119,6 +119,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     const load =
       options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
     const source = await load(configuration, {
+      runId: claimed.runId,
       signal: abort.signal,
       onProgress: () => {
         moved = true;
