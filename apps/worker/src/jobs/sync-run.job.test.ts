@@ -231,6 +231,33 @@ describe('the sync-run job', () => {
     ).toEqual([{ n: 1 }]);
   });
 
+  it('ends every trigger joined or queued while workers keep taking the queued run away', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    let taking = true;
+    let taken = 0;
+    // What busy workers do to the queued run between a trigger's insert and its look-up: take it.
+    const takeQueued = (async () => {
+      while (taking) {
+        const rows = await sql(
+          `update sync_run set status = 'cancelled', finished_at = now()
+           where configuration_id = ? and status = 'queued' returning id`,
+          [configurationId],
+        );
+        taken += rows.length;
+      }
+    })();
+    const triggers = await Promise.allSettled(
+      Array.from({ length: 160 }, () => triggerRun(orm, boss, configurationId, 'manual')),
+    );
+    taking = false;
+    await takeQueued;
+    expect(triggers.filter((trigger) => trigger.status === 'rejected')).toEqual([]);
+    expect(taken).toBeGreaterThan(0);
+    await sql(`update sync_run set status = 'cancelled' where configuration_id = ? and status = 'queued'`, [
+      configurationId,
+    ]);
+  });
+
   it('lets no second run of a configuration start while one is in progress', async () => {
     const configurationId = await configuration('/outbound/small.csv');
     const first = await triggerRun(orm, boss, configurationId, 'manual');

@@ -79,7 +79,7 @@ export interface TriggeredRun {
 }
 
 /** Rounds a trigger takes when the queued run it would join is taken by a worker at that very moment. */
-const TRIGGER_ROUNDS = 5;
+const TRIGGER_ROUNDS = 10;
 
 /**
  * Queues a run of a configuration and its job in one transaction. A trigger while a run is queued joins
