@@ -167,9 +167,12 @@ export type SignInInput = z.input<typeof SignInInputSchema>;
  */
 export type RunChangeEvent = { type: 'run'; run: RunListRow } | { type: 'resync' } | { type: 'live' };
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 export const RunChangesInputSchema = z.strictObject({
   lastEventId: z
     .string()
-    .regex(/^\d{1,19}$/, 'The last event ID is not valid')
+    // Event IDs are PostgreSQL bigints: nineteen digits can still overflow one.
+    .refine((id) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT, 'The last event ID is not valid')
     .nullish(),
 });

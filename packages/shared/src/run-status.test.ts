@@ -10,7 +10,10 @@ describe('run transitions', () => {
 
   it('reach a final status from every unfinished one', () => {
     for (const status of RUN_STATUSES.filter((s) => !RUN_STATUS_INFO[s].final)) {
-      expect(RUN_TRANSITIONS[status].some((to) => RUN_STATUS_INFO[to].final), status).toBe(true);
+      expect(
+        RUN_TRANSITIONS[status].some((to) => RUN_STATUS_INFO[to].final),
+        status,
+      ).toBe(true);
     }
   });
 

@@ -315,11 +315,15 @@ describe('live run changes', () => {
     }
   }, 30_000);
 
-  it('refuses a malformed last event ID with a clear error', async () => {
+  it.each([
+    ['a malformed', '1; drop table sync_run'],
+    ['a 64-bit-overflowing (2^63)', '9223372036854775808'],
+    ['a nineteen-nines', '9999999999999999999'],
+  ])('refuses %s last event ID with a clear 400', async (_kind, lastEventId) => {
     const browser = apiClient(harness.appOrm).browser();
     await browser.signIn(acme.accounts['org-admin']);
     const response = await browser.request('/trpc/runs.changes?input=%7B%7D', {
-      headers: { 'last-event-id': '1; drop table sync_run' },
+      headers: { 'last-event-id': lastEventId },
     });
     for await (const event of sseEvents(response)) {
       if (event.event !== 'serialized-error') continue;
