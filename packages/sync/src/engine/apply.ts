@@ -2,27 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Orm } from '@provisioning/db';
-import type { FieldChanges, LogAction, LogOutcome } from '@provisioning/shared';
+import {
+  DIRECTORY_FIELD_TABLE,
+  type FieldChanges,
+  fullName,
+  type LogAction,
+  type LogOutcome,
+} from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { logChunks } from '../logs/log-chunks.ts';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
-/** Directory columns the engine writes, in the order of the unnest() arrays below. */
-const RECORD_COLUMNS: [DirectoryRecordField, string, string][] = [
-  ['externalId', 'external_id', 'text'],
-  ['email', 'email', 'text'],
-  ['firstName', 'first_name', 'text'],
-  ['lastName', 'last_name', 'text'],
-  ['jobTitle', 'job_title', 'text'],
-  ['department', 'department', 'text'],
-  ['location', 'location', 'text'],
-  ['managerEmail', 'manager_email', 'text'],
-  ['employeeNumber', 'employee_number', 'text'],
-  ['phone', 'phone', 'text'],
-  ['startDate', 'start_date', 'date'],
-];
+/** Directory columns the engine writes, in the order of the unnest() arrays below: the field table's. */
+const RECORD_COLUMNS: readonly (readonly [DirectoryRecordField, string, string])[] =
+  DIRECTORY_FIELD_TABLE.map((entry) => [entry.property, entry.column, entry.sqlType] as const);
 
 /** Rows per statement: bounds the size of one query's arrays. */
 const CHUNK = 20_000;
@@ -264,10 +259,6 @@ export interface LogEntry {
 
 function warningText(warnings: RowWarning[]): string | null {
   return warnings.length === 0 ? null : warnings.map((w) => w.message).join('; ');
-}
-
-function fullName(record: { firstName: string; lastName: string }): string {
-  return `${record.firstName} ${record.lastName}`.trim();
 }
 
 function* logEntries(actions: Iterable<PlannedAction>): Generator<LogEntry> {
