@@ -10,21 +10,24 @@ import { SyncConfiguration } from './sync-configuration.entity.ts';
 
 /** The property builder of each kind of directory field column. */
 const COLUMN_BUILDERS = {
-  text: { required: () => p.text(), optional: () => p.text().nullable() },
-  date: { required: () => p.date(), optional: () => p.date().nullable() },
+  text: {
+    required: (column: string) => p.text().fieldName(column),
+    optional: (column: string) => p.text().fieldName(column).nullable(),
+  },
+  date: {
+    required: (column: string) => p.date().fieldName(column),
+    optional: (column: string) => p.date().fieldName(column).nullable(),
+  },
 };
 type ColumnBuilder<E extends DirectoryFieldEntry> = ReturnType<
   (typeof COLUMN_BUILDERS)[E['sqlType']][E['required'] extends true ? 'required' : 'optional']
 >;
 
-/**
- * The directory fields' properties, from the shared field table. Their columns are the naming strategy's
- * (externalId → external_id); migrate.test checks they are the table's.
- */
+/** The directory fields' properties and columns, from the shared field table. */
 const directoryFieldProperties = Object.fromEntries(
   DIRECTORY_FIELD_TABLE.map((entry) => [
     entry.property,
-    COLUMN_BUILDERS[entry.sqlType][entry.required ? 'required' : 'optional'](),
+    COLUMN_BUILDERS[entry.sqlType][entry.required ? 'required' : 'optional'](entry.column),
   ]),
 ) as { [E in DirectoryFieldEntry as E['property']]: ColumnBuilder<E> };
 
