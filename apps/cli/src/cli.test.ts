@@ -750,14 +750,16 @@ describe('the support CLI against a migrated database', () => {
       expect(output(await cli(env, 'runs', 'show', runId))).toStrictEqual({
         id: runId,
         status: 'needs_attention',
-        configId,
-        configName: 'workday feed',
-        connector: 'workday',
         trigger: 'manual',
+        configurationId: configId,
+        configurationName: 'workday feed',
+        connector: 'workday',
         queuedAt: '2024-01-15T22:29:58.000Z',
         startedAt: '2024-01-15T22:30:00.000Z',
         finishedAt: '2024-01-15T22:30:04.250Z',
         durationMs: 4250,
+        progress: { read: 0, planned: 0, applied: 0 },
+        logKind: 'result',
         counts: {
           created: 3,
           updated: 5,
@@ -768,7 +770,8 @@ describe('the support CLI against a migrated database', () => {
           warnings: 6,
           errors: 0,
         },
-        error: '6 rows have warnings',
+        errorSummary: '6 rows have warnings',
+        threshold: null,
       });
     });
 
@@ -790,14 +793,16 @@ describe('the support CLI against a migrated database', () => {
       expect(list[1]).toStrictEqual({
         id: older,
         status: 'queued',
-        configId,
-        configName: 'sftp feed',
-        connector: 'sftp',
         trigger: 'schedule',
+        configurationId: configId,
+        configurationName: 'sftp feed',
+        connector: 'sftp',
         queuedAt: '2024-01-01T00:00:00.000Z',
         startedAt: null,
         finishedAt: null,
         durationMs: null,
+        progress: { read: 0, planned: 0, applied: 0 },
+        logKind: null,
         counts: {
           created: 0,
           updated: 0,
@@ -808,7 +813,8 @@ describe('the support CLI against a migrated database', () => {
           warnings: 0,
           errors: 0,
         },
-        error: null,
+        errorSummary: null,
+        threshold: null,
       });
       expect(output(await cli(env, 'runs', 'show', older))).toStrictEqual(list[1]);
     });
@@ -895,7 +901,7 @@ describe('the support CLI against a migrated database', () => {
         status: string;
         trigger: string;
       };
-      expect(first).toMatchObject({ status: 'queued', trigger: 'manual', configId: config });
+      expect(first).toMatchObject({ status: 'queued', trigger: 'manual', configurationId: config });
       const second = output(await cli(env, 'sync', 'run', config)) as { id: string };
       expect(second.id).toBe(first.id);
       expect(
@@ -914,7 +920,7 @@ describe('the support CLI against a migrated database', () => {
         id: run.id,
         status: 'cancelled',
         cancel: 'cancelled',
-        error: 'Cancelled by support before it started',
+        errorSummary: 'Cancelled by support before it started',
       });
       expectFailure(await cli(env, 'sync', 'cancel', run.id), 2, /already finished \(Cancelled\)/);
     });

@@ -13,14 +13,13 @@ import {
   type EntityManager,
   ensureQueues,
   getAccountByEmail,
-  getRun,
+  getRunDetailsForSupport,
   listConfigurations,
   listDirectoryUsers,
   listRunsForSupport,
   migrate,
   requestCancel,
   revokeSessionsOf,
-  runView,
   triggerRun,
   updateOrganisation,
 } from '@provisioning/db';
@@ -34,7 +33,7 @@ import {
   parseInput,
   ROLES,
   RUN_STATUS_INFO,
-  type RunStatus,
+  type RunDetails,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
 import { exportRunLog, runLogInfo } from '@provisioning/sync';
@@ -276,8 +275,8 @@ export const COMMANDS: Record<string, Command> = {
     positionals: ['CONFIG'],
     run: async (db, values, { CONFIG }, io) => {
       const { runId } = await withBoss(db, (boss) => triggerRun(db.orm, boss, CONFIG as string, 'manual'));
-      if (!values.wait) return runView(await getRun(db.orm.em.fork(), runId));
-      return runView(await waitForRun(db, runId, io));
+      if (!values.wait) return getRunDetailsForSupport(db.orm.em.fork(), runId);
+      return waitForRun(db, runId, io);
     },
   },
   'sync cancel': {
@@ -287,7 +286,7 @@ export const COMMANDS: Record<string, Command> = {
     positionals: ['RUN'],
     run: async (db, _values, { RUN }) => {
       const cancel = await requestCancel(db.orm.em.fork(), RUN as string);
-      return { ...runView(await getRun(db.orm.em.fork(), RUN as string)), cancel };
+      return { ...(await getRunDetailsForSupport(db.orm.em.fork(), RUN as string)), cancel };
     },
   },
   'runs list': {
@@ -295,15 +294,14 @@ export const COMMANDS: Record<string, Command> = {
     summary: "List an organisation's runs, newest first (at most 100)",
     options: { org: { type: 'string' } },
     positionals: [],
-    run: async (db, values) =>
-      (await listRunsForSupport(db.orm.em.fork(), requiredFlag(values, 'org'))).map(runView),
+    run: (db, values) => listRunsForSupport(db.orm.em.fork(), requiredFlag(values, 'org')),
   },
   'runs show': {
     usage: 'runs show RUN',
     summary: 'Show one run with its counts',
     options: {},
     positionals: ['RUN'],
-    run: async (db, _values, { RUN }) => runView(await getRun(db.orm.em.fork(), RUN as string)),
+    run: (db, _values, { RUN }) => getRunDetailsForSupport(db.orm.em.fork(), RUN as string),
   },
   'logs export': {
     usage: 'logs export RUN --format csv|xlsx --out DIR',
@@ -343,12 +341,12 @@ const WAIT_POLL_MS = 500;
 const NO_WORKER_NOTICE_MS = 15_000;
 
 /** Follows a run until it reaches a final status, as `sync run --wait` promises. */
-async function waitForRun(db: Database, runId: string, io: CliIo) {
+async function waitForRun(db: Database, runId: string, io: CliIo): Promise<RunDetails> {
   const started = Date.now();
   let noticed = false;
   for (;;) {
-    const run = await getRun(db.orm.em.fork(), runId);
-    if (RUN_STATUS_INFO[run.status as RunStatus].final) return run;
+    const run = await getRunDetailsForSupport(db.orm.em.fork(), runId);
+    if (RUN_STATUS_INFO[run.status].final) return run;
     if (!noticed && run.status === 'queued' && Date.now() - started > NO_WORKER_NOTICE_MS) {
       io.stderr(
         'Still queued: is a worker running? (`pnpm start`, or `pnpm --filter ./apps/worker start`)\n',

@@ -1,3 +1,4 @@
+import { DIRECTORY_FIELD_TABLE } from '@provisioning/shared';
 import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from './migrate.ts';
@@ -54,6 +55,29 @@ describe('migrate on an empty database', () => {
   it('builds the schema the entities describe', async () => {
     const sql = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
     expect(sql.trim()).toBe('');
+  });
+
+  it('gives directory_user a column of the field table’s name, type and nullability for every field', async () => {
+    const columns = await orm.em
+      .getConnection()
+      .execute<{ column_name: string; data_type: string; is_nullable: 'YES' | 'NO' }[]>(
+        `select column_name, data_type, is_nullable from information_schema.columns
+         where table_schema = 'public' and table_name = 'directory_user'`,
+      );
+    const byName = new Map(columns.map((column) => [column.column_name, column]));
+    for (const entry of DIRECTORY_FIELD_TABLE) {
+      expect(byName.get(entry.column), entry.field).toEqual({
+        column_name: entry.column,
+        data_type: entry.sqlType,
+        is_nullable: entry.required ? 'NO' : 'YES',
+      });
+    }
+    const meta = orm.getMetadata().find('DirectoryUser')!;
+    for (const entry of DIRECTORY_FIELD_TABLE) {
+      expect(meta.properties[entry.property as keyof typeof meta.properties]?.fieldNames).toEqual([
+        entry.column,
+      ]);
+    }
   });
 
   it('creates the listing and case-insensitive unique indexes', async () => {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 
-/** The small set of domain error codes; the API's error formatter maps each to a tRPC / HTTP code. */
+/** The small set of domain error codes; the API maps each to a tRPC code (and so an HTTP status) in one table. */
 export const DOMAIN_ERROR_CODES = ['BAD_INPUT', 'NOT_FOUND', 'CONFLICT', 'FORBIDDEN', 'UNAVAILABLE'] as const;
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 

@@ -134,6 +134,7 @@ export interface RunListRow {
   logKind: RunLogKind;
 }
 
+/** One run with its counts: what the API's `runs.get` answers and the CLI's `runs show` and `runs list` print. */
 export interface RunDetails extends RunListRow {
   counts: RunCounts;
   errorSummary: string | null;

@@ -8,15 +8,8 @@ import {
 } from '@provisioning/shared';
 import { exportRunLog, LOG_CONTENT_TYPES, runLogInfo } from '@provisioning/sync';
 import type { Handler } from 'hono';
+import { domainErrorStatus } from '../trpc/trpc.ts';
 import type { AppEnv } from './app-env.ts';
-
-const DOMAIN_STATUS = {
-  BAD_INPUT: 400,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  FORBIDDEN: 403,
-  UNAVAILABLE: 503,
-} as const;
 
 /**
  * `Content-Disposition` for a download name (RFC 6266): an ASCII `filename` for old clients, with
@@ -54,7 +47,7 @@ export const logDownload: Handler<AppEnv> = async (c) => {
     if (info.kind === null) return c.json({ error: info.unavailableReason }, 409);
     return streamLog(c.var, runId, organisationId, format, info.fileName(format));
   } catch (error) {
-    if (error instanceof DomainError) return c.json({ error: error.message }, DOMAIN_STATUS[error.code]);
+    if (error instanceof DomainError) return c.json({ error: error.message }, domainErrorStatus(error));
     throw error;
   }
 };

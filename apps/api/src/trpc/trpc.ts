@@ -5,6 +5,8 @@ import {
   type DomainErrorCode,
 } from '@provisioning/shared';
 import { initTRPC, type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
 import type { Context } from './context.ts';
 
@@ -18,7 +20,10 @@ export class AccessDeniedError extends TRPCError {
   }
 }
 
-/** The one mapping of domain error codes to tRPC (and so HTTP) codes. */
+/**
+ * The one mapping of domain error codes to tRPC codes. HTTP statuses follow from tRPC's own table of its
+ * codes, for procedures and for the routes outside tRPC alike (`domainErrorStatus`).
+ */
 const DOMAIN_TO_TRPC: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
   BAD_INPUT: 'BAD_REQUEST',
   NOT_FOUND: 'NOT_FOUND',
@@ -31,6 +36,17 @@ export function toTRPCError(error: DomainError): TRPCError {
   return new TRPCError({ code: DOMAIN_TO_TRPC[error.code], message: error.message, cause: error });
 }
 
+/** The HTTP status a route outside tRPC (the log download) answers a domain error with: tRPC's. */
+export function domainErrorStatus(error: DomainError): ContentfulStatusCode {
+  return getHTTPStatusCodeFromError(toTRPCError(error)) as ContentfulStatusCode;
+}
+
+/** The domain error behind a failure, if any: thrown below, or a zod error of input parsing. */
+function domainErrorOf(cause: unknown): DomainError | null {
+  if (cause instanceof DomainError) return cause;
+  return cause instanceof ZodError ? DomainError.fromZod(cause) : null;
+}
+
 const t = initTRPC.context<Context>().create({
   // Never send stack traces, whatever NODE_ENV says.
   isDev: false,
@@ -40,9 +56,8 @@ const t = initTRPC.context<Context>().create({
     client: { reconnectAfterInactivityMs: 40_000 },
   },
   errorFormatter({ shape, error, ctx }) {
-    const cause = error.cause;
-    const domain =
-      cause instanceof DomainError ? cause : cause instanceof ZodError ? DomainError.fromZod(cause) : null;
+    // The code is the middleware's (baseProcedure, from DOMAIN_TO_TRPC); this picks the message and fields.
+    const domain = domainErrorOf(error.cause);
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
     return {
       code: shape.code,

@@ -14,7 +14,6 @@ import { createTRPCContext } from '@trpc/tanstack-react-query';
 export type { AppRouter };
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type Me = NonNullable<RouterOutputs['auth']['me']>;
-export type RunDetails = RouterOutputs['runs']['get'];
 export type ConfigurationChoice = RouterOutputs['configurations']['list'][number];
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();

@@ -7,7 +7,7 @@ import {
 import { type QueryClient, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { isRetryable, type RunDetails, useTRPC } from '../api/trpc.ts';
+import { isRetryable, type RouterOutputs, useTRPC } from '../api/trpc.ts';
 import { applyRunChange, type RunsData } from './run-changes.ts';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
@@ -43,9 +43,9 @@ export function useLiveRuns(): { state: LiveState; retry: () => void } {
       } else {
         applyToLists(queryClient, trpc.runs.list.pathKey(), event.run);
         const detailsKey = trpc.runs.get.queryKey({ runId: event.run.id });
-        const before = queryClient.getQueryData<RunDetails>(detailsKey);
+        const before = queryClient.getQueryData<RouterOutputs['runs']['get']>(detailsKey);
         if (before) {
-          queryClient.setQueryData<RunDetails>(detailsKey, { ...before, ...event.run });
+          queryClient.setQueryData<RouterOutputs['runs']['get']>(detailsKey, { ...before, ...event.run });
           // Counts, error summary and threshold figures come with the run's end: fetch them then.
           if (before.status !== event.run.status && RUN_STATUS_INFO[event.run.status].final) {
             void queryClient.invalidateQueries({ queryKey: detailsKey, exact: true });

@@ -1,7 +1,7 @@
 import { RUN_COUNT_KEYS, RUN_STATUS_INFO, type RunCountKey, runLogPath } from '@provisioning/shared';
 import * as Dialog from '@radix-ui/react-dialog';
 import { useQuery } from '@tanstack/react-query';
-import { accessDenialOf, errorCode, errorMessage, type RunDetails, useTRPC } from '../api/trpc.ts';
+import { accessDenialOf, errorCode, errorMessage, type RouterOutputs, useTRPC } from '../api/trpc.ts';
 import { ConnectorLabel } from './connector-icon.tsx';
 import { formatCount, formatDateTime, formatDuration } from './format.ts';
 import { RunDuration } from './run-progress.tsx';
@@ -190,7 +190,11 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
   );
 }
 
-function ThresholdFigures({ threshold }: { threshold: NonNullable<RunDetails['threshold']> }) {
+function ThresholdFigures({
+  threshold,
+}: {
+  threshold: NonNullable<RouterOutputs['runs']['get']['threshold']>;
+}) {
   const { plannedDeactivations, activeManagedUsers, thresholdCount, thresholdPercent } = threshold;
   const share = activeManagedUsers > 0 ? (plannedDeactivations / activeManagedUsers) * 100 : 0;
   const percentLimit = Math.floor((activeManagedUsers * thresholdPercent) / 100);

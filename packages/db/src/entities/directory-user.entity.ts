@@ -1,8 +1,35 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { DIRECTORY_USER_STATUSES } from '@provisioning/shared';
+import {
+  DIRECTORY_FIELD_TABLE,
+  DIRECTORY_USER_STATUSES,
+  type DirectoryFieldEntry,
+} from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
 import { createdAt, updatedAt, uuidPrimaryKey } from './properties.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
+
+/** The property builder of each kind of directory field column. */
+const COLUMN_BUILDERS = {
+  text: {
+    required: (column: string) => p.text().fieldName(column),
+    optional: (column: string) => p.text().fieldName(column).nullable(),
+  },
+  date: {
+    required: (column: string) => p.date().fieldName(column),
+    optional: (column: string) => p.date().fieldName(column).nullable(),
+  },
+};
+type ColumnBuilder<E extends DirectoryFieldEntry> = ReturnType<
+  (typeof COLUMN_BUILDERS)[E['sqlType']][E['required'] extends true ? 'required' : 'optional']
+>;
+
+/** The directory fields' properties and columns, from the shared field table. */
+const directoryFieldProperties = Object.fromEntries(
+  DIRECTORY_FIELD_TABLE.map((entry) => [
+    entry.property,
+    COLUMN_BUILDERS[entry.sqlType][entry.required ? 'required' : 'optional'](entry.column),
+  ]),
+) as { [E in DirectoryFieldEntry as E['property']]: ColumnBuilder<E> };
 
 /** A person in the organisation's directory, synced in from a source or created by hand. */
 export const DirectoryUser = defineEntity({
@@ -11,17 +38,7 @@ export const DirectoryUser = defineEntity({
   properties: {
     id: uuidPrimaryKey(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade').createForeignKeyConstraint(false),
-    externalId: p.text().nullable(),
-    email: p.text(),
-    firstName: p.text(),
-    lastName: p.text(),
-    jobTitle: p.text().nullable(),
-    department: p.text().nullable(),
-    location: p.text().nullable(),
-    managerEmail: p.text().nullable(),
-    employeeNumber: p.text().nullable(),
-    phone: p.text().nullable(),
-    startDate: p.date().nullable(),
+    ...directoryFieldProperties,
     status: p.enum([...DIRECTORY_USER_STATUSES]).default('active'),
     /** The configuration that created or claimed this user; null for users created by hand. */
     managedBy: p

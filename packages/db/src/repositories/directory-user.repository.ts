@@ -1,22 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  DIRECTORY_FIELD_TABLE,
+  type DirectoryRecord,
+  type DirectoryRecordField,
+  type DirectoryUserStatus,
+} from '@provisioning/shared';
 import { DirectoryUser } from '../entities/index.ts';
 import { getOrganisation } from './organisation.repository.ts';
 
-export function directoryUserView(user: DirectoryUser) {
-  return {
-    externalId: user.externalId ?? null,
-    email: user.email,
-    firstName: user.firstName,
-    lastName: user.lastName,
-    jobTitle: user.jobTitle ?? null,
-    department: user.department ?? null,
-    location: user.location ?? null,
-    managerEmail: user.managerEmail ?? null,
-    employeeNumber: user.employeeNumber ?? null,
-    phone: user.phone ?? null,
-    startDate: user.startDate ?? null,
-    status: user.status,
-  };
+/** Every field of the directory field table, null when empty, and the status. */
+export function directoryUserView(user: DirectoryUser): DirectoryRecord & { status: DirectoryUserStatus } {
+  const view: Partial<Record<DirectoryRecordField, string | null>> = {};
+  for (const { property } of DIRECTORY_FIELD_TABLE) view[property] = user[property] ?? null;
+  return { ...(view as DirectoryRecord), status: user.status };
 }
 
 export async function listDirectoryUsers(

@@ -222,7 +222,7 @@ export async function listRuns(
   });
 }
 
-interface RunDetailRow extends RunRow {
+export interface RunDetailRow extends RunRow {
   created_count: number;
   updated_count: number;
   reactivated_count: number;
@@ -235,24 +235,17 @@ interface RunDetailRow extends RunRow {
   threshold_details: ThresholdDetails | null;
 }
 
-/** One run with its counts, error summary and threshold figures; another organisation's run is NOT_FOUND. */
-export async function getRunDetails(
-  em: EntityManager,
-  organisationId: string,
-  runId: string,
-): Promise<RunDetails> {
-  const notFound = new DomainError('NOT_FOUND', `Run ${runId} not found`);
-  if (!isUuid(runId)) throw notFound;
-  const [row] = await inOrganisation(em, organisationId, (tx) =>
-    tx.execute<RunDetailRow[]>(
-      `select ${ROW_COLUMNS}, r.created_count, r.updated_count, r.reactivated_count, r.deactivated_count,
-         r.unchanged_count, r.skipped_count, r.warning_count, r.error_count, r.error_summary, r.threshold_details
-       from sync_run r join sync_configuration c on c.id = r.configuration_id
-       where r.id = ? and r.organisation_id = ?`,
-      [runId, organisationId],
-    ),
-  );
-  if (!row) throw notFound;
+/**
+ * The select of RunDetails rows (`r` the run, `c` its configuration): the API's run details and support's
+ * `runs show` / `runs list` read the same columns and print the same shape.
+ */
+export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS}, r.created_count, r.updated_count, r.reactivated_count,
+    r.deactivated_count, r.unchanged_count, r.skipped_count, r.warning_count, r.error_count, r.error_summary,
+    r.threshold_details
+  from sync_run r join sync_configuration c on c.id = r.configuration_id`;
+
+/** A row of RUN_DETAILS_SELECT as RunDetails. */
+export function runDetailsOf(row: RunDetailRow): RunDetails {
   const threshold = row.threshold_details;
   return {
     ...listRow(row),
@@ -277,6 +270,24 @@ export async function getRunDetails(
         }
       : null,
   };
+}
+
+/** One run with its counts, error summary and threshold figures; another organisation's run is NOT_FOUND. */
+export async function getRunDetails(
+  em: EntityManager,
+  organisationId: string,
+  runId: string,
+): Promise<RunDetails> {
+  const notFound = new DomainError('NOT_FOUND', `Run ${runId} not found`);
+  if (!isUuid(runId)) throw notFound;
+  const [row] = await inOrganisation(em, organisationId, (tx) =>
+    tx.execute<RunDetailRow[]>(`${RUN_DETAILS_SELECT} where r.id = ? and r.organisation_id = ?`, [
+      runId,
+      organisationId,
+    ]),
+  );
+  if (!row) throw notFound;
+  return runDetailsOf(row);
 }
 
 /** The configuration filter's choices: every configuration of the organisation, by name. */

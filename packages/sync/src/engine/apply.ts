@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { finishApplied, isUniqueViolation, lockRunForApply, type Orm } from '@provisioning/db';
+import { DIRECTORY_FIELD_TABLE, fullName } from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -9,20 +10,9 @@ import { logChunks } from '../logs/log-chunks.ts';
 import type { LogEntry } from '../logs/log-entry.ts';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
-/** Directory columns the engine writes, in the order of the unnest() arrays below. */
-const RECORD_COLUMNS: [DirectoryRecordField, string, string][] = [
-  ['externalId', 'external_id', 'text'],
-  ['email', 'email', 'text'],
-  ['firstName', 'first_name', 'text'],
-  ['lastName', 'last_name', 'text'],
-  ['jobTitle', 'job_title', 'text'],
-  ['department', 'department', 'text'],
-  ['location', 'location', 'text'],
-  ['managerEmail', 'manager_email', 'text'],
-  ['employeeNumber', 'employee_number', 'text'],
-  ['phone', 'phone', 'text'],
-  ['startDate', 'start_date', 'date'],
-];
+/** Directory columns the engine writes, in the order of the unnest() arrays below: the field table's. */
+const RECORD_COLUMNS: readonly (readonly [DirectoryRecordField, string, string])[] =
+  DIRECTORY_FIELD_TABLE.map((entry) => [entry.property, entry.column, entry.sqlType] as const);
 
 /** Rows per statement: bounds the size of one query's arrays. */
 const CHUNK = 20_000;
@@ -224,10 +214,6 @@ async function deactivateUsers(trx: Knex.Transaction, userIds: string[]): Promis
 
 function warningText(warnings: RowWarning[]): string | null {
   return warnings.length === 0 ? null : warnings.map((w) => w.message).join('; ');
-}
-
-function fullName(record: { firstName: string; lastName: string }): string {
-  return `${record.firstName} ${record.lastName}`.trim();
 }
 
 function* logEntries(actions: Iterable<PlannedAction>): Generator<LogEntry> {

@@ -1,4 +1,9 @@
-import { DIRECTORY_FIELDS, type DirectoryField } from '@provisioning/shared';
+import {
+  DIRECTORY_FIELD_TABLE,
+  DIRECTORY_FIELDS,
+  type DirectoryField,
+  DIRECTORY_FIELD_LABELS as LABELS,
+} from '@provisioning/shared';
 import type { SourceRecord } from '../connectors/source.ts';
 import type { ColumnMap } from './columns.ts';
 import { createInterner, internRepeating } from './intern.ts';
@@ -38,29 +43,20 @@ export interface Normaliser {
   readonly warnings: number;
 }
 
-const LABELS: Record<DirectoryField, string> = {
-  employee_id: 'Employee ID',
-  email: 'Email',
-  first_name: 'First name',
-  last_name: 'Last name',
-  job_title: 'Job title',
-  department: 'Department',
-  location: 'Location',
-  manager_email: 'Manager email',
-  employee_number: 'Employee number',
-  phone: 'Phone',
-  start_date: 'Start date',
-};
-
 const PROPERTIES = DIRECTORY_FIELDS.map((field) => [field, RECORD_PROPERTIES[field]] as const);
 
 /** A record being read: any field may still be missing. */
 type Draft = { [P in DirectoryRecordField]: string | null };
 
-const NAME_PROPERTIES = [
-  ['first_name', 'firstName'],
-  ['last_name', 'lastName'],
-] as const;
+/** Every field null, copied for each row: one spread of a constant object, with the record's shape. */
+const EMPTY_DRAFT: Readonly<Draft> = Object.fromEntries(
+  DIRECTORY_FIELD_TABLE.map((entry) => [entry.property, null]),
+) as Draft;
+
+/** The required fields besides the email (checked on its own, as an address): the names. */
+const OTHER_REQUIRED = DIRECTORY_FIELD_TABLE.filter((entry) => entry.required && entry.field !== 'email').map(
+  (entry) => [entry.field, entry.property] as const,
+);
 
 // Dot-atoms only (no quoted local parts, no IP literals): what directories and mail providers accept.
 const EMAIL_PATTERN =
@@ -165,142 +161,39 @@ class RowNormaliser implements Normaliser {
 
   add(source: NormaliserInput): void {
     if (this.done) throw new Error('The normaliser has finished; create a new one for another source.');
-    const { rowNumber, values } = source;
-    const { fields, key: keyField } = this.columns;
+    const { rowNumber } = source;
     const warnings: RowWarning[] = [];
-    let rejectedFields: readonly DirectoryField[] = NONE_REJECTED;
-    let skip = false;
-
-    const mismatch = source.columnCountMismatch;
-    if (mismatch !== undefined) {
-      const { found, expected } = mismatch;
-      warn(
-        warnings,
-        rowNumber,
-        null,
-        found > expected
-          ? `Row has ${found} cells, the header has ${expected}; the extra cells were ignored.`
-          : `Row has ${found} cells, the header has ${expected}; the missing cells were read as empty.`,
-      );
+    if (source.columnCountMismatch !== undefined) {
+      warnCellCount(warnings, rowNumber, source.columnCountMismatch);
     }
-
-    // Every field starts null; a valid row has its email and names set by the checks below.
-    const record: Draft = {
-      externalId: null,
-      email: null,
-      firstName: null,
-      lastName: null,
-      jobTitle: null,
-      department: null,
-      location: null,
-      managerEmail: null,
-      employeeNumber: null,
-      phone: null,
-      startDate: null,
-    };
-    for (const [field, property] of PROPERTIES) {
-      const header = fields[field];
-      if (header === undefined) continue;
-      const value = clean(values[header]);
-      if (value !== null && value.length > MAX_FIELD_LENGTH) {
-        skip = true;
-        warn(
-          warnings,
-          rowNumber,
-          field,
-          `${LABELS[field]} is ${value.length.toLocaleString('en-US')} characters long, more than the ` +
-            `${MAX_FIELD_LENGTH.toLocaleString('en-US')} allowed; the row was skipped. Shorten it in the source.`,
-        );
-        continue;
-      }
-      record[property] = value;
-    }
-
-    if (keyField === 'employee_id') {
-      const externalId = record.externalId;
-      if (externalId === null) {
-        if (!reported(warnings, 'employee_id')) {
-          skip = true;
-          warn(
-            warnings,
-            rowNumber,
-            'employee_id',
-            'Employee ID is missing; the row was skipped. The file has an employee ID column, so every row needs one.',
-          );
-        }
-      } else if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
-        skip = true;
-        warn(
-          warnings,
-          rowNumber,
-          'employee_id',
-          `Employee ID is ${externalId.length} characters long, more than the ${MAX_EXTERNAL_ID_LENGTH} allowed; the row was skipped.`,
-        );
-      }
-    }
-
-    // Stored lower-case: emails match case-insensitively, and one spelling keeps reruns free of changes.
-    const email = record.email?.toLowerCase() ?? null;
-    record.email = email;
-    if (email === null) {
-      if (!reported(warnings, 'email')) {
-        skip = true;
-        warn(warnings, rowNumber, 'email', 'Email is missing; the row was skipped.');
-      }
-    } else if (!isValidEmail(email)) {
-      skip = true;
-      warn(
-        warnings,
-        rowNumber,
-        'email',
-        `Email ${shown(email)} is not a valid email address; the row was skipped. Correct it in the source.`,
-      );
-    }
-
-    for (const [field, property] of NAME_PROPERTIES) {
-      if (record[property] === null && !reported(warnings, field)) {
-        skip = true;
-        warn(warnings, rowNumber, field, `${LABELS[field]} is missing; the row was skipped.`);
-      }
-    }
-
-    if (record.managerEmail !== null) {
-      const manager = record.managerEmail.toLowerCase();
-      if (isValidEmail(manager)) {
-        record.managerEmail = manager;
-      } else {
-        record.managerEmail = null;
-        rejectedFields = [...rejectedFields, 'manager_email'];
-        warn(
-          warnings,
-          rowNumber,
-          'manager_email',
-          `Manager email ${shown(manager)} is not a valid email address; the manager was left unchanged. Correct it in the source.`,
-        );
-      }
-    }
-
-    if (record.startDate !== null) {
-      const date = parseStartDate(record.startDate);
-      if (date === null) {
-        rejectedFields = [...rejectedFields, 'start_date'];
-        warn(
-          warnings,
-          rowNumber,
-          'start_date',
-          `Start date ${shown(record.startDate)} is not a date in the form YYYY-MM-DD; the start date was left unchanged.`,
-        );
-      }
-      record.startDate = date;
-    }
-
+    // Every field starts null; a valid row has its email and names set by the checks below. Each check
+    // runs whatever the ones before found, so that a row's every problem is reported at once.
+    const record: Draft = { ...EMPTY_DRAFT };
+    let skip = readFields(record, source.values, this.columns.fields, rowNumber, warnings);
+    if (this.columns.key === 'employee_id') skip = checkExternalId(record, rowNumber, warnings) || skip;
+    skip = checkEmail(record, rowNumber, warnings) || skip;
+    skip = checkOtherRequired(record, rowNumber, warnings) || skip;
+    let rejectedFields = rejectInvalidManager(record, rowNumber, warnings, NONE_REJECTED);
+    rejectedFields = rejectUnparseableStartDate(record, rowNumber, warnings, rejectedFields);
     internRepeating(record, this.intern);
+    this.keep(rowNumber, record, skip, rejectedFields, warnings);
+  }
+
+  /** Files the row under its keys (for duplicates) and keeps it, skipped or valid. */
+  private keep(
+    rowNumber: number,
+    record: Draft,
+    skip: boolean,
+    rejectedFields: readonly DirectoryField[],
+    warnings: RowWarning[],
+  ): void {
+    const keyIsEmployeeId = this.columns.key === 'employee_id';
+    const email = record.email;
     const index = this.rows.length;
     // A skipped row still names its key, so that the user behind it is protected from deactivation.
-    const key = keyField === 'employee_id' ? (record.externalId?.toLowerCase() ?? null) : email;
+    const key = keyIsEmployeeId ? (record.externalId?.toLowerCase() ?? null) : email;
     if (key !== null) remember(this.keyFirst, this.keyGroups, key, index);
-    if (keyField === 'employee_id' && email !== null)
-      remember(this.emailFirst, this.emailGroups, email, index);
+    if (keyIsEmployeeId && email !== null) remember(this.emailFirst, this.emailGroups, email, index);
 
     this.warningCount += warnings.length;
     if (skip) {
@@ -315,7 +208,7 @@ class RowNormaliser implements Normaliser {
         warnings,
       });
     } else {
-      // Not skipped: the key, the email and both names were checked present above.
+      // Not skipped: the key, the email and both names were checked present.
       this.rows.push({
         kind: 'valid',
         rowNumber,
@@ -397,6 +290,157 @@ class RowNormaliser implements Normaliser {
 
 /** Shared by the rows (nearly all) without a rejected field. */
 const NONE_REJECTED: readonly DirectoryField[] = Object.freeze([]);
+
+// The checks of one row, in the order `add` runs them. Each takes the row's record and warnings and
+// returns whether the row is skipped (or, for values refused alone, the fields refused so far): plain
+// functions, so that no closure is made per row.
+
+function warnCellCount(
+  warnings: RowWarning[],
+  rowNumber: number,
+  { found, expected }: { found: number; expected: number },
+): void {
+  warn(
+    warnings,
+    rowNumber,
+    null,
+    found > expected
+      ? `Row has ${found} cells, the header has ${expected}; the extra cells were ignored.`
+      : `Row has ${found} cells, the header has ${expected}; the missing cells were read as empty.`,
+  );
+}
+
+/** Reads every mapped field's cleaned value into `record`; an over-long value skips the row. */
+function readFields(
+  record: Draft,
+  values: NormaliserInput['values'],
+  headers: ColumnMap['fields'],
+  rowNumber: number,
+  warnings: RowWarning[],
+): boolean {
+  let skip = false;
+  for (const [field, property] of PROPERTIES) {
+    const header = headers[field];
+    if (header === undefined) continue;
+    const value = clean(values[header]);
+    if (value !== null && value.length > MAX_FIELD_LENGTH) {
+      skip = true;
+      warn(
+        warnings,
+        rowNumber,
+        field,
+        `${LABELS[field]} is ${value.length.toLocaleString('en-US')} characters long, more than the ` +
+          `${MAX_FIELD_LENGTH.toLocaleString('en-US')} allowed; the row was skipped. Shorten it in the source.`,
+      );
+      continue;
+    }
+    record[property] = value;
+  }
+  return skip;
+}
+
+/** When the source has an employee ID column, every row needs a usable one. */
+function checkExternalId(record: Draft, rowNumber: number, warnings: RowWarning[]): boolean {
+  const externalId = record.externalId;
+  if (externalId === null) {
+    if (reported(warnings, 'employee_id')) return false;
+    warn(
+      warnings,
+      rowNumber,
+      'employee_id',
+      'Employee ID is missing; the row was skipped. The file has an employee ID column, so every row needs one.',
+    );
+    return true;
+  }
+  if (externalId.length > MAX_EXTERNAL_ID_LENGTH) {
+    warn(
+      warnings,
+      rowNumber,
+      'employee_id',
+      `Employee ID is ${externalId.length} characters long, more than the ${MAX_EXTERNAL_ID_LENGTH} allowed; the row was skipped.`,
+    );
+    return true;
+  }
+  return false;
+}
+
+/** Lower-cases the email and checks it is an address. */
+function checkEmail(record: Draft, rowNumber: number, warnings: RowWarning[]): boolean {
+  // Stored lower-case: emails match case-insensitively, and one spelling keeps reruns free of changes.
+  const email = record.email?.toLowerCase() ?? null;
+  record.email = email;
+  if (email === null) {
+    if (reported(warnings, 'email')) return false;
+    warn(warnings, rowNumber, 'email', 'Email is missing; the row was skipped.');
+    return true;
+  }
+  if (!isValidEmail(email)) {
+    warn(
+      warnings,
+      rowNumber,
+      'email',
+      `Email ${shown(email)} is not a valid email address; the row was skipped. Correct it in the source.`,
+    );
+    return true;
+  }
+  return false;
+}
+
+/** The other required fields (the names) must be present. */
+function checkOtherRequired(record: Draft, rowNumber: number, warnings: RowWarning[]): boolean {
+  let skip = false;
+  for (const [field, property] of OTHER_REQUIRED) {
+    if (record[property] === null && !reported(warnings, field)) {
+      skip = true;
+      warn(warnings, rowNumber, field, `${LABELS[field]} is missing; the row was skipped.`);
+    }
+  }
+  return skip;
+}
+
+/** Lower-cases the manager's email; an invalid one is refused alone and the row still applies. */
+function rejectInvalidManager(
+  record: Draft,
+  rowNumber: number,
+  warnings: RowWarning[],
+  rejectedFields: readonly DirectoryField[],
+): readonly DirectoryField[] {
+  if (record.managerEmail === null) return rejectedFields;
+  const manager = record.managerEmail.toLowerCase();
+  if (isValidEmail(manager)) {
+    record.managerEmail = manager;
+    return rejectedFields;
+  }
+  record.managerEmail = null;
+  warn(
+    warnings,
+    rowNumber,
+    'manager_email',
+    `Manager email ${shown(manager)} is not a valid email address; the manager was left unchanged. Correct it in the source.`,
+  );
+  return [...rejectedFields, 'manager_email'];
+}
+
+/** Turns the start date into an ISO date; an unparseable one is refused alone and the row still applies. */
+function rejectUnparseableStartDate(
+  record: Draft,
+  rowNumber: number,
+  warnings: RowWarning[],
+  rejectedFields: readonly DirectoryField[],
+): readonly DirectoryField[] {
+  if (record.startDate === null) return rejectedFields;
+  const date = parseStartDate(record.startDate);
+  const given = record.startDate;
+  record.startDate = date;
+  if (date !== null) return rejectedFields;
+  warn(
+    warnings,
+    rowNumber,
+    'start_date',
+    `Start date ${shown(given)} is not a date in the form YYYY-MM-DD; the start date was left unchanged.`,
+  );
+  return [...rejectedFields, 'start_date'];
+}
 
 function warn(
   warnings: RowWarning[],

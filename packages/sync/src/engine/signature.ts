@@ -1,4 +1,4 @@
-import { DIRECTORY_FIELDS, type DirectoryField } from '@provisioning/shared';
+import { DIRECTORY_FIELD_TABLE, DIRECTORY_FIELDS, type DirectoryField } from '@provisioning/shared';
 import {
   type DirectoryRecord,
   type DirectoryRecordField,
@@ -21,20 +21,13 @@ export function comparedFields(present: ReadonlySet<DirectoryField>): DirectoryF
   return DIRECTORY_FIELDS.filter((field) => present.has(field));
 }
 
-/** directory_user's value of each field, as text. */
-const COLUMN_TEXT: Readonly<Record<DirectoryField, string>> = {
-  employee_id: 'external_id',
-  email: 'email',
-  first_name: 'first_name',
-  last_name: 'last_name',
-  job_title: 'job_title',
-  department: 'department',
-  location: 'location',
-  manager_email: 'manager_email',
-  employee_number: 'employee_number',
-  phone: 'phone',
-  start_date: `to_char(start_date, 'YYYY-MM-DD')`,
-};
+/** directory_user's value of each field, as text: dates in the form the records hold them. */
+const COLUMN_TEXT = Object.fromEntries(
+  DIRECTORY_FIELD_TABLE.map(({ field, column, sqlType }) => [
+    field,
+    sqlType === 'date' ? `to_char(${column}, 'YYYY-MM-DD')` : column,
+  ]),
+) as Readonly<Record<DirectoryField, string>>;
 
 /** The SQL expression of a directory_user row's signature over `fields` (from comparedFields). */
 export function signatureSql(fields: readonly DirectoryField[]): string {
@@ -110,11 +103,24 @@ export interface SignedRow extends Partial<DirectoryRecord> {
   signature: string;
 }
 
+/** The record's properties that SignedUser decodes (the others, the matching keys, are read as columns). */
+const DECODED_PROPERTIES = DIRECTORY_FIELD_TABLE.map((entry) => entry.property).filter(
+  (property) => property !== 'externalId' && property !== 'email',
+);
+/** Each property with its value when neither the signature nor a column holds it (never, in practice). */
+const RECORD_DEFAULTS = DIRECTORY_FIELD_TABLE.map(
+  (entry) => [entry.property, entry.required ? '' : null] as const,
+);
+
+/** The decoded fields: accessors the class defines from the field table (its static block). */
+export interface SignedUser extends Omit<DirectoryRecord, 'externalId' | 'email'> {}
+
 /**
  * A directory user read by signature. ID, external ID, email, status and manager are read as columns (the
  * planner matches on them); the other fields are decoded from the signature when first asked for, which
  * for a rerun is only for the users that changed or leave.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: its static block defines the interface's accessors
 export class SignedUser implements ExistingUser {
   readonly id: string;
   readonly externalId: string | null;
@@ -125,6 +131,18 @@ export class SignedUser implements ExistingUser {
   readonly signature: string | null;
   #row: SignedRow | null;
   #record: DirectoryRecord | null = null;
+
+  static {
+    // Prototype accessors, as getters written out one by one would be: nothing is added per user.
+    for (const property of DECODED_PROPERTIES) {
+      Object.defineProperty(SignedUser.prototype, property, {
+        get(this: SignedUser) {
+          return this.record()[property];
+        },
+        configurable: true,
+      });
+    }
+  }
 
   constructor(
     row: SignedRow,
@@ -148,53 +166,14 @@ export class SignedUser implements ExistingUser {
     const row = this.#row as SignedRow;
     const values = decodeSignature(row.signature, this.fields.length);
     if (!values) throw new Error(`The signature of directory user ${this.id} cannot be read`);
-    const record: DirectoryRecord = {
-      externalId: row.externalId,
-      email: row.email,
-      firstName: row.firstName ?? '',
-      lastName: row.lastName ?? '',
-      jobTitle: row.jobTitle ?? null,
-      department: row.department ?? null,
-      location: row.location ?? null,
-      managerEmail: row.managerEmail ?? null,
-      employeeNumber: row.employeeNumber ?? null,
-      phone: row.phone ?? null,
-      startDate: row.startDate ?? null,
-    };
-    const writable = record as unknown as Record<DirectoryRecordField, string | null>;
+    const writable: Partial<Record<DirectoryRecordField, string | null>> = {};
+    for (const [property, fallback] of RECORD_DEFAULTS) writable[property] = row[property] ?? fallback;
     this.fields.forEach((field, i) => {
       writable[RECORD_PROPERTIES[field]] = values[i] ?? null;
     });
+    const record = writable as DirectoryRecord;
     this.#record = record;
     this.#row = null;
     return record;
-  }
-
-  get firstName(): string {
-    return this.record().firstName;
-  }
-  get lastName(): string {
-    return this.record().lastName;
-  }
-  get jobTitle(): string | null {
-    return this.record().jobTitle;
-  }
-  get department(): string | null {
-    return this.record().department;
-  }
-  get location(): string | null {
-    return this.record().location;
-  }
-  get managerEmail(): string | null {
-    return this.record().managerEmail;
-  }
-  get employeeNumber(): string | null {
-    return this.record().employeeNumber;
-  }
-  get phone(): string | null {
-    return this.record().phone;
-  }
-  get startDate(): string | null {
-    return this.record().startDate;
   }
 }

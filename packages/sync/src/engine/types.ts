@@ -1,22 +1,11 @@
-import type { DirectoryField, FieldChanges } from '@provisioning/shared';
+import type { DirectoryField, DirectoryRecord, FieldChanges } from '@provisioning/shared';
 
-/** A source row turned into directory fields, validated and normalised. */
-export interface DirectoryRecord {
-  externalId: string | null;
-  email: string;
-  firstName: string;
-  lastName: string;
-  jobTitle: string | null;
-  department: string | null;
-  location: string | null;
-  managerEmail: string | null;
-  employeeNumber: string | null;
-  phone: string | null;
-  /** ISO date, YYYY-MM-DD. */
-  startDate: string | null;
-}
-
-export type DirectoryRecordField = keyof DirectoryRecord;
+// The record's fields are the shared directory field table's (packages/shared directory-fields.ts).
+export {
+  type DirectoryRecord,
+  type DirectoryRecordField,
+  RECORD_PROPERTIES,
+} from '@provisioning/shared';
 
 export interface RowWarning {
   rowNumber: number;
@@ -107,18 +96,3 @@ export interface Plan {
   /** Active users managed by the configuration before this run: the base of the percentage threshold. */
   activeManagedUsers: number;
 }
-
-/** Directory field (the name in mappings, logs and field changes) → DirectoryRecord property. */
-export const RECORD_PROPERTIES: Readonly<Record<DirectoryField, DirectoryRecordField>> = {
-  employee_id: 'externalId',
-  email: 'email',
-  first_name: 'firstName',
-  last_name: 'lastName',
-  job_title: 'jobTitle',
-  department: 'department',
-  location: 'location',
-  manager_email: 'managerEmail',
-  employee_number: 'employeeNumber',
-  phone: 'phone',
-  start_date: 'startDate',
-};
