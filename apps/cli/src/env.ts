@@ -20,8 +20,6 @@ const EnvSchema = z.object({
   /** Seed the demo organisation; on by default with the embedded database. */
   DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   DEBUG: z.string().optional(),
-  /** Set by pnpm when it runs a script: the launcher starts each app through the same pnpm. */
-  npm_execpath: z.string().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema> & { repoRoot: string };
