@@ -58,7 +58,7 @@ const apps = [
   { name: 'worker', args: TSX_MAIN, env: {}, ready: /worker ready/ },
   {
     name: 'web',
-    args: ['node_modules/vite/bin/vite.js'],
+    args: ['node_modules/vite/bin/vite.js', '--configLoader', 'runner'],
     env: { PORT: String(env.WEB_PORT), API_URL: apiUrl },
     ready: /Local:\s+http/,
   },
