@@ -1,24 +1,45 @@
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+import { readEnv } from './env.ts';
 
-// Build configuration, not app code: the page itself never sees these variables.
-const port = Number(process.env.PORT ?? 5173);
-if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-  throw new Error(`PORT must be a port number, got ${JSON.stringify(process.env.PORT)}`);
+// Every command loads this file with `--configLoader runner`: it imports @provisioning/shared, whose
+// exports are TypeScript sources, and the default loader hands that import to Node, which cannot run them.
+const env = readEnv();
+
+/**
+ * The page takes only a type from the API (`import type { AppRouter }`, erased before bundling). A value
+ * import from the API or another server package would still resolve, through the tsconfig path, and
+ * bundle server code into the page, so it fails the build and the dev server instead.
+ */
+function serverCodeStaysOut(): Plugin {
+  return {
+    name: 'server-code-stays-out',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (/^@provisioning\/(api|cli|db|sync|testkit|worker)(\/|$)/.test(source)) {
+        this.error(
+          `${importer ?? 'the page'} imports ${source}: the page may import only types from the server`,
+        );
+      }
+      return null;
+    },
+  };
 }
-const apiUrl = process.env.API_URL ?? 'http://127.0.0.1:3000';
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [serverCodeStaysOut(), react()],
   server: {
-    host: '127.0.0.1',
-    port,
+    host: env.HOST,
+    port: env.PORT,
     strictPort: true,
     // The Host header is kept (changeOrigin: false): the API then sees the page's own origin, which its
     // cross-site check and its cookies expect.
     proxy: Object.fromEntries(
-      ['/trpc', '/healthz', '/readyz', '/api'].map((path) => [path, { target: apiUrl, changeOrigin: false }]),
+      ['/trpc', '/healthz', '/readyz', '/api'].map((path) => [
+        path,
+        { target: env.API_URL, changeOrigin: false },
+      ]),
     ),
   },
-  preview: { host: '127.0.0.1', port, strictPort: true },
+  preview: { host: env.HOST, port: env.PORT, strictPort: true },
 });

@@ -1,3 +1,4 @@
+import { parseEnvironment } from '@provisioning/shared';
 import { z } from 'zod';
 
 const EnvSchema = z.object({
@@ -8,7 +9,11 @@ const EnvSchema = z.object({
 });
 
 /** The one read of the environment in the browser tests (the test kit reads DATABASE_URL itself). */
-export const E2E_ENV = EnvSchema.parse(process.env);
+export const E2E_ENV = parseEnvironment(
+  EnvSchema,
+  process.env,
+  'The browser tests cannot start, their environment is not valid',
+);
 
 /** What the apps the tests start inherit (PATH, HOME and the like), before their own settings. */
 export const INHERITED_ENV: Readonly<NodeJS.ProcessEnv> = { ...process.env };

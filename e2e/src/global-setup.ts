@@ -27,15 +27,20 @@ export default function buildWebAppIfStale() {
     join(web, 'src'),
     join(web, 'index.html'),
     join(web, 'vite.config.ts'),
+    join(web, 'env.ts'),
     join(REPO_ROOT, 'packages/shared/src'),
   ];
   const index = join(WEB_DIST, 'index.html');
   if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newest))) return;
   process.stdout.write('[e2e] building the web app (apps/web/dist is missing or older than its sources)\n');
   const vite = join(web, 'node_modules/vite/bin/vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
-    cwd: web,
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [vite, 'build', '--configLoader', 'runner', '--logLevel', 'warn'],
+    {
+      cwd: web,
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) throw new Error('building the web app failed');
 }

@@ -1,4 +1,4 @@
-import { EnvError } from '@provisioning/db';
+import { EnvError } from '@provisioning/shared';
 import { describe, expect, it } from 'vitest';
 import { parseEnv } from './env.ts';
 

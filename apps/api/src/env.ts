@@ -1,15 +1,16 @@
+import { environmentOrExit } from '@provisioning/db';
 import {
   DatabaseUrlSchema,
-  environmentOrExit,
   LogLevelSchema,
   NodeEnvSchema,
+  PortSchema,
   parseEnvironment,
-} from '@provisioning/db';
+} from '@provisioning/shared';
 import { z } from 'zod';
 
 const EnvSchema = z.object({
   DATABASE_URL: DatabaseUrlSchema,
-  PORT: z.coerce.number().int().min(1).max(65_535).default(3000),
+  PORT: PortSchema.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: LogLevelSchema,
   NODE_ENV: NodeEnvSchema,
@@ -61,7 +62,7 @@ const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>;
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  return parseEnvironment(EnvSchema, source, 'The API');
+  return parseEnvironment(EnvSchema, source, 'The API cannot start, its environment is not valid');
 }
 
 /** The only read of process.env in this app, done once at start-up; a bad environment exits. */

@@ -1,6 +1,7 @@
 import { generateSecretKey } from '@provisioning/db';
+import { EnvError } from '@provisioning/shared';
 import { describe, expect, it } from 'vitest';
-import { EnvError, parseEnv } from './env.ts';
+import { parseEnv } from './env.ts';
 
 describe('parseEnv', () => {
   it('accepts a postgres URL and a 32-byte secret key in base64 or hex', () => {

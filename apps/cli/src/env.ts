@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { SecretKeySchema } from '@provisioning/db';
+import { PortSchema, parseEnvironment } from '@provisioning/shared';
 import { z } from 'zod';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -12,31 +13,20 @@ const EnvSchema = z.object({
   /** 32 bytes (base64 or hex) sealing configuration secrets; unset with the embedded database: a local key. */
   PROVISIONING_SECRET_KEY: SecretKeySchema.optional(),
   PROVISIONING_DATA_DIR: z.string().min(1).default(`${REPO_ROOT}.data`),
-  EMBEDDED_DB_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
-  API_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-  WEB_PORT: z.coerce.number().int().min(1).max(65535).default(5173),
+  EMBEDDED_DB_PORT: PortSchema.default(54329),
+  API_PORT: PortSchema.default(3000),
+  WEB_PORT: PortSchema.default(5173),
   /** The demo's local SFTP server. */
-  DEMO_SFTP_PORT: z.coerce.number().int().min(1).max(65535).default(2222),
+  DEMO_SFTP_PORT: PortSchema.default(2222),
   /** Seed the demo organisation; on by default with the embedded database. */
   DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   DEBUG: z.string().optional(),
-  /** Set by pnpm when it runs a script: the launcher starts each app through the same pnpm. */
-  npm_execpath: z.string().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema> & { repoRoot: string };
 
-export class EnvError extends Error {}
-
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const result = EnvSchema.safeParse(source);
-  if (!result.success) {
-    const problems = result.error.issues
-      .map((issue) => `  ${issue.path.join('.')}: ${issue.message}`)
-      .join('\n');
-    throw new EnvError(`Invalid environment:\n${problems}`);
-  }
-  return { ...result.data, repoRoot: REPO_ROOT };
+  return { ...parseEnvironment(EnvSchema, source, 'Invalid environment'), repoRoot: REPO_ROOT };
 }
 
 /** The only place the CLI and the launcher read process.env. */

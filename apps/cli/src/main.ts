@@ -1,5 +1,6 @@
+import { EnvError } from '@provisioning/shared';
 import { runCli } from './cli.ts';
-import { EnvError, readEnv } from './env.ts';
+import { readEnv } from './env.ts';
 
 const io = {
   stdout: (text: string) => process.stdout.write(text),

@@ -129,9 +129,13 @@ describe('pnpm start on the embedded database', () => {
   }, 150_000);
 
   it('stops api, worker, web and the database on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    // 'close' rather than 'exit': the launcher's last lines are read by then.
+    const exited = new Promise<number | null>((resolve) => launcher.once('close', (code) => resolve(code)));
     launcher.kill('SIGTERM');
     expect(await exited).toBe(0);
+    // A clean stop reads as one: the apps' own shutdown lines, then the launcher's, and no failure report.
+    expect(output.at(-1)).toBe('[start] stopped');
+    expect(output.join('\n')).not.toMatch(/Command failed|ERR_PNPM|exited \(/);
     const stillServing = await fetch(`http://127.0.0.1:${ports.api}/healthz`).then(
       () => true,
       () => false,

@@ -1,7 +1,12 @@
 /**
  * `pnpm start`: the whole product on one machine. Without DATABASE_URL it serves the embedded database
- * from .data/, migrates it, seeds the demo organisation, then starts api, worker and web, each exactly as
- * `pnpm --filter ./apps/<name> start` would, and stops them all on Ctrl-C.
+ * from .data/, migrates it, seeds the demo organisation, then starts api, worker and web, each running the
+ * entry point its `start` script runs, and stops them all on Ctrl-C with exit code 0.
+ *
+ * The root `start` script and this package's `start-all` run their command with `exec`: pnpm runs scripts
+ * through `sh -c`, and Debian's sh (dash) dies at once of the SIGINT a terminal sends to the whole
+ * process group, instead of waiting for the launcher that handles it; pnpm then reported
+ * `Command failed with signal "SIGINT"` and exited 130 although everything had stopped cleanly.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -33,17 +38,30 @@ const childEnv: Record<string, string> = {
 };
 const apiUrl = `http://127.0.0.1:${env.API_PORT}`;
 const webUrl = `http://127.0.0.1:${env.WEB_PORT}`;
-/** Each app says when it is up in a line of its own output: that line is the event waited for. */
+/**
+ * Each app runs the entry point its `start` script runs, started here without pnpm and its `sh -c` around
+ * it: stopping sends SIGTERM to the app's process group, which killed that shell at once (pnpm then
+ * printed `Command failed with signal "SIGTERM"` for every app), and the launcher waited for pnpm rather
+ * than for the app finishing its own shutdown. Each app says when it is up in a line of its own output:
+ * that line is the event waited for.
+ */
+const TSX_MAIN = ['--import', 'tsx', 'src/main.ts'];
 const apps = [
   {
     name: 'api',
+    args: TSX_MAIN,
     // The embedded database's connections share one session: a connection-wide `set role` would
     // switch the worker's too. The API then switches role per transaction only.
     env: { PORT: String(env.API_PORT), ...(db.embedded ? { DATABASE_SHARED_SESSION: 'true' } : {}) },
     ready: /API listening on/,
   },
-  { name: 'worker', env: {}, ready: /worker ready/ },
-  { name: 'web', env: { PORT: String(env.WEB_PORT), API_URL: apiUrl }, ready: /Local:\s+http/ },
+  { name: 'worker', args: TSX_MAIN, env: {}, ready: /worker ready/ },
+  {
+    name: 'web',
+    args: ['node_modules/vite/bin/vite.js', '--configLoader', 'runner'],
+    env: { PORT: String(env.WEB_PORT), API_URL: apiUrl },
+    ready: /Local:\s+http/,
+  },
 ];
 const readiness = new Map<string, () => void>();
 const allReady = Promise.all(
@@ -54,11 +72,8 @@ const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 function startApp(app: (typeof apps)[number]): ChildProcess {
-  const [command, args] = env.npm_execpath
-    ? [process.execPath, [env.npm_execpath, '--filter', `./apps/${app.name}`, 'start']]
-    : ['pnpm', ['--filter', `./apps/${app.name}`, 'start']];
-  const child = spawn(command, args as string[], {
-    cwd: env.repoRoot,
+  const child = spawn(process.execPath, app.args, {
+    cwd: join(env.repoRoot, 'apps', app.name),
     env: { ...childEnv, ...app.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -100,6 +115,7 @@ async function stop(exitCode: number): Promise<void> {
   await Promise.all(exits);
   await demoSftp?.stop();
   await db.close();
+  log('stopped');
   process.exit(exitCode);
 }
 

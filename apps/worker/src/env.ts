@@ -1,11 +1,5 @@
-import {
-  DatabaseUrlSchema,
-  environmentOrExit,
-  LogLevelSchema,
-  NodeEnvSchema,
-  parseEnvironment,
-  SecretKeySchema,
-} from '@provisioning/db';
+import { environmentOrExit, SecretKeySchema } from '@provisioning/db';
+import { DatabaseUrlSchema, LogLevelSchema, NodeEnvSchema, parseEnvironment } from '@provisioning/shared';
 import { z } from 'zod';
 
 const EnvSchema = z.object({
@@ -21,7 +15,7 @@ const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>;
 
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  return parseEnvironment(EnvSchema, source, 'The worker');
+  return parseEnvironment(EnvSchema, source, 'The worker cannot start, its environment is not valid');
 }
 
 /** The only read of process.env in this app, done once at start-up; a bad environment exits. */

@@ -4,11 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Migrator } from '@mikro-orm/migrations';
+import { DatabaseUrlSchema, parseEnvironment } from '@provisioning/shared';
 import pg from 'pg';
+import { z } from 'zod';
 import { migrate } from '../src/migrate.ts';
 import { createOrm } from '../src/orm.ts';
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const { DATABASE_URL: serverUrl } = parseEnvironment(
+  z.object({ DATABASE_URL: DatabaseUrlSchema.default('postgres://postgres@127.0.0.1:5432/postgres') }),
+  process.env,
+  'migration:create cannot start, its environment is not valid',
+);
 const name = `migration_scratch_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: serverUrl });
 await admin.connect();

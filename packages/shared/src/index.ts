@@ -2,6 +2,7 @@ export * from './account.ts';
 export * from './connectors.ts';
 export * from './cron.ts';
 export * from './directory-fields.ts';
+export * from './environment.ts';
 export * from './errors.ts';
 export * from './jobs.ts';
 export * from './organisation.ts';
