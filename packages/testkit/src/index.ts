@@ -2,4 +2,3 @@ export * from './bad-files.ts';
 export * from './hr-files.ts';
 export * from './ports.ts';
 export * from './sftp-server.ts';
-export * from './test-database.ts';
