@@ -8,7 +8,10 @@ const EnvSchema = z.object({
   E2E_ARTIFACTS_DIR: z.string().min(1).optional(),
 });
 
-/** The one read of the environment in the browser tests (the test kit reads DATABASE_URL itself). */
+/**
+ * The one read of the environment in the browser tests (`@provisioning/db/testing` reads DATABASE_URL and
+ * TEST_DATABASE itself).
+ */
 export const E2E_ENV = parseEnvironment(
   EnvSchema,
   process.env,

@@ -4,8 +4,9 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createBoss, createOrm, ensureQueues, migrate, type Orm } from '@provisioning/db';
-import { createTestDatabase, freePort, type TestDatabase } from '@provisioning/testkit';
+import { createBoss, ensureQueues, type Orm } from '@provisioning/db';
+import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
+import { freePort } from '@provisioning/testkit';
 import type PgBoss from 'pg-boss';
 import { INHERITED_ENV } from './env.ts';
 import { API_DIR, ARTIFACTS_DIR, WORKER_DIR } from './paths.ts';
@@ -16,7 +17,7 @@ import { API_DIR, ARTIFACTS_DIR, WORKER_DIR } from './paths.ts';
  * pg-boss for triggering runs, and, on demand, a worker process.
  */
 export interface Stack {
-  database: TestDatabase;
+  database: MigratedTestOrm;
   owner: Orm;
   boss: PgBoss;
   secretKey: Buffer;
@@ -66,9 +67,8 @@ async function stopApp(child: ChildProcess | undefined) {
 }
 
 export async function startStack(label: string): Promise<Stack> {
-  const database = await createTestDatabase(`e2e_${label}`);
-  const owner = await createOrm({ databaseUrl: database.url });
-  await migrate(owner);
+  const database = await createMigratedTestOrm(`e2e_${label}`);
+  const owner = database.orm;
   const boss = createBoss(database.url, { supervise: false, schedule: false });
   await boss.start();
   await ensureQueues(boss);
@@ -109,8 +109,7 @@ export async function startStack(label: string): Promise<Stack> {
       await stopApp(worker);
       await stopApp(api);
       await boss.stop({ graceful: false, wait: true });
-      await owner.close(true);
-      await database.drop();
+      await database.close();
     },
   };
 }

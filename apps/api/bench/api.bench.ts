@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { serve } from '@hono/node-server';
 import { API_DATABASE_ROLE, createOrm, listRuns, migrate, type Orm, runPageQuery } from '@provisioning/db';
+import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
 import {
   type LogFormat,
   type RunListFilter,
@@ -32,7 +33,6 @@ import {
   RunListInputSchema,
 } from '@provisioning/shared';
 import { exportRunLog, LOG_CHUNK_LINES, LOG_EXPORT_BATCH_SIZE } from '@provisioning/sync';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pino } from 'pino';

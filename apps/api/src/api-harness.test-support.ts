@@ -1,6 +1,5 @@
-import { API_DATABASE_ROLE, createOrm, migrate, type Orm } from '@provisioning/db';
-import { SEED_PASSWORD } from '@provisioning/db/testing';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { API_DATABASE_ROLE, createOrm, type Orm } from '@provisioning/db';
+import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
@@ -18,16 +17,14 @@ export {
  * apply to it) and an app ORM that connects as the API's role, exactly as the API process does.
  */
 export interface ApiHarness {
-  database: TestDatabase;
+  database: MigratedTestOrm;
   owner: Orm;
   appOrm: Orm;
   close(): Promise<void>;
 }
 
 export async function createApiHarness(label: string): Promise<ApiHarness> {
-  const database = await createTestDatabase(label);
-  const owner = await createOrm({ databaseUrl: database.url });
-  await migrate(owner);
+  const database = await createMigratedTestOrm(label);
   // The embedded database serves one session for all connections: there the role is switched per
   // transaction only (inOrganisation), as the API does on it.
   const appOrm = await createOrm({
@@ -36,12 +33,11 @@ export async function createApiHarness(label: string): Promise<ApiHarness> {
   });
   return {
     database,
-    owner,
+    owner: database.orm,
     appOrm,
     async close() {
       await appOrm.close(true);
-      await owner.close(true);
-      await database.drop();
+      await database.close();
     },
   };
 }

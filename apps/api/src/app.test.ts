@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { MikroORM } from '@mikro-orm/core';
-import { createOrm, migrate, type Orm, ormConfig } from '@provisioning/db';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { type Orm, ormConfig } from '@provisioning/db';
+import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from './app.ts';
@@ -35,18 +35,16 @@ async function closedPort(): Promise<number> {
 }
 
 describe('the API app against a real database', () => {
-  let database: TestDatabase;
+  let database: MigratedTestOrm;
   let orm: Orm;
 
   beforeAll(async () => {
-    database = await createTestDatabase('api_app');
-    orm = await createOrm({ databaseUrl: database.url });
-    await migrate(orm);
+    database = await createMigratedTestOrm('api_app');
+    orm = database.orm;
   });
 
   afterAll(async () => {
-    await orm?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   it('answers /healthz with ok', async () => {
@@ -121,14 +119,13 @@ describe('the API app against a real database', () => {
 });
 
 describe('the API app serving the built web page (production)', () => {
-  let database: TestDatabase;
+  let database: MigratedTestOrm;
   let orm: Orm;
   let webDistDir: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase('api_static');
-    orm = await createOrm({ databaseUrl: database.url });
-    await migrate(orm);
+    database = await createMigratedTestOrm('api_static');
+    orm = database.orm;
     webDistDir = mkdtempSync(join(tmpdir(), 'web-dist-'));
     mkdirSync(join(webDistDir, 'assets'));
     writeFileSync(join(webDistDir, 'index.html'), '<!doctype html><title>User Provisioning</title>');
@@ -137,8 +134,7 @@ describe('the API app serving the built web page (production)', () => {
 
   afterAll(async () => {
     rmSync(webDistDir, { recursive: true, force: true });
-    await orm?.close();
-    await database?.drop();
+    await database?.close();
   });
 
   it('serves the page, its assets, and the page for client-side routes, from the same origin', async () => {

@@ -15,7 +15,7 @@ import {
   SyncRun,
   verifyPassword,
 } from '@provisioning/db';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, expectFailure, output, UNKNOWN_ID } from './cli-harness.test-support.ts';
 import { type Env, parseEnv } from './env.ts';

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createOrm, generateSecretKey, type Orm } from '@provisioning/db';
+import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
 import type { RunStatus } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, expectFailure, output, UNKNOWN_ID } from './cli-harness.test-support.ts';

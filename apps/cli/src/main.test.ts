@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateSecretKey } from '@provisioning/db';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const CLI_DIR = fileURLToPath(new URL('..', import.meta.url));

@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
 import { migrate, seedDemo } from '@provisioning/db';
 import { openDatabase } from './database.ts';
-import { seedDemoConfigurations, startDemoSftp } from './demo.ts';
+import { seedDemoConfigurations } from './demo/demo-configurations.ts';
+import { startDemoSftp } from './demo/demo-sftp-server.ts';
 import { inheritedEnvironment, readEnv } from './env.ts';
 
 const env = readEnv();

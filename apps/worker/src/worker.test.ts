@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createOrm, type Orm } from '@provisioning/db';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
 import PgBoss from 'pg-boss';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

@@ -12,18 +12,20 @@ export interface EmbeddedDatabase {
  * The default database when no DATABASE_URL is set: PostgreSQL compiled to WASM (PGlite), persisted in
  * `dataDir`, served on a loopback port so api, worker and CLI connect to it like to any PostgreSQL.
  * It runs one statement at a time; a connection in a transaction has it to itself until it ends.
+ * Tests start the same server, so they see what `pnpm start` serves: without `dataDir` it lives in
+ * memory, and port 0 takes any free port (no race between picking a port and listening on it).
  */
 export async function startEmbeddedDatabase({
   dataDir,
   port,
   host = '127.0.0.1',
 }: {
-  dataDir: string;
+  dataDir?: string;
   port: number;
   host?: string;
 }): Promise<EmbeddedDatabase> {
-  mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create({ dataDir });
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir === undefined ? {} : { dataDir });
   const server = new PGLiteSocketServer({ db, port, host, maxConnections: 64 });
   keepExtendedQueriesTogether(server);
   try {
@@ -33,7 +35,8 @@ export async function startEmbeddedDatabase({
     throw error;
   }
   return {
-    url: `postgres://postgres:postgres@${host}:${port}/postgres`,
+    // The address the server really listens on: with port 0 only the server knows it.
+    url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
     async stop() {
       await server.stop();
       await db.close();

@@ -1,9 +1,9 @@
 import { DIRECTORY_FIELD_TABLE } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from './migrate.ts';
 import { MIGRATIONS } from './migrations/index.ts';
 import { createOrm, type Orm } from './orm.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 
 const ALL = [
   'Migration20261126165248_initial',

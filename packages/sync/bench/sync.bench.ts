@@ -18,14 +18,8 @@ import {
   type Orm,
   parseSecretKey,
 } from '@provisioning/db';
-import {
-  createTestDatabase,
-  generateHrRows,
-  HR_COLUMNS,
-  type HrRow,
-  writeHrCsv,
-  writeHrXlsx,
-} from '@provisioning/testkit';
+import { createTestDatabase } from '@provisioning/db/testing';
+import { generateHrRows, HR_COLUMNS, type HrRow, writeHrCsv, writeHrXlsx } from '@provisioning/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { runSync } from '../src/engine/run-sync.ts';

@@ -1,5 +1,3 @@
+export * from '@provisioning/sample-source';
 export * from './bad-files.ts';
-export * from './hr-files.ts';
 export * from './ports.ts';
-export * from './sftp-server.ts';
-export * from './test-database.ts';

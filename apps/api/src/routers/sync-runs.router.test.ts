@@ -1,19 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { createBoss, createConfiguration, ensureQueues, triggerRun } from '@provisioning/db';
-import type { RunChangeEvent, RunStatus } from '@provisioning/shared';
-import { type SftpServer, startSftpServer, writeHrCsv } from '@provisioning/testkit';
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
-import { EventSource } from 'eventsource';
-import type PgBoss from 'pg-boss';
+import type { RunChangeEvent } from '@provisioning/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -28,12 +16,15 @@ import {
   type TestOrganisation,
 } from '../api-harness.test-support.ts';
 import { createApp } from '../app.ts';
+import type { SessionInfo } from '../http/app-env.ts';
+import { loadSession } from '../http/session.ts';
+import { LoginRateLimiter } from '../login-rate-limit.ts';
 import { RunChangeFeed } from '../run-change-feed.ts';
-import type { AppRouter } from '../trpc/router.ts';
+import type { Context } from '../trpc/context.ts';
+import { appRouter } from '../trpc/router.ts';
+import { createCallerFactory } from '../trpc/trpc.ts';
 
 const silent = pino({ level: 'silent' });
-const secretKey = randomBytes(32);
-const workerDirectory = fileURLToPath(new URL('../../../worker', import.meta.url));
 
 let harness: ApiHarness;
 let acme: TestOrganisation;
@@ -41,10 +32,6 @@ let other: TestOrganisation;
 let feed: RunChangeFeed;
 let server: ReturnType<typeof serve>;
 let baseUrl: string;
-let sftp: SftpServer;
-let sftpRoot: string;
-let boss: PgBoss;
-let worker: ChildProcess;
 
 beforeAll(async () => {
   harness = await createApiHarness('api_live');
@@ -60,43 +47,9 @@ beforeAll(async () => {
   server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  sftpRoot = mkdtempSync(join(tmpdir(), 'api-live-sftp-'));
-  mkdirSync(join(sftpRoot, 'outbound'));
-  await writeHrCsv(join(sftpRoot, 'outbound', 'employees.csv'), { rows: 200 });
-  sftp = await startSftpServer({ root: sftpRoot, username: 'acme', password: 'sftp-password' });
-  boss = createBoss(harness.database.url, { supervise: false, schedule: false });
-  await boss.start();
-  await ensureQueues(boss);
-
-  // A real worker process: the changes come from its transactions, as in production.
-  worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: workerDirectory,
-    env: {
-      ...process.env,
-      DATABASE_URL: harness.database.url,
-      PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: worker.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    lines.on('line', (line) => {
-      if (line.includes('"worker ready"')) resolve();
-    });
-  });
 }, 120_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    worker.kill('SIGTERM');
-    await once(worker, 'exit');
-  }
-  await boss?.stop({ graceful: false, wait: true });
-  await sftp?.stop();
-  rmSync(sftpRoot, { recursive: true, force: true });
   await feed?.close();
   server?.close();
   await harness.close();
@@ -112,126 +65,100 @@ async function sessionCookie(email: string): Promise<string> {
   return response.headers.get('set-cookie')!.split(';')[0]!;
 }
 
-/** The official tRPC client as the web page sets it up: queries over HTTP, the live feed over SSE. */
-function trpcClient(cookie: string) {
-  const fetchWithCookie: typeof fetch = (input, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set('cookie', cookie);
-    return fetch(input, { ...init, headers });
+const createCaller = createCallerFactory(appRouter);
+
+/** The context a request would get, without HTTP: tRPC's inner context for `createCaller`. */
+function innerContext(session: SessionInfo | null, onSession: (token: string) => void = () => {}): Context {
+  return {
+    orm: harness.appOrm,
+    loginLimiter: new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
+    changeFeed: feed,
+    em: harness.appOrm.em.fork(),
+    logger: silent,
+    requestId: 'test',
+    session,
+    clientAddress: '127.0.0.1',
+    userAgent: null,
+    cookies: { setSession: onSession, clearSession: () => {} },
   };
-  return createTRPCClient<AppRouter>({
-    links: [
-      splitLink({
-        condition: (operation) => operation.type === 'subscription',
-        true: httpSubscriptionLink({
-          url: `${baseUrl}/trpc`,
-          EventSource,
-          eventSourceOptions: { fetch: fetchWithCookie },
-        }),
-        false: httpBatchLink({ url: `${baseUrl}/trpc`, fetch: fetchWithCookie }),
-      }),
-    ],
-  });
 }
 
-/** Collects a subscription's events; `next(predicate)` resolves with the first event that matches. */
-function collect(client: ReturnType<typeof trpcClient>) {
+/** A caller signed in as `email`, through the sign-in procedure itself. */
+async function callerAs(email: string, signal: AbortSignal) {
+  let token: string | undefined;
+  await createCaller(innerContext(null, (given) => (token = given))).auth.signIn({
+    email,
+    password: PASSWORD,
+  });
+  const session = await loadSession(harness.appOrm.em.fork(), token);
+  return createCaller(innerContext(session), { signal });
+}
+
+/** Reads a `runs.changes` subscription in the background; `next(predicate)` waits for a matching event. */
+function collectEvents(subscription: AsyncIterable<unknown>) {
   const events: RunChangeEvent[] = [];
-  const waiters: {
-    predicate: (event: RunChangeEvent) => boolean;
-    resolve: (event: RunChangeEvent) => void;
-  }[] = [];
-  const subscription = client.runs.changes.subscribe(
-    {},
-    {
-      onData(tracked) {
-        const event = tracked.data;
-        events.push(event);
-        for (const waiter of [...waiters]) {
-          if (waiter.predicate(event)) {
-            waiters.splice(waiters.indexOf(waiter), 1);
-            waiter.resolve(event);
-          }
+  const waiters: { predicate: (event: RunChangeEvent) => boolean; resolve: () => void }[] = [];
+  const done = (async () => {
+    // Each event comes as tRPC's tracked envelope: [event ID, event].
+    for await (const [, event] of subscription as AsyncIterable<[string, RunChangeEvent]>) {
+      events.push(event);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(event)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve();
         }
-      },
-    },
-  );
+      }
+    }
+  })();
   return {
     events,
-    next(predicate: (event: RunChangeEvent) => boolean): Promise<RunChangeEvent> {
-      const seen = events.find(predicate);
-      if (seen) return Promise.resolve(seen);
+    done,
+    next(predicate: (event: RunChangeEvent) => boolean): Promise<void> {
+      if (events.some(predicate)) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ predicate, resolve }));
     },
-    stop: () => subscription.unsubscribe(),
   };
 }
 
-const runStatus = (runId: string, status: RunStatus) => (event: RunChangeEvent) =>
-  event.type === 'run' && event.run.id === runId && event.run.status === status;
+const isRun = (runId: string) => (event: RunChangeEvent) => event.type === 'run' && event.run.id === runId;
 
 describe('live run changes', () => {
-  it('pushes a run’s changes as a real worker commits them, to its organisation only', async () => {
-    const configurationId = (
-      await createConfiguration(
-        harness.owner.em.fork(),
-        acme.id,
-        {
-          name: 'HR file',
-          connector: 'sftp',
-          settings: {
-            host: sftp.host,
-            port: sftp.port,
-            username: 'acme',
-            password: 'sftp-password',
-            hostFingerprint: sftp.hostFingerprint,
-            path: '/outbound/employees.csv',
-          },
-        },
-        secretKey,
-      )
-    ).id;
-    const acmeFeed = collect(trpcClient(await sessionCookie(acme.accounts['people-admin'])));
-    const otherFeed = collect(trpcClient(await sessionCookie(other.accounts['org-admin'])));
-    await acmeFeed.next((event) => event.type === 'live');
-    await otherFeed.next((event) => event.type === 'live');
+  it('pushes each run’s changes to its own organisation’s subscribers only', async () => {
+    const abort = new AbortController();
+    try {
+      const acmeFeed = collectEvents(
+        await (await callerAs(acme.accounts['people-admin'], abort.signal)).runs.changes({}),
+      );
+      const otherFeed = collectEvents(
+        await (await callerAs(other.accounts['org-admin'], abort.signal)).runs.changes({}),
+      );
+      await acmeFeed.next((event) => event.type === 'live');
+      await otherFeed.next((event) => event.type === 'live');
 
-    const { runId } = await triggerRun(harness.owner, boss, configurationId, 'manual');
-    const finished = await acmeFeed.next(runStatus(runId, 'success'));
-    expect(finished.type === 'run' && finished.run).toMatchObject({
-      configurationName: 'HR file',
-      connector: 'sftp',
-      logKind: 'result',
-      progress: { read: 200, planned: 200, applied: 200 },
-    });
-    // Each event is the run's state when it was read: states a worker passes through between two reads
-    // may be skipped, but never reordered, and the last one is the run's final state.
-    const lifecycle: RunStatus[] = ['queued', 'in_progress', 'success'];
-    const ranks = acmeFeed.events.flatMap((event) =>
-      event.type === 'run' && event.run.id === runId ? [lifecycle.indexOf(event.run.status)] : [],
-    );
-    expect(ranks).not.toContain(-1);
-    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
-    expect(ranks.at(-1)).toBe(2);
-
-    // The other organisation's feed is alive (it gets its own run next) and never saw Acme's.
-    const otherConfiguration = await seedConfiguration(harness.owner, other.id, 'Their HR');
-    const otherRun = await seedRun(harness.owner, {
-      organisationId: other.id,
-      configurationId: otherConfiguration,
-      status: 'queued',
-      queuedAt: new Date(),
-    });
-    await otherFeed.next(runStatus(otherRun, 'queued'));
-    expect(otherFeed.events.some((event) => event.type === 'run' && event.run.id === runId)).toBe(false);
-    expect(
-      otherFeed.events
-        .filter((event) => event.type === 'run')
-        .map((event) => event.type === 'run' && event.run.id),
-    ).toEqual([otherRun]);
-    acmeFeed.stop();
-    otherFeed.stop();
-  }, 120_000);
+      const acmeRun = await seedRun(harness.owner, {
+        organisationId: acme.id,
+        configurationId: await seedConfiguration(harness.owner, acme.id, 'Caller feed'),
+        status: 'queued',
+        queuedAt: new Date(),
+      });
+      const otherRun = await seedRun(harness.owner, {
+        organisationId: other.id,
+        configurationId: await seedConfiguration(harness.owner, other.id, 'Their caller feed'),
+        status: 'queued',
+        queuedAt: new Date(),
+      });
+      await acmeFeed.next(isRun(acmeRun));
+      await otherFeed.next(isRun(otherRun));
+      expect(acmeFeed.events.some(isRun(otherRun))).toBe(false);
+      expect(otherFeed.events.some(isRun(acmeRun))).toBe(false);
+      abort.abort();
+      // Aborting the call (a browser going away) ends the subscription instead of leaving it polling.
+      await acmeFeed.done;
+      await otherFeed.done;
+    } finally {
+      abort.abort();
+    }
+  }, 60_000);
 
   it('resumes from the last event ID without losing the changes made while disconnected', async () => {
     const cookie = await sessionCookie(acme.accounts['org-admin']);

@@ -8,20 +8,13 @@ import {
   createBoss,
   createConfiguration,
   createOrganisation,
-  createOrm,
   ensureQueues,
-  migrate,
   type Orm,
   requestCancel,
   triggerRun,
 } from '@provisioning/db';
-import {
-  createTestDatabase,
-  type SftpServer,
-  startSftpServer,
-  type TestDatabase,
-  writeHrCsv,
-} from '@provisioning/testkit';
+import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
+import { type SftpServer, startSftpServer, writeHrCsv } from '@provisioning/testkit';
 import type PgBoss from 'pg-boss';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +27,7 @@ const secretKey = randomBytes(32);
 const appDirectory = fileURLToPath(new URL('../..', import.meta.url));
 const BIG = 100_000;
 
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 let boss: PgBoss;
 let sftp: SftpServer;
@@ -110,9 +103,8 @@ async function usersOf(configurationId: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase('sync_run_job');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('sync_run_job');
+  orm = database.orm;
   boss = createBoss(database.url, { supervise: false, schedule: false });
   await boss.start();
   await ensureQueues(boss);
@@ -134,8 +126,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await boss?.stop({ graceful: false, wait: true });
   await sftp?.stop();
-  await orm?.close(true);
-  await database?.drop();
+  await database?.close();
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -1,22 +1,20 @@
 import { DomainError } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase, testDatabaseKind } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Account } from '../entities/index.ts';
-import { migrate } from '../migrate.ts';
 import { createOrm, type Orm } from '../orm.ts';
 import { verifyPassword } from '../password.ts';
+import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
 import { createAccount } from './account.repository.ts';
 import { createOrganisation } from './organisation.repository.ts';
 
 const onServer = (await testDatabaseKind()) === 'server';
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 let organisationId: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase('account_repository');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('account_repository');
+  orm = database.orm;
   organisationId = (
     await createOrganisation(orm.em.fork(), {
       name: 'Acme',
@@ -28,8 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await orm.close(true);
-  await database.drop();
+  await database.close();
 });
 
 const input = (email: string) => ({

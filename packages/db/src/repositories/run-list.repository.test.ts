@@ -7,12 +7,11 @@ import {
   type RunListInput,
   type RunStatus,
 } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase, testDatabaseKind } from '@provisioning/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../migrate.ts';
 import { API_DATABASE_ROLE, createOrm, type Orm } from '../orm.ts';
 import * as seed from '../testing/seed.ts';
+import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
 import { inOrganisation } from './common.ts';
 import {
   getRunDetails,
@@ -29,16 +28,15 @@ import {
  */
 const onServer = (await testDatabaseKind()) === 'server';
 
-let database: TestDatabase;
+let database: MigratedTestOrm;
 /** The owner: seeds rows (row-level security does not apply to it) and calls the reads. */
 let orm: Orm;
 /** Connects as the API does: on a server every connection switches to the API's role. */
 let appOrm: Orm;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_list_repository');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('run_list_repository');
+  orm = database.orm;
   appOrm = await createOrm({ databaseUrl: database.url, ...(onServer ? { role: API_DATABASE_ROLE } : {}) });
 });
 
@@ -52,8 +50,7 @@ function asApiRole<T>(fn: (em: ReturnType<Orm['em']['fork']>) => Promise<T>): Pr
 
 afterAll(async () => {
   await appOrm?.close(true);
-  await orm?.close(true);
-  await database?.drop();
+  await database?.close();
 });
 
 /** An organisation (without accounts) in `timeZone`. */

@@ -1,9 +1,8 @@
 import { RUN_STATUSES, RUN_TRANSITIONS, type RunStatus } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../migrate.ts';
-import { createOrm, type Orm } from '../orm.ts';
+import type { Orm } from '../orm.ts';
 import { seedConfiguration, seedOrganisation, seedRun } from '../testing/seed.ts';
+import { createMigratedTestOrm, type MigratedTestOrm } from '../testing/test-database.ts';
 import { sql } from './common.ts';
 import {
   finishApplied,
@@ -13,21 +12,19 @@ import {
   transitionRun,
 } from './sync-run-lifecycle.repository.ts';
 
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 let organisationId: string;
 let configurations = 0;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_lifecycle');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('run_lifecycle');
+  orm = database.orm;
   organisationId = (await seedOrganisation(orm, { name: 'Ledger', roles: [] })).id;
 });
 
 afterAll(async () => {
-  await orm.close(true);
-  await database.drop();
+  await database?.close();
 });
 
 /** A run in `status` of a configuration of its own, so the one-queued and one-running indexes never meet. */

@@ -1,28 +1,25 @@
-import { createOrm, migrate, type Orm } from '@provisioning/db';
-import { seedConfiguration } from '@provisioning/db/testing';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import type { Orm } from '@provisioning/db';
+import { createMigratedTestOrm, type MigratedTestOrm, seedConfiguration } from '@provisioning/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogChunk } from '../logs/log-chunks.ts';
 import type { LogEntry } from '../logs/log-entry.ts';
 import { insertLog } from './apply.ts';
 import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
 
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 let organisationId: string;
 let configurationId: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase('apply');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('apply');
+  orm = database.orm;
   organisationId = await createTestOrganisation(orm, 'Apply');
   configurationId = await seedConfiguration(orm, organisationId, 'HR file');
 });
 
 afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
+  await database?.close();
 });
 
 function appendLog(runId: string, entries: LogEntry[], copy: boolean | undefined): Promise<void> {

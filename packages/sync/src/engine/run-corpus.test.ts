@@ -1,16 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createConfiguration, generateSecretKey, type Orm, parseSecretKey } from '@provisioning/db';
+import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
 import {
-  createConfiguration,
-  createOrm,
-  generateSecretKey,
-  migrate,
-  type Orm,
-  parseSecretKey,
-} from '@provisioning/db';
-import {
-  createTestDatabase,
   freePort,
   generateSshKeyPair,
   type HrRow,
@@ -18,7 +11,6 @@ import {
   PNG_BYTES,
   type SftpServer,
   startSftpServer,
-  type TestDatabase,
   writeHrCsv,
   writeHrXlsx,
   writeZipBomb,
@@ -42,7 +34,7 @@ const OTHER_HOST_KEY = generateSshKeyPair().fingerprint;
 let base: string;
 let root: string;
 let server: SftpServer;
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 const secretKey = parseSecretKey(generateSecretKey());
 let organisationId: string;
@@ -52,16 +44,14 @@ beforeAll(async () => {
   root = join(base, 'root');
   await mkdir(root);
   server = await startSftpServer({ root, username: USER, password: PASSWORD });
-  database = await createTestDatabase('run_corpus');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('run_corpus');
+  orm = database.orm;
   organisationId = await createTestOrganisation(orm, 'Acme', 'Europe/London');
 });
 
 afterAll(async () => {
   await server?.stop();
-  await orm?.close(true);
-  await database?.drop();
+  await database?.close();
   if (base) await rm(base, { recursive: true, force: true });
 });
 

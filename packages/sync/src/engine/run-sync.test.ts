@@ -1,14 +1,12 @@
 import { EventEmitter, once } from 'node:events';
 import {
   createConfiguration,
-  createOrm,
   generateSecretKey,
-  migrate,
   type Orm,
   parseSecretKey,
   requestCancel,
 } from '@provisioning/db';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
+import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type LoadOptions, SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
 import { type RunSyncOptions, runSync } from './run-sync.ts';
@@ -41,22 +39,20 @@ function memorySource(rows: Row[], headers = HEADERS): RunSyncOptions['load'] {
   });
 }
 
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 const secretKey = parseSecretKey(generateSecretKey());
 let organisationId: string;
 let configurationId: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase('run_sync');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('run_sync');
+  orm = database.orm;
   organisationId = await createTestOrganisation(orm, 'Acme', 'Europe/London');
 });
 
 afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
+  await database?.close();
 });
 
 let configCounter = 0;

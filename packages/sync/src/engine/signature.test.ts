@@ -1,6 +1,6 @@
-import { createOrm, migrate, type Orm } from '@provisioning/db';
+import type { Orm } from '@provisioning/db';
+import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
 import { DIRECTORY_FIELDS, type DirectoryField } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   comparedFields,
@@ -15,20 +15,18 @@ import {
 import { createTestOrganisation } from './sync-fixture.test-support.ts';
 import { type DirectoryRecord, type DirectoryRecordField, RECORD_PROPERTIES } from './types.ts';
 
-let database: TestDatabase;
+let database: MigratedTestOrm;
 let orm: Orm;
 let organisationId: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase('signature');
-  orm = await createOrm({ databaseUrl: database.url });
-  await migrate(orm);
+  database = await createMigratedTestOrm('signature');
+  orm = database.orm;
   organisationId = await createTestOrganisation(orm, 'Signatures');
 });
 
 afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
+  await database?.close();
 });
 
 const FULL: DirectoryRecord = {

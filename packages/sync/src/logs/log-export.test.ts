@@ -1,9 +1,8 @@
 import { Writable } from 'node:stream';
-import { createOrm, migrate, type Orm } from '@provisioning/db';
-import { insertLogChunksSql } from '@provisioning/db/testing';
+import type { Orm } from '@provisioning/db';
+import { createMigratedTestOrm, insertLogChunksSql, type MigratedTestOrm } from '@provisioning/db/testing';
 import type { LogFormat } from '@provisioning/shared';
 import { DomainError, type FieldChanges, RUN_STATUSES, type RunStatus } from '@provisioning/shared';
-import { createTestDatabase, type TestDatabase } from '@provisioning/testkit';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +46,7 @@ interface LogLine {
 const UNKNOWN_ID = '6f1c3a52-9d1e-4c1a-8a55-0d7c1b0e9f00';
 
 describe('run log export', () => {
-  let database: TestDatabase;
+  let database: MigratedTestOrm;
   let orm: Orm;
 
   async function sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {
@@ -267,14 +266,12 @@ describe('run log export', () => {
   ];
 
   beforeAll(async () => {
-    database = await createTestDatabase('sync_log_export');
-    orm = await createOrm({ databaseUrl: database.url, poolSize: 2 });
-    await migrate(orm);
+    database = await createMigratedTestOrm('sync_log_export', { poolSize: 2 });
+    orm = database.orm;
   });
 
   afterAll(async () => {
-    await orm?.close(true);
-    await database?.drop();
+    await database?.close();
   });
 
   describe('runLogInfo', () => {

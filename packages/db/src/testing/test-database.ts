@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import { startEmbeddedDatabase } from '../embedded-database.ts';
+import { migrate } from '../migrate.ts';
+import { createOrm, type Orm, type OrmOptions } from '../orm.ts';
 import { TEST_ENV } from './env.ts';
 
 const LOCAL_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -10,7 +11,7 @@ const LOCAL_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export interface TestDatabase {
   url: string;
   name: string;
-  /** 'server': a real PostgreSQL server; 'embedded': an in-memory PGlite of this test file's own. */
+  /** 'server': a real PostgreSQL server; 'embedded': an in-memory embedded database of this test file's own. */
   kind: 'server' | 'embedded';
   drop(): Promise<void>;
 }
@@ -49,7 +50,7 @@ export function testDatabaseKind(): Promise<TestDatabase['kind']> {
 /**
  * A fresh, empty database of its own for one test file; `drop()` removes it. It lives on DATABASE_URL's
  * server, else on the local PostgreSQL (127.0.0.1:5432); on a machine with neither, in an in-memory
- * PGlite served on a free loopback port, so the suite also runs where only Node is installed.
+ * embedded database on a free loopback port, so the suite also runs where only Node is installed.
  */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const serverUrl = TEST_ENV.DATABASE_URL ?? LOCAL_SERVER_URL;
@@ -83,17 +84,45 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   };
 }
 
+/** The server `pnpm start` runs (with its fixes to pglite-socket), in memory, so tests see what users get. */
 async function createEmbeddedTestDatabase(label: string): Promise<TestDatabase> {
-  const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 64 });
-  await server.start();
+  const database = await startEmbeddedDatabase({ port: 0 });
+  return { url: database.url, name: label, kind: 'embedded', drop: () => database.stop() };
+}
+
+/** A migrated test database (its URL, name and kind) with an owner ORM on it. */
+export interface MigratedTestOrm extends Omit<TestDatabase, 'drop'> {
+  /** Connected as the database's owner: row-level security does not apply to it. */
+  orm: Orm;
+  /** Closes the ORM, then drops the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * What most database tests start with: a database of the test file's own, an owner ORM on it, and the
+ * migrations applied. `options` are the ORM's (a smaller pool, say).
+ */
+export async function createMigratedTestOrm(
+  label: string,
+  options: Omit<OrmOptions, 'databaseUrl'> = {},
+): Promise<MigratedTestOrm> {
+  const { drop, ...database } = await createTestDatabase(label);
+  let orm: Orm | undefined;
+  try {
+    orm = await createOrm({ ...options, databaseUrl: database.url });
+    await migrate(orm);
+  } catch (error) {
+    await orm?.close(true);
+    await drop();
+    throw error;
+  }
+  const owner = orm;
   return {
-    url: `postgres://postgres:postgres@${server.getServerConn()}/postgres`,
-    name: label,
-    kind: 'embedded',
-    async drop() {
-      await server.stop();
-      await db.close();
+    ...database,
+    orm: owner,
+    async close() {
+      await owner.close(true);
+      await drop();
     },
   };
 }

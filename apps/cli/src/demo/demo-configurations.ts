@@ -3,8 +3,6 @@
  * it whose runs end Success, Needs Attention, Data Load Failed and Above Deactivation Threshold, every
  * two minutes, with a first run of each queued at once.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   createBoss,
   createConfiguration,
@@ -13,59 +11,10 @@ import {
   SyncConfiguration,
   triggerRun,
 } from '@provisioning/db';
-import {
-  generateHrRows,
-  generateSshKeyPair,
-  type HrRow,
-  type SftpServer,
-  startSftpServer,
-  writeHrCsv,
-} from '@provisioning/testkit';
+import type { SftpServer } from '@provisioning/sample-source';
+import { DEMO_SFTP_PASSWORD, DEMO_SFTP_USER } from './demo-sftp-server.ts';
 
-const SFTP_USER = 'demo';
-const SFTP_PASSWORD = 'demo-sftp-password';
 export const DEMO_SCHEDULE = '*/2 * * * *';
-
-/** Serves `<dataDir>/demo-sftp` on loopback with a host key kept there, so its fingerprint stays pinned. */
-export async function startDemoSftp(dataDir: string, port: number): Promise<SftpServer> {
-  const root = join(dataDir, 'demo-sftp');
-  const outbound = join(root, 'outbound');
-  mkdirSync(outbound, { recursive: true });
-  const keyPath = join(dataDir, 'demo-sftp-host-key');
-  if (!existsSync(keyPath)) writeFileSync(keyPath, generateSshKeyPair().privateKey, { mode: 0o600 });
-  await writeSampleFiles(outbound);
-  return startSftpServer({
-    root,
-    username: SFTP_USER,
-    password: SFTP_PASSWORD,
-    hostKey: readFileSync(keyPath, 'utf8'),
-    port,
-  });
-}
-
-function renumber(rows: HrRow[], prefix: string, idPrefix: string): HrRow[] {
-  return rows.map((row, i) => ({
-    ...row,
-    employee_id: `${idPrefix}${String(i + 1).padStart(5, '0')}`,
-    email: `${prefix}.${i + 1}@demo.example`,
-    manager_email: '',
-  }));
-}
-
-async function writeSampleFiles(outbound: string): Promise<void> {
-  // A clean export: every row valid, managers inside the file.
-  await writeHrCsv(join(outbound, 'employees_20240115.csv'), { rows: 200, seed: 3 });
-  // Contractors: two invalid emails and one email twice (in another case) → Needs Attention.
-  const contractors = renumber(generateHrRows(60, 5), 'contractor', 'C');
-  (contractors[7] as HrRow).email = 'not-an-email';
-  (contractors[19] as HrRow).email = 'contractor.20@demo';
-  (contractors[33] as HrRow).email = 'CONTRACTOR.12@demo.example';
-  await writeHrCsv(join(outbound, 'contractors.csv'), { rows: contractors });
-  // An acquired company's feed that lost most of its people: far above its deactivation threshold.
-  await writeHrCsv(join(outbound, 'acquired.csv'), {
-    rows: renumber(generateHrRows(80, 9), 'acquired', 'A'),
-  });
-}
 
 interface DemoConfiguration {
   name: string;
@@ -106,8 +55,8 @@ export async function seedDemoConfigurations(
           settings: {
             host: sftp.host,
             port: sftp.port,
-            username: SFTP_USER,
-            password: SFTP_PASSWORD,
+            username: DEMO_SFTP_USER,
+            password: DEMO_SFTP_PASSWORD,
             hostFingerprint: sftp.hostFingerprint,
             path: demo.path,
           },

@@ -1,6 +1,6 @@
 /**
- * The one read of the environment in the test kit: tests use DATABASE_URL's server when it is set (CI and
- * developers point it where they like), else the local PostgreSQL, else an embedded one.
+ * The one read of the environment by the test helpers: tests use DATABASE_URL's server when it is set
+ * (CI and developers point it where they like), else the local PostgreSQL, else an embedded one.
  */
 export const TEST_ENV = {
   DATABASE_URL: process.env.DATABASE_URL,
