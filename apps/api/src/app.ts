@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { trpcServer } from '@hono/trpc-server';
+import { sql } from '@provisioning/db';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
@@ -52,7 +53,7 @@ export function createApp(dependencies: AppDependencies) {
 
   app.get('/readyz', async (c) => {
     try {
-      await withTimeout(orm.em.getConnection().execute('select 1'), READINESS_TIMEOUT_MS);
+      await withTimeout(sql(orm.em, 'select 1'), READINESS_TIMEOUT_MS);
       return c.json({ status: 'ready' });
     } catch (error) {
       c.var.logger.warn({ err: error }, 'readiness check failed: database unreachable');

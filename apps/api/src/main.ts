@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
-import { API_DATABASE_ROLE, createOrm, migrate, type Orm } from '@provisioning/db';
+import { API_DATABASE_ROLE, createOrm, migrate, type Orm, sql } from '@provisioning/db';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { readEnv } from './env.ts';
@@ -25,7 +25,7 @@ try {
     databaseUrl: env.DATABASE_URL,
     ...(env.DATABASE_SHARED_SESSION ? {} : { role: API_DATABASE_ROLE }),
   });
-  await orm.em.fork().execute('select 1');
+  await sql(orm.em, 'select 1');
 } catch (error) {
   logger.fatal({ err: error }, 'API failed to start: could not connect to or migrate the database');
   process.exit(1);

@@ -7,6 +7,7 @@ import {
   migrate,
   type Orm,
   parseSecretKey,
+  sql,
   useEmbeddedDatabase,
 } from '@provisioning/db';
 import type { Env } from './env.ts';
@@ -36,7 +37,7 @@ export async function openDatabase(env: Env, poolSize = 4): Promise<Database> {
   let orm: Orm;
   try {
     orm = await createOrm({ databaseUrl: url, poolSize });
-    await orm.em.getConnection().execute('select 1');
+    await sql(orm.em, 'select 1');
   } catch (error) {
     await embedded?.stop();
     const where = new URL(url);

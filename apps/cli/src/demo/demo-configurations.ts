@@ -9,6 +9,7 @@ import {
   ensureQueues,
   type Orm,
   SyncConfiguration,
+  sql,
   triggerRun,
 } from '@provisioning/db';
 import type { SftpServer } from '@provisioning/sample-source';
@@ -71,7 +72,8 @@ export async function seedDemoConfigurations(
       ));
     ids.push(configuration.id);
     if (!existing && demo.thresholdCount === 10) {
-      await orm.em.getConnection().execute(
+      await sql(
+        orm.em,
         `insert into directory_user (id, organisation_id, external_id, email, first_name, last_name, department,
            status, managed_by_id, created_at, updated_at)
          select gen_random_uuid(), ?, 'A' || lpad(n::text, 5, '0'), 'acquired.' || n || '@demo.example',

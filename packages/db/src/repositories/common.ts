@@ -75,7 +75,7 @@ export async function inOrganisation<T>(
   if (!isUuid(organisationId)) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
   return em.transactional(async (tx) => {
     // `set local role` and the organisation in one round trip: set_config('role') is SET ROLE.
-    await tx.execute(`select set_config('role', ?, true), set_config('app.organisation_id', ?, true)`, [
+    await sql(tx, `select set_config('role', ?, true), set_config('app.organisation_id', ?, true)`, [
       API_DATABASE_ROLE,
       organisationId,
     ]);

@@ -13,7 +13,7 @@ import {
   type RunTrigger,
 } from '@provisioning/shared';
 import type { ThresholdDetails } from '../entities/index.ts';
-import { inOrganisation, isUuid } from './common.ts';
+import { inOrganisation, isUuid, sql } from './common.ts';
 
 /**
  * The admin page's reads of runs. Every function takes the organisation from the caller's session and
@@ -174,7 +174,7 @@ export function runPageQuery(
     params.push(filter.configurationId);
   }
   if (filter.statuses.length > 0) {
-    where.push('status in (?)');
+    where.push('status = any(?::text[])');
     params.push(filter.statuses);
   }
   const newest = filter.sort === 'newest';
@@ -206,13 +206,14 @@ export async function listRuns(
 ): Promise<RunPage> {
   const { filter, cursor, limit } = parseInput(RunListInputSchema, input, 'Runs filter');
   return inOrganisation(em, organisationId, async (tx) => {
-    const [organisation] = await tx.execute<{ time_zone: string }[]>(
+    const [organisation] = await sql<{ time_zone: string }>(
+      tx,
       'select time_zone from organisation where id = ?',
       [organisationId],
     );
     if (!organisation) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
     const query = runPageQuery(organisationId, organisation.time_zone, filter, cursor ?? null, limit, now);
-    const rows = await tx.execute<RunRow[]>(query.sql, query.params);
+    const rows = await sql<RunRow>(tx, query.sql, query.params);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -281,7 +282,7 @@ export async function getRunDetails(
   const notFound = new DomainError('NOT_FOUND', `Run ${runId} not found`);
   if (!isUuid(runId)) throw notFound;
   const [row] = await inOrganisation(em, organisationId, (tx) =>
-    tx.execute<RunDetailRow[]>(`${RUN_DETAILS_SELECT} where r.id = ? and r.organisation_id = ?`, [
+    sql<RunDetailRow>(tx, `${RUN_DETAILS_SELECT} where r.id = ? and r.organisation_id = ?`, [
       runId,
       organisationId,
     ]),
@@ -296,7 +297,8 @@ export async function listConfigurationChoices(
   organisationId: string,
 ): Promise<{ id: string; name: string; connector: Connector }[]> {
   return inOrganisation(em, organisationId, (tx) =>
-    tx.execute(
+    sql(
+      tx,
       'select id, name, connector from sync_configuration where organisation_id = ? order by lower(name), id',
       [organisationId],
     ),
@@ -338,11 +340,13 @@ export async function runChangesSince(
     throw new DomainError('BAD_INPUT', 'The last event ID is not valid', { lastEventId: ['Not valid'] });
   }
   return inOrganisation(em, organisationId, async (tx) => {
-    const [snapshot] = await tx.execute<{ xmin: string }[]>(
+    const [snapshot] = await sql<{ xmin: string }>(
+      tx,
       'select pg_snapshot_xmin(pg_current_snapshot())::text as xmin',
     );
     const resumeFrom = snapshot!.xmin;
-    const rows = await tx.execute<(RunRow & { change_xid: string })[]>(
+    const rows = await sql<RunRow & { change_xid: string }>(
+      tx,
       `select ${ROW_COLUMNS}, r.change_xid
        from sync_run r join sync_configuration c on c.id = r.configuration_id
        where r.organisation_id = ? and r.change_xid >= ?::bigint

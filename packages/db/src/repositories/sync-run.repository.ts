@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError, type RunDetails } from '@provisioning/shared';
 import { SyncRun } from '../entities/index.ts';
-import { isUuid } from './common.ts';
+import { isUuid, sql } from './common.ts';
 import { getOrganisation } from './organisation.repository.ts';
 import { RUN_DETAILS_SELECT, type RunDetailRow, runDetailsOf } from './run-list.repository.ts';
 
@@ -16,9 +16,7 @@ export async function getRun(em: EntityManager, id: string): Promise<SyncRun> {
  * scoped to an organisation).
  */
 export async function getRunDetailsForSupport(em: EntityManager, id: string): Promise<RunDetails> {
-  const [row] = isUuid(id)
-    ? await em.getConnection().execute<RunDetailRow[]>(`${RUN_DETAILS_SELECT} where r.id = ?`, [id])
-    : [];
+  const [row] = isUuid(id) ? await sql<RunDetailRow>(em, `${RUN_DETAILS_SELECT} where r.id = ?`, [id]) : [];
   if (!row) throw new DomainError('NOT_FOUND', `Run ${id} not found`);
   return runDetailsOf(row);
 }
@@ -30,11 +28,10 @@ export async function listRunsForSupport(
   limit = 100,
 ): Promise<RunDetails[]> {
   const organisation = await getOrganisation(em, organisationId);
-  const rows = await em
-    .getConnection()
-    .execute<RunDetailRow[]>(
-      `${RUN_DETAILS_SELECT} where r.organisation_id = ? order by r.queued_at desc, r.id desc limit ?`,
-      [organisation.id, limit],
-    );
+  const rows = await sql<RunDetailRow>(
+    em,
+    `${RUN_DETAILS_SELECT} where r.organisation_id = ? order by r.queued_at desc, r.id desc limit ?`,
+    [organisation.id, limit],
+  );
   return rows.map(runDetailsOf);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { finishApplied, isUniqueViolation, lockRunForApply, type Orm } from '@provisioning/db';
+import { finishApplied, isUniqueViolation, lockRunForApply, type Orm, sql } from '@provisioning/db';
 import { DIRECTORY_FIELD_TABLE, fullName } from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
@@ -55,11 +55,11 @@ export async function applyPlan(orm: Orm, input: ApplyInput): Promise<ApplyResul
 async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyResult> {
   const knex = orm.em.getConnection().getKnex();
   return knex.transaction(async (trx) => {
-    await query(trx, `select pg_advisory_xact_lock(hashtext('sync-configuration:' || ?))`, [
+    await sql(trx, `select pg_advisory_xact_lock(hashtext('sync-configuration:' || ?))`, [
       input.configurationId,
     ]);
     // Applies of the organisation's configurations take turns: emails are unique across all of them.
-    await query(trx, `select pg_advisory_xact_lock(hashtext('sync-organisation:' || ?))`, [
+    await sql(trx, `select pg_advisory_xact_lock(hashtext('sync-organisation:' || ?))`, [
       input.organisationId,
     ]);
     const fence = await lockRunForApply(trx, input);
@@ -91,11 +91,6 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
   });
 }
 
-/** knex's binding types know no arrays holding nulls; pg sends any JS array as a PostgreSQL array. */
-export function query<T = unknown>(trx: Knex.Transaction, sql: string, bindings: unknown[]): Promise<T> {
-  return trx.raw(sql, bindings as readonly Knex.RawBinding[]) as unknown as Promise<T>;
-}
-
 /** The items CHUNK at a time, taken from the iterable only as each chunk is asked for. */
 function* chunks<T>(items: Iterable<T>): Generator<T[]> {
   let chunk: T[] = [];
@@ -124,8 +119,8 @@ async function insertUsers(
   const connection = await connectionOf(trx);
   if (input.copy !== false && (await takesCopy(connection))) {
     // The transaction's own timestamp, as now() gives every other statement of the apply.
-    const { rows } = await query<{ rows: { now: string }[] }>(trx, 'select now()::text as now', []);
-    const now = rows[0]?.now ?? null;
+    const [row] = await sql<{ now: string }>(trx, 'select now()::text as now');
+    const now = row?.now ?? null;
     const lines = copyBatches(records, (record) =>
       [
         randomUUID(),
@@ -150,7 +145,7 @@ async function insertUsers(
   }
   for (const part of chunks(records)) {
     const arrays = RECORD_COLUMNS.map(([, , type]) => `?::${type}[]`).join(', ');
-    await query(
+    await sql(
       trx,
       `insert into directory_user (id, organisation_id, managed_by_id, status, created_at, updated_at, ${columns})
        select gen_random_uuid(), ?, ?, 'active', now(), now(), v.*
@@ -175,7 +170,7 @@ async function updateUsers(
       : [],
   );
   for (const part of chunks(writes)) {
-    await query(
+    await sql(
       trx,
       `update directory_user u set
          ${RECORD_COLUMNS.map(([, name]) => `${name} = v.${name}`).join(', ')},
@@ -203,7 +198,7 @@ async function updateUsers(
 
 async function deactivateUsers(trx: Knex.Transaction, userIds: string[]): Promise<void> {
   for (const part of chunks(userIds)) {
-    await query(
+    await sql(
       trx,
       `update directory_user set status = 'deactivated', deactivated_at = now(), updated_at = now()
        where id = any(?::uuid[])`,
@@ -319,12 +314,12 @@ export async function insertLog(
   entries: Iterable<LogEntry>,
   options: { copy?: boolean | undefined } = {},
 ): Promise<void> {
-  const { rows } = await query<{ rows: { next: number }[] }>(
+  const [row] = await sql<{ next: number }>(
     trx,
     'select coalesce(max(last_seq), 0) + 1 as next from sync_log_chunk where run_id = ?',
     [runId],
   );
-  const chunks = logChunks(entries, rows[0]?.next ?? 1);
+  const chunks = logChunks(entries, row?.next ?? 1);
   const connection = await connectionOf(trx);
   if (options.copy !== false && (await takesCopy(connection))) {
     // JSON text holds no tab or line break; only its backslashes need COPY's escape.
@@ -340,7 +335,7 @@ export async function insertLog(
     return;
   }
   for (const chunk of chunks) {
-    await query(
+    await sql(
       trx,
       'insert into sync_log_chunk (run_id, first_seq, last_seq, lines) values (?, ?, ?, ?::json)',
       [runId, chunk.firstSeq, chunk.lastSeq, chunk.lines],

@@ -8,6 +8,7 @@ import {
   heartbeat,
   type Orm,
   type SyncConfiguration,
+  sql,
   type ThresholdDetails,
 } from '@provisioning/db';
 import {
@@ -18,7 +19,7 @@ import {
 } from '@provisioning/shared';
 import { loadSource } from '../connectors/load-source.ts';
 import { type LoadOptions, SourceError, type SourceTable } from '../connectors/source.ts';
-import { applyPlan, insertLog, query } from './apply.ts';
+import { applyPlan, insertLog } from './apply.ts';
 import { resolveColumns } from './columns.ts';
 import { createInterner } from './intern.ts';
 import { createNormaliser } from './normalise.ts';
@@ -244,7 +245,7 @@ async function loadDirectory(
   const knex = orm.em.getConnection().getKnex();
   await knex.transaction(
     async (trx) => {
-      await query(
+      await sql(
         trx,
         `declare directory no scroll cursor for
          select id, external_id as "externalId", email, status, managed_by_id as "managedById",
@@ -252,10 +253,9 @@ async function loadDirectory(
          from directory_user where organisation_id = ?`,
         [organisationId],
       );
-      const fetch = () =>
-        query<{ rows: SignedRow[] }>(trx, `fetch forward ${DIRECTORY_BATCH} from directory`, []);
+      const fetch = () => sql<SignedRow>(trx, `fetch forward ${DIRECTORY_BATCH} from directory`);
       for (let next = fetch(); ; ) {
-        const { rows } = await next;
+        const rows = await next;
         const more = rows.length === DIRECTORY_BATCH;
         // The next batch is asked for before this one is handled: the database reads it meanwhile.
         if (more) next = fetch();
@@ -271,7 +271,8 @@ async function loadDirectory(
     { readOnly: true },
   );
   if (unreadable.length > 0) {
-    const { rows } = await knex.raw<{ rows: (DirectoryRecord & { id: string })[] }>(
+    const rows = await sql<DirectoryRecord & { id: string }>(
+      knex,
       `select id${fieldColumnsSql(DIRECTORY_FIELDS)} from directory_user where id = any(?::uuid[])`,
       [unreadable.map((row) => row.id)],
     );

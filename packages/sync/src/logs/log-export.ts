@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { type EntityManager, inOrganisation, isUuid, SyncRun } from '@provisioning/db';
+import { type EntityManager, inOrganisation, isUuid, SyncRun, sql } from '@provisioning/db';
 import { DomainError, type LogFormat, RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
 import ExcelJS from 'exceljs';
 import { readLogChunk } from './log-chunks.ts';
@@ -106,7 +106,8 @@ async function* logBatches(
   let after = -1;
   for (;;) {
     const rows = await scoped(em, organisationId, (scope) =>
-      scope.execute<{ first_seq: number; lines: string }[]>(
+      sql<{ first_seq: number; lines: string }>(
+        scope,
         `select first_seq, lines::text as lines from sync_log_chunk
          where run_id = ? and first_seq > ?
            and first_seq < (select min(first_seq) from sync_log_chunk where run_id = ? and first_seq > ?) + ?
