@@ -92,7 +92,12 @@ export async function startStack(label: string): Promise<Stack> {
       worker ??= await startApp(label, {
         name: 'worker',
         cwd: WORKER_DIR,
-        env: { DATABASE_URL: database.url, PROVISIONING_SECRET_KEY: secretKey.toString('base64') },
+        env: {
+          DATABASE_URL: database.url,
+          PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
+          // The tests' SFTP servers listen on loopback, which connectors refuse unless allowed.
+          CONNECTOR_ALLOWED_HOSTS: '127.0.0.1/32',
+        },
         ready: /"worker ready"/,
       });
     },

@@ -425,6 +425,35 @@ describe('the support CLI against a migrated database', () => {
       },
     );
 
+    it('warns when the connector would not reach the host (a private address off the allow-list), creating the configuration all the same', async () => {
+      const org = await createOrg();
+      const settings = { ...SFTP_SETTINGS, host: '169.254.169.254' };
+      const create = (runEnv: typeof env) =>
+        cli(
+          runEnv,
+          'config',
+          'create',
+          '--org',
+          org,
+          '--name',
+          `metadata ${runEnv.CONNECTOR_ALLOWED_HOSTS}`,
+          '--connector',
+          'sftp',
+          '--settings',
+          jsonFile(settings),
+        );
+      const warned = output(await create(env)) as { id: string; warnings: string[] };
+      expect(warned.warnings).toEqual([
+        expect.stringMatching(
+          /^169\.254\.169\.254 is a private, loopback or link-local address: .*\(CONNECTOR_ALLOWED_HOSTS\)/,
+        ),
+      ]);
+      expect(await sql('select id from sync_configuration where id = ?', [warned.id])).toHaveLength(1);
+
+      const allowed = output(await create({ ...env, CONNECTOR_ALLOWED_HOSTS: '169.254.0.0/16' }));
+      expect(allowed).toEqual({ id: expect.any(String) });
+    });
+
     it('lists the configurations without their secrets, with the default thresholds', async () => {
       const org = await createOrg();
       const sftp = await createConfig(org, 'sftp', SFTP_SETTINGS);

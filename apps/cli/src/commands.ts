@@ -36,7 +36,7 @@ import {
   type RunDetails,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
-import { exportRunLog, runLogInfo } from '@provisioning/sync';
+import { connectorHost, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,
@@ -257,7 +257,10 @@ export const COMMANDS: Record<string, Command> = {
         input,
         db.secretKey(),
       );
-      return { id: configuration.id };
+      const host = connectorHost(configuration.connector, input.settings);
+      const warning = host === null ? null : await hostWarning(host, db.allowList);
+      // Created all the same: support may be about to add the host to the allow-list.
+      return warning === null ? { id: configuration.id } : { id: configuration.id, warnings: [warning] };
     },
   },
   'config list': {

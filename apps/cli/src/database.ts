@@ -10,6 +10,7 @@ import {
   sql,
   useEmbeddedDatabase,
 } from '@provisioning/db';
+import { type AllowList, parseAllowList } from '@provisioning/sync';
 import type { Env } from './env.ts';
 
 export interface Database {
@@ -18,6 +19,8 @@ export interface Database {
   embedded: boolean;
   /** The key sealing configuration secrets; throws a readable error when none is configured. */
   secretKey(): Buffer;
+  /** The non-public hosts connectors may reach (CONNECTOR_ALLOWED_HOSTS), for warnings. */
+  allowList: AllowList;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function openDatabase(env: Env, poolSize = 4): Promise<Database> {
     orm,
     url,
     embedded: embedded !== null,
+    allowList: parseAllowList(env.CONNECTOR_ALLOWED_HOSTS),
     secretKey() {
       if (env.PROVISIONING_SECRET_KEY) return parseSecretKey(env.PROVISIONING_SECRET_KEY);
       if (!env.DATABASE_URL)

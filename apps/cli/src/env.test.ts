@@ -24,6 +24,17 @@ describe('parseEnv', () => {
     );
   });
 
+  it('refuses an allow-list entry that is neither a host nor a CIDR range, naming it', () => {
+    expect(parseEnv({ CONNECTOR_ALLOWED_HOSTS: 'sftp.corp, 10.0.0.0/8' }).CONNECTOR_ALLOWED_HOSTS).toBe(
+      'sftp.corp, 10.0.0.0/8',
+    );
+    expect(() => parseEnv({ CONNECTOR_ALLOWED_HOSTS: '10.0.0.0/40' })).toThrow(
+      new EnvError(
+        'Invalid environment:\n  CONNECTOR_ALLOWED_HOSTS: "10.0.0.0/40" has no valid prefix length (0 to 32)',
+      ),
+    );
+  });
+
   it('refuses a secret key that is not 32 bytes, naming the variable', () => {
     expect(() => parseEnv({ PROVISIONING_SECRET_KEY: 'not-a-key' })).toThrow(EnvError);
     expect(() => parseEnv({ PROVISIONING_SECRET_KEY: Buffer.alloc(16).toString('base64') })).toThrow(

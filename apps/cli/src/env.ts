@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { SecretKeySchema } from '@provisioning/db';
 import { PortSchema, parseEnvironment } from '@provisioning/shared';
+import { AllowListTextSchema } from '@provisioning/sync';
 import { z } from 'zod';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -21,6 +22,8 @@ const EnvSchema = z.object({
   /** Seed the demo organisation; on by default with the embedded database. */
   DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   DEBUG: z.string().optional(),
+  /** Non-public hosts and CIDR ranges connectors may reach; `config create` warns about others. */
+  CONNECTOR_ALLOWED_HOSTS: AllowListTextSchema,
 });
 
 export type Env = z.infer<typeof EnvSchema> & { repoRoot: string };

@@ -56,7 +56,17 @@ const apps = [
     env: { PORT: String(env.API_PORT), ...(db.embedded ? { DATABASE_SHARED_SESSION: 'true' } : {}) },
     ready: /API listening on/,
   },
-  { name: 'worker', args: TSX_MAIN, env: {}, ready: /worker ready/ },
+  {
+    name: 'worker',
+    args: TSX_MAIN,
+    // The demo's SFTP server listens on loopback, which connectors refuse unless allowed.
+    env: demoSftp
+      ? {
+          CONNECTOR_ALLOWED_HOSTS: [env.CONNECTOR_ALLOWED_HOSTS, '127.0.0.1/32'].filter(Boolean).join(','),
+        }
+      : {},
+    ready: /worker ready/,
+  },
   {
     name: 'web',
     args: ['node_modules/vite/bin/vite.js', '--configLoader', 'runner'],

@@ -1,5 +1,6 @@
 import { environmentOrExit, SecretKeySchema } from '@provisioning/db';
 import { DatabaseUrlSchema, LogLevelSchema, NodeEnvSchema, parseEnvironment } from '@provisioning/shared';
+import { AllowListTextSchema, parseAllowList } from '@provisioning/sync';
 import { z } from 'zod';
 
 const EnvSchema = z.object({
@@ -10,6 +11,8 @@ const EnvSchema = z.object({
   /** Jobs of each queue this process works on at once. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   NODE_ENV: NodeEnvSchema,
+  /** Non-public hosts and CIDR ranges connectors may reach (an SFTP server inside the network). */
+  CONNECTOR_ALLOWED_HOSTS: AllowListTextSchema.transform(parseAllowList),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

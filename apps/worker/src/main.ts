@@ -14,6 +14,7 @@ try {
     logger,
     secretKey: parseSecretKey(env.PROVISIONING_SECRET_KEY),
     concurrency: env.WORKER_CONCURRENCY,
+    allowList: env.CONNECTOR_ALLOWED_HOSTS,
   });
 } catch (error) {
   logger.fatal({ err: error }, 'worker failed to start');

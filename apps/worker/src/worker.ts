@@ -1,6 +1,6 @@
 import { createBoss, createOrm, ensureQueues, migrate, type Orm, runsInProgress } from '@provisioning/db';
 import { QUEUE_OPTIONS } from '@provisioning/shared';
-import { removeLeftoverDownloads } from '@provisioning/sync';
+import { type AllowList, parseAllowList, removeLeftoverDownloads } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOBS } from './jobs/index.ts';
@@ -12,6 +12,8 @@ export interface WorkerOptions {
   secretKey: Buffer;
   /** Jobs of each queue worked on at once by this process. */
   concurrency?: number;
+  /** Non-public hosts connectors may reach; default: public addresses only. */
+  allowList?: AllowList;
   jobs?: readonly JobDefinition[];
 }
 
@@ -26,6 +28,7 @@ export async function startWorker({
   secretKey,
   concurrency = 2,
   jobs = JOBS,
+  allowList = parseAllowList(undefined),
 }: WorkerOptions): Promise<RunningWorker> {
   const orm = await createOrm({ databaseUrl });
   // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
@@ -52,7 +55,14 @@ export async function startWorker({
     });
 
     for (const job of jobs) {
-      await registerJob(boss, job, { orm, logger, concurrency, secretKey, signal: stopping.signal });
+      await registerJob(boss, job, {
+        orm,
+        logger,
+        concurrency,
+        secretKey,
+        allowList,
+        signal: stopping.signal,
+      });
     }
   } catch (error) {
     await boss?.stop({ graceful: false });
@@ -84,8 +94,16 @@ async function registerJob(
     logger,
     concurrency,
     secretKey,
+    allowList,
     signal,
-  }: { orm: Orm; logger: Logger; concurrency: number; secretKey: Buffer; signal: AbortSignal },
+  }: {
+    orm: Orm;
+    logger: Logger;
+    concurrency: number;
+    secretKey: Buffer;
+    allowList: AllowList;
+    signal: AbortSignal;
+  },
 ): Promise<void> {
   // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
   if (job.cron) await boss.schedule(job.name, job.cron, {});
@@ -106,6 +124,7 @@ async function registerJob(
             retryCount: item.retryCount,
             retryLimit: item.retryLimit,
             createdOn: item.createdOn,
+            allowList,
             signal,
           });
         } catch (error) {

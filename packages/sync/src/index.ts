@@ -1,3 +1,4 @@
+export * from './connectors/host-guard.ts';
 export * from './connectors/load-source.ts';
 export { removeLeftoverDownloads } from './connectors/sftp.connector.ts';
 export * from './connectors/source.ts';

@@ -1,4 +1,5 @@
 import type { Orm } from '@provisioning/db';
+import type { AllowList } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -17,6 +18,8 @@ export interface JobContext {
   retryLimit: number;
   /** When the job was created: for a scheduled job, the minute it was scheduled for. */
   createdOn: Date;
+  /** Non-public hosts connectors may reach (CONNECTOR_ALLOWED_HOSTS). */
+  allowList: AllowList;
   /** Aborted when the worker begins to stop: long work ends early and hands its work back. */
   signal: AbortSignal;
 }

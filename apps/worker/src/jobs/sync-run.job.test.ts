@@ -14,6 +14,7 @@ import {
   triggerRun,
 } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
+import { parseAllowList } from '@provisioning/sync';
 import { type SftpServer, startSftpServer, writeHrCsv } from '@provisioning/testkit';
 import type PgBoss from 'pg-boss';
 import { pino } from 'pino';
@@ -23,6 +24,8 @@ import { reapStaleRuns } from './sync-reaper.job.ts';
 import { scheduleDueRuns } from './sync-scheduler.job.ts';
 
 const silent = pino({ level: 'silent' });
+/** The tests' SFTP servers listen on loopback, which connectors refuse unless allowed. */
+const LOOPBACK = parseAllowList('127.0.0.1/32');
 const secretKey = randomBytes(32);
 const appDirectory = fileURLToPath(new URL('../..', import.meta.url));
 const BIG = 100_000;
@@ -133,7 +136,12 @@ afterAll(async () => {
 describe('the sync-run job', () => {
   it('runs a manual trigger from the queue to Success over a real SFTP server', async () => {
     const configurationId = await configuration('/outbound/small.csv');
-    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: silent,
+      secretKey,
+      allowList: LOOPBACK,
+    });
     try {
       const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
       const run = await until(
@@ -159,8 +167,8 @@ describe('the sync-run job', () => {
       [1, 2, 3, 4].map(() => configuration('/outbound/side-by-side.csv', { organisation: organisation.id })),
     );
     const workers = await Promise.all([
-      startWorker({ databaseUrl: database.url, logger: silent, secretKey }),
-      startWorker({ databaseUrl: database.url, logger: silent, secretKey }),
+      startWorker({ databaseUrl: database.url, logger: silent, secretKey, allowList: LOOPBACK }),
+      startWorker({ databaseUrl: database.url, logger: silent, secretKey, allowList: LOOPBACK }),
     ]);
     try {
       const runs = [];
@@ -194,7 +202,12 @@ describe('the sync-run job', () => {
 
   it('ends as Data Load Failed, writing nothing, when the file is missing', async () => {
     const configurationId = await configuration('/outbound/missing_*.csv');
-    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: silent,
+      secretKey,
+      allowList: LOOPBACK,
+    });
     try {
       const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
       const run = await until(
@@ -247,6 +260,13 @@ describe('the sync-run job', () => {
     await sql(`update sync_run set status = 'cancelled' where configuration_id = ? and status = 'queued'`, [
       configurationId,
     ]);
+    // A worker polls a job at most every 2 s per slot (pg-boss's interval): the jobs of these many cancelled
+    // runs would keep the next test's worker busy for minutes.
+    await sql(
+      `delete from pgboss.job where name = 'sync-run'
+       and data->>'runId' in (select id::text from sync_run where configuration_id = ?)`,
+      [configurationId],
+    );
   });
 
   it('lets no second run of a configuration start while one is in progress', async () => {
@@ -296,7 +316,12 @@ describe('a run whose download stalls (the file cut short while it is read)', ()
   }
 
   it('is handed back to the queue, not left In Progress, when its worker stops', async () => {
-    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: silent,
+      secretKey,
+      allowList: LOOPBACK,
+    });
     let runId: string;
     try {
       runId = await stuckRun();
@@ -314,7 +339,12 @@ describe('a run whose download stalls (the file cut short while it is read)', ()
   });
 
   it('ends as Cancelled when support cancels it', async () => {
-    const worker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: silent,
+      secretKey,
+      allowList: LOOPBACK,
+    });
     try {
       const runId = await stuckRun();
       expect(await requestCancel(orm.em.fork(), runId)).toBe('cancel_requested');
@@ -414,6 +444,7 @@ describe('crash safety', () => {
         ...process.env,
         DATABASE_URL: database.url,
         PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
+        CONNECTOR_ALLOWED_HOSTS: '127.0.0.1/32',
         LOG_LEVEL: 'warn',
       },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -446,7 +477,12 @@ describe('crash safety', () => {
 
     // The reaper finds the silent run (here without waiting the production 90 s) and queues it again.
     expect(await reapStaleRuns(orm, boss, 0)).toContainEqual({ runId, outcome: 'requeued' });
-    const worker: RunningWorker = await startWorker({ databaseUrl: database.url, logger: silent, secretKey });
+    const worker: RunningWorker = await startWorker({
+      databaseUrl: database.url,
+      logger: silent,
+      secretKey,
+      allowList: LOOPBACK,
+    });
     try {
       const run = await until(
         () => runRow(runId),

@@ -10,10 +10,10 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
   name: JOB_NAMES.syncRun,
   payload: SyncRunJobSchema,
   queue: QUEUE_OPTIONS[JOB_NAMES.syncRun],
-  async handle({ runId }, { orm, boss, secretKey, logger, retryCount, retryLimit, em, signal }) {
+  async handle({ runId }, { orm, boss, secretKey, logger, retryCount, retryLimit, em, signal, allowList }) {
     const lastTry = retryCount >= retryLimit;
     try {
-      const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry, signal });
+      const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry, signal, allowList });
       if (result.status === 'stopped') {
         // The worker is stopping: another worker takes the run from the queue, from the start.
         const outcome = await requeueRun(

@@ -43,3 +43,13 @@ export async function loadSource(
       );
   }
 }
+
+/** The host a connector with these (already valid) settings connects to, where it names one. */
+export function connectorHost(connector: SyncConfiguration['connector'], settings: unknown): string | null {
+  const named = settings as Record<string, unknown>;
+  if (connector === 'sftp' && typeof named.host === 'string') return named.host;
+  if (connector === 'workday' && typeof named.reportUrl === 'string' && URL.canParse(named.reportUrl)) {
+    return new URL(named.reportUrl).hostname;
+  }
+  return null;
+}

@@ -16,6 +16,7 @@ import {
 import ExcelJS from 'exceljs';
 import SftpClient from 'ssh2-sftp-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parseAllowList } from './host-guard.ts';
 import { loadSftpSource, removeLeftoverDownloads, type SftpLoadOptions } from './sftp.connector.ts';
 import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
 
@@ -62,7 +63,13 @@ function settingsFor(path: string, overrides: Record<string, unknown> = {}, targ
 }
 
 /** Fast failure in tests: one connection attempt unless a test is about retries. */
-const quick: SftpLoadOptions = { connectAttempts: 1, retryDelayMs: 10, readyTimeoutMs: 5_000 };
+const quick: SftpLoadOptions = {
+  connectAttempts: 1,
+  retryDelayMs: 10,
+  readyTimeoutMs: 5_000,
+  // The test servers listen on loopback, which connectors refuse unless allowed.
+  allowList: parseAllowList('127.0.0.1/32'),
+};
 
 async function readAll(table: SourceTable): Promise<SourceRecord[]> {
   const records: SourceRecord[] = [];
@@ -539,6 +546,45 @@ describe('connection problems', () => {
       expect(await readdir(scratch)).toEqual([]);
     } finally {
       await truncating.stop();
+    }
+  });
+
+  test('refuses a server on a private address that is not on the allow-list, before connecting', async () => {
+    const attempts: number[] = [];
+    const error = await failure(
+      load('/outbound/employees.csv', {}, { allowList: undefined, onRetry: (_e, n) => attempts.push(n) }),
+    );
+    expect(error).toMatchObject({ kind: 'SourceUnreachable', transient: false });
+    expect(error.message).toBe(
+      '127.0.0.1 is a private, loopback or link-local address: connectors do not reach those unless they are on the allow-list.',
+    );
+    expect(attempts).toEqual([]);
+  });
+
+  test('refuses a host name that resolves to loopback, naming the address', async () => {
+    const error = await failure(
+      load('/outbound/employees.csv', { host: 'localhost' }, { allowList: undefined }),
+    );
+    expect(error).toMatchObject({ kind: 'SourceUnreachable', transient: false });
+    expect(error.message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1), which is a private/);
+  });
+
+  test('stops at once when aborted during the SSH handshake, not after readyTimeout', async () => {
+    const controller = new AbortController();
+    const reason = new Error('the worker is stopping');
+    // Accepts the connection and never says a word of SSH: the handshake waits.
+    const mute = createServer(() => controller.abort(reason));
+    await new Promise<void>((done) => mute.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = mute.address() as { port: number };
+      const loading = loadSftpSource(settingsFor('/outbound/employees.csv', { port }), {
+        ...quick,
+        readyTimeoutMs: 600_000,
+        signal: controller.signal,
+      });
+      await expect(loading).rejects.toBe(reason);
+    } finally {
+      mute.close();
     }
   });
 

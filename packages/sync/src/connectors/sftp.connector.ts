@@ -8,6 +8,7 @@ import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { openTabularFile } from '../files/file-reader.ts';
 import { formatBytes } from '../files/raw-rows.ts';
+import { parseAllowList, vetHost } from './host-guard.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
 export interface SftpLoadOptions extends LoadOptions {
@@ -62,6 +63,8 @@ export function openSshFingerprint(keyBlob: Buffer): string {
   return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
+const PUBLIC_ONLY = parseAllowList(undefined);
+
 const normaliseFingerprint = (fingerprint: string) => fingerprint.trim().replace(/=+$/, '');
 
 /** `*` and `?` in the file name (not in folders), matched the way a shell would; dotfiles only by a dot. */
@@ -103,9 +106,9 @@ export async function loadSftpSource(
   const { client, sftp } = await connect(settings, options);
   let tempDir: string | undefined;
   try {
-    const remotePath = await resolvePath(client, settings);
+    const remotePath = await abortable(resolvePath(client, settings), options.signal);
     const origin = `${host}:${remotePath}`;
-    const stats = await client.stat(remotePath).catch((error: unknown) => {
+    const stat = client.stat(remotePath).catch((error: unknown) => {
       if (!isMissing(error)) throw sessionError(error, settings, `reading the details of ${remotePath}`);
       throw new SourceError('SourceNotFound', `${origin} disappeared before it could be downloaded.`, {
         hint: 'The file was probably being replaced by the export: the run can be retried.',
@@ -113,6 +116,7 @@ export async function loadSftpSource(
         cause: error,
       });
     });
+    const stats = await abortable(stat, options.signal);
     if (stats.isDirectory) {
       throw new SourceError('SourceNotFound', `${remotePath} on ${server} is a folder, not a file.`, {
         hint: 'Set path to the file itself, or to a pattern such as /outbound/employees_*.csv.',
@@ -125,7 +129,10 @@ export async function loadSftpSource(
       join(options.tempDir ?? tmpdir(), `${DOWNLOAD_DIR_PREFIX}${options.runId ?? 'load'}-`),
     );
     const localPath = join(tempDir, posix.basename(remotePath).replace(/[^\w.-]/g, '_'));
-    await download(client, sftp, { remotePath, localPath, expectedSize: stats.size }, settings, options);
+    await abortable(
+      download(client, sftp, { remotePath, localPath, expectedSize: stats.size }, settings, options),
+      options.signal,
+    );
     await client.end().catch(() => {});
 
     const table = await openTabularFile(
@@ -154,6 +161,22 @@ export async function loadSftpSource(
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Waits for `work` unless the signal aborts first, then rejects with the abort's reason at once. Ending
+ * the client does not settle every pending request: a handshake waits out its readyTimeout, and a stat or
+ * read may never answer once the connection is gone. The caller's cleanup ends the client.
+ */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => {});
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function tooLarge(origin: string, what: string, maxBytes: number): SourceError {
@@ -185,8 +208,10 @@ async function connect(
       (client as unknown as { client: { setNoDelay(on: boolean): void } }).client.setNoDelay(true),
     );
     try {
-      const sftp = await client.connect({
-        host: settings.host,
+      // The address vetted is the one connected to: a second DNS answer cannot swap it (rebinding).
+      const address = await vetHost(settings.host, options.allowList ?? PUBLIC_ONLY);
+      const connecting = client.connect({
+        host: address,
         port: settings.port,
         username: settings.username,
         password: settings.password,
@@ -201,10 +226,12 @@ async function connect(
           return presented === pinned;
         },
       });
+      const sftp = await abortable(connecting, options.signal);
       return { client, sftp };
     } catch (error) {
       await client.end().catch(() => {});
       options.signal?.throwIfAborted();
+      if (error instanceof SourceError) throw error;
       const failure = connectError(error, settings, presented, pinned, readyTimeout);
       if (!failure.transient || attempt >= attempts) throw failure;
       options.onRetry?.(failure, attempt);

@@ -1,3 +1,5 @@
+import type { AllowList } from './host-guard.ts';
+
 /**
  * What every connector hands the engine: the header row and an async stream of source records, or a
  * typed SourceError. A SourceError anywhere before apply means Data Load Failed with nothing written.
@@ -77,6 +79,11 @@ export interface SourceTable {
 export interface LoadOptions {
   /** The run the load is for: names what the load leaves on disk, so leftovers can be told apart. */
   runId?: string;
+  /**
+   * Non-public hosts and ranges the connector may reach (host-guard.ts). Without it, only public
+   * addresses are reached.
+   */
+  allowList?: AllowList;
   /** Aborts the load, the transfer included (a cancel, a lost run, a worker stopping). */
   signal?: AbortSignal;
   /** Told as a transfer advances, so the run's heartbeat reflects progress while nothing is parsed yet. */

@@ -17,8 +17,12 @@ import {
 } from '@provisioning/testkit';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseAllowList } from '../connectors/host-guard.ts';
 import { RetryLater, runSync } from './run-sync.ts';
 import { createTestOrganisation, queueRunRow } from './sync-fixture.test-support.ts';
+
+/** The test SFTP servers listen on loopback, which connectors refuse unless allowed. */
+const LOOPBACK = parseAllowList('127.0.0.1/32');
 
 /**
  * The bad-input corpus, run end to end: a real SFTP server serving the files, a configuration with sealed
@@ -188,7 +192,7 @@ async function seedManagedUsers(configurationId: string) {
 async function syncFrom(path: string, settings: Record<string, unknown> = {}) {
   const configurationId = await configure(path, settings);
   const runId = await queueRun(configurationId);
-  const result = await runSync(runId, { orm, secretKey });
+  const result = await runSync(runId, { orm, secretKey, allowList: LOOPBACK });
   return { configurationId, runId, result, run: await runRow(runId), log: await logOf(runId) };
 }
 
@@ -606,7 +610,7 @@ describe('a run through the SFTP connector, over the bad-input corpus', () => {
       const before = await directorySnapshot();
 
       const runId = await queueRun(configurationId);
-      const result = await runSync(runId, { orm, secretKey });
+      const result = await runSync(runId, { orm, secretKey, allowList: LOOPBACK });
 
       expect(result).toEqual({ status: 'data_load_failed' });
       const run = await runRow(runId);
@@ -742,7 +746,7 @@ describe('a run whose source fails in a way worth retrying', () => {
         const before = await directorySnapshot();
         const runId = await queueRun(configurationId);
 
-        const retry = await runSync(runId, { orm, secretKey, canRetry: true }).then(
+        const retry = await runSync(runId, { orm, secretKey, canRetry: true, allowList: LOOPBACK }).then(
           () => null,
           (error: unknown) => error,
         );
@@ -754,7 +758,7 @@ describe('a run whose source fails in a way worth retrying', () => {
         expect(await directorySnapshot()).toEqual(before);
 
         // pg-boss's last attempt: the same run, taken over again, with no retry left.
-        const result = await runSync(runId, { orm, secretKey, canRetry: false });
+        const result = await runSync(runId, { orm, secretKey, canRetry: false, allowList: LOOPBACK });
         expect(result).toEqual({ status: 'data_load_failed' });
         const run = await runRow(runId);
         expect(run).toMatchObject({ status: 'data_load_failed', attempt: 2, error_count: 1 });

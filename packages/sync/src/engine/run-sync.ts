@@ -17,6 +17,7 @@ import {
   type RunProgress,
   type RunStatus,
 } from '@provisioning/shared';
+import type { AllowList } from '../connectors/host-guard.ts';
 import { loadSource } from '../connectors/load-source.ts';
 import { type LoadOptions, SourceError, type SourceTable } from '../connectors/source.ts';
 import { applyPlan, insertLog } from './apply.ts';
@@ -42,6 +43,8 @@ export interface RunSyncOptions {
   /** Whether a transient source error may still be retried (pg-boss has attempts left). */
   canRetry?: boolean;
   heartbeatIntervalMs?: number;
+  /** Non-public connector hosts the operator allows (CONNECTOR_ALLOWED_HOSTS); default: public only. */
+  allowList?: AllowList;
   /** Aborted when the worker stops: the run ends its work and is handed back ({ status: 'stopped' }). */
   signal?: AbortSignal;
   /** Told after each heartbeat whether it advanced the run's heartbeat (tests watch a stall with it). */
@@ -121,6 +124,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
     const source = await load(configuration, {
       runId: claimed.runId,
+      allowList: options.allowList,
       signal: abort.signal,
       onProgress: () => {
         moved = true;
