@@ -124,3 +124,24 @@ describe('signing in and out', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
 });
+
+describe('the page under its content security policy', () => {
+  it('signs in and shows the page with nothing refused by the policy', async () => {
+    const context = await browser.newContext({ baseURL: stack.baseUrl });
+    sessions.push({ context, page: await context.newPage() });
+    const page = sessions.at(-1)!.page;
+    // Chromium reports each blocked script, style, image or connection on the console.
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    const response = await page.goto('/provisioning');
+    expect(response?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
+    await page.getByLabel('Email').fill(acme.accounts['people-admin']!);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    expect(violations).toEqual([]);
+  });
+});

@@ -27,10 +27,7 @@ export async function createApiHarness(label: string): Promise<ApiHarness> {
   const database = await createMigratedTestOrm(label);
   // The embedded database serves one session for all connections: there the role is switched per
   // transaction only (inOrganisation), as the API does on it.
-  const appOrm = await createOrm({
-    databaseUrl: database.url,
-    ...(database.kind === 'server' ? { role: API_DATABASE_ROLE } : {}),
-  });
+  const appOrm = await createApiOrm(database);
   return {
     database,
     owner: database.orm,
@@ -42,6 +39,14 @@ export async function createApiHarness(label: string): Promise<ApiHarness> {
   };
 }
 
+/** Another connection pool as the API's role: what a second API replica on the same database has. */
+export function createApiOrm(database: MigratedTestOrm): Promise<Orm> {
+  return createOrm({
+    databaseUrl: database.url,
+    ...(database.kind === 'server' ? { role: API_DATABASE_ROLE } : {}),
+  });
+}
+
 const silent = pino({ level: 'silent' });
 
 /**
@@ -50,7 +55,13 @@ const silent = pino({ level: 'silent' });
  */
 export function apiClient(
   appOrm: Orm,
-  options: { changeFeed?: RunChangeFeed; loginLimiter?: LoginRateLimiter; trustedOrigins?: string[] } = {},
+  options: {
+    changeFeed?: RunChangeFeed;
+    loginLimiter?: LoginRateLimiter;
+    trustedOrigins?: string[];
+    trustProxy?: boolean;
+    trustedProxyHops?: number;
+  } = {},
 ) {
   const app = createApp({
     orm: appOrm,
@@ -60,6 +71,8 @@ export function apiClient(
       new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
     ...(options.changeFeed ? { changeFeed: options.changeFeed } : {}),
     trustedOrigins: options.trustedOrigins ?? [],
+    trustProxy: options.trustProxy ?? false,
+    ...(options.trustedProxyHops === undefined ? {} : { trustedProxyHops: options.trustedProxyHops }),
   });
   return {
     app,

@@ -110,6 +110,17 @@ describe('the API app against a real database', () => {
     expect(response.headers.get('Set-Cookie')).toBeNull();
   });
 
+  it('sends security headers on API answers, errors included', async () => {
+    const app = createApp({ orm, logger: silent });
+    for (const path of ['/healthz', '/trpc/auth.me', '/api/nothing/here']) {
+      const response = await app.request(path);
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(response.headers.get('content-security-policy'), path).toMatch(/frame-ancestors 'none'/);
+    }
+  });
+
   it('answers an unknown path with a JSON 404', async () => {
     const response = await createApp({ orm, logger: silent }).request('/no/such/thing');
     expect(response.status).toBe(404);
@@ -147,6 +158,28 @@ describe('the API app serving the built web page (production)', () => {
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
     const route = await app.request('/provisioning?range=last7&status=success');
     expect(await route.text()).toContain('<title>User Provisioning</title>');
+  });
+
+  it('sends the page with a content security policy that runs only its own scripts and cannot be framed', async () => {
+    const app = createApp({ orm, logger: silent, webDistDir });
+    for (const path of ['/', '/provisioning?range=last7', '/assets/app-1234.js']) {
+      const response = await app.request(path);
+      expect(response.status, path).toBe(200);
+      const policy = Object.fromEntries(
+        (response.headers.get('content-security-policy') ?? '').split(';').map((directive) => {
+          const [name, ...values] = directive.trim().split(/\s+/);
+          return [name, values.join(' ')];
+        }),
+      );
+      expect(policy['default-src'], path).toBe("'self'");
+      expect(policy['script-src'], path).toBe("'self'");
+      expect(policy['object-src'], path).toBe("'none'");
+      expect(policy['base-uri'], path).toBe("'none'");
+      expect(policy['frame-ancestors'], path).toBe("'none'");
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
   });
 
   it('keeps the API’s own answers: JSON health, tRPC, 404 for unknown API paths', async () => {

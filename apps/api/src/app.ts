@@ -7,6 +7,7 @@ import { sql } from '@provisioning/db';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import type { AppEnv } from './http/app-env.ts';
 import { logDownload } from './http/log-download.ts';
@@ -24,6 +25,8 @@ export interface AppDependencies extends Partial<ApiServices> {
   trustedOrigins?: readonly string[];
   /** Take the client's address from X-Forwarded-For. */
   trustProxy?: boolean;
+  /** Proxies in front of the API that each append to X-Forwarded-For (default 1). */
+  trustedProxyHops?: number;
   /** The built web app to serve from the same origin (production); none in development. */
   webDistDir?: string | null;
 }
@@ -35,7 +38,14 @@ const MAX_BODY_BYTES = 64 * 1024;
 const READINESS_TIMEOUT_MS = 3_000;
 
 export function createApp(dependencies: AppDependencies) {
-  const { orm, logger, trustedOrigins = [], trustProxy = false, webDistDir = null } = dependencies;
+  const {
+    orm,
+    logger,
+    trustedOrigins = [],
+    trustProxy = false,
+    trustedProxyHops = 1,
+    webDistDir = null,
+  } = dependencies;
   const services: ApiServices = {
     orm,
     loginLimiter: dependencies.loginLimiter ?? new LoginRateLimiter(),
@@ -48,6 +58,7 @@ export function createApp(dependencies: AppDependencies) {
   // An incoming ID is kept only if it is a short token of [A-Za-z0-9_=-], so it is safe to log and echo.
   app.use(requestId({ limitLength: 64 }));
   app.use(requestLog(logger));
+  app.use(securityHeaders);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -64,7 +75,7 @@ export function createApp(dependencies: AppDependencies) {
   for (const path of ['/trpc/*', '/api/*']) {
     app.use(path, async (c, next) => {
       c.set('em', orm.em.fork());
-      c.set('clientAddress', clientAddress(c, trustProxy));
+      c.set('clientAddress', clientAddress(c, trustProxy ? trustedProxyHops : 0));
       await next();
     });
     app.use(path, originCheck(trustedOrigins));
@@ -139,9 +150,41 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   };
 }
 
-function clientAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+/**
+ * The page is the built Vite app: module scripts and stylesheets from its own origin, no inline script.
+ * Styles allow 'unsafe-inline' because Radix's dialogs and menus lock scrolling with a <style> element
+ * they insert at run time; that lets a page restyle itself, never run code. The API's own answers carry
+ * the same policy: nothing they return is meant to be framed or run.
+ */
+const securityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    // The favicon is a data: URL in index.html.
+    imgSrc: ["'self'", 'data:'],
+    fontSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  xContentTypeOptions: 'nosniff',
+  referrerPolicy: 'no-referrer',
+});
+
+/**
+ * The client's address. Behind `trustedProxyHops` proxies that each append the address they were
+ * connected from to X-Forwarded-For, the client's is that many entries from the right: entries to its
+ * left were sent by the client itself, who can write anything there. A header with fewer entries than
+ * trusted proxies was not built by them, and is ignored.
+ */
+function clientAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustedProxyHops: number): string {
+  if (trustedProxyHops > 0) {
+    const entries = (c.req.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim());
+    const forwarded = entries.length >= trustedProxyHops ? entries[entries.length - trustedProxyHops] : '';
     if (forwarded) return forwarded.slice(0, 100);
   }
   try {

@@ -12,6 +12,7 @@ describe('parseEnv', () => {
       NODE_ENV: 'development',
       TRUSTED_ORIGINS: [],
       TRUST_PROXY: false,
+      TRUSTED_PROXY_HOPS: 1,
       DATABASE_SHARED_SESSION: false,
       LIVE_POLL_INTERVAL_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
@@ -34,6 +35,10 @@ describe('parseEnv', () => {
       expect(() => parseEnv({ ...base, TRUSTED_ORIGINS: bad })).toThrow(/TRUSTED_ORIGINS/);
     }
     expect(() => parseEnv({ ...base, TRUST_PROXY: 'yes' })).toThrow(/TRUST_PROXY must be true or false/);
+    expect(parseEnv({ ...base, TRUSTED_PROXY_HOPS: '2' }).TRUSTED_PROXY_HOPS).toBe(2);
+    for (const bad of ['0', '-1', '1.5', 'two', '11']) {
+      expect(() => parseEnv({ ...base, TRUSTED_PROXY_HOPS: bad })).toThrow(/TRUSTED_PROXY_HOPS/);
+    }
   });
 
   it('refuses intervals and timeouts that are not whole milliseconds in range', () => {

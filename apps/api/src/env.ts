@@ -46,6 +46,16 @@ const EnvSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   /**
+   * With TRUST_PROXY, how many proxies in front of the API append to X-Forwarded-For: the client's
+   * address is the entry that many from the right (the left-most entries are whatever the client sent).
+   */
+  TRUSTED_PROXY_HOPS: z.coerce
+    .number({ error: () => 'TRUSTED_PROXY_HOPS must be a whole number from 1 to 10' })
+    .int('TRUSTED_PROXY_HOPS must be a whole number from 1 to 10')
+    .min(1, 'TRUSTED_PROXY_HOPS must be a whole number from 1 to 10')
+    .max(10, 'TRUSTED_PROXY_HOPS must be a whole number from 1 to 10')
+    .default(1),
+  /**
    * The database's connections share one session (the embedded database, set by `pnpm start`): the API
    * then switches to its own role per transaction only, never for the whole connection.
    */

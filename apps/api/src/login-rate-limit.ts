@@ -1,89 +1,89 @@
+import {
+  type CountedAttempt,
+  deleteEndedAttemptWindows,
+  type EntityManager,
+  forgetAttempts,
+  reserveAttempt,
+  takeBackAttempt,
+} from '@provisioning/db';
+
 /**
- * Failed sign-ins counted per account (email) and per client address in fixed windows. After the limit,
+ * Sign-in attempts counted per account (email) and per client address in fixed windows. After the limit,
  * further attempts are refused until the window ends, even with the right password: that is what stops a
- * password guesser. A success clears the account's count.
+ * password guesser. A success clears the account's count and does not count against the address.
  *
- * Kept in this process's memory, bounded in size; with several API replicas each counts on its own, so
- * the effective limit is per replica.
+ * An attempt is counted before its password is checked, in PostgreSQL (sign-in-attempt.repository.ts):
+ * parallel guesses cannot all pass a check made before any of them failed, and every API replica
+ * counts against the same limits.
  */
 export interface LoginRateLimitOptions {
   windowMs?: number;
   maxFailuresPerAccount?: number;
   maxFailuresPerAddress?: number;
-  /** Keys remembered at most; the oldest windows are forgotten first. */
-  maxKeys?: number;
+  /** How often this process deletes ended windows, so the table holds only live counts. */
+  cleanupIntervalMs?: number;
   now?: () => number;
 }
 
-interface Window {
-  failures: number;
-  endsAt: number;
-}
+export type SignInAttempt =
+  | { allowed: true; counted: CountedAttempt[] }
+  | { allowed: false; retryAfterSeconds: number };
 
 export class LoginRateLimiter {
   readonly #windowMs: number;
   readonly #maxPerAccount: number;
   readonly #maxPerAddress: number;
-  readonly #maxKeys: number;
+  readonly #cleanupIntervalMs: number;
   readonly #now: () => number;
-  readonly #windows = new Map<string, Window>();
+  #lastCleanup = Number.NEGATIVE_INFINITY;
 
   constructor(options: LoginRateLimitOptions = {}) {
     this.#windowMs = options.windowMs ?? 15 * 60 * 1000;
     this.#maxPerAccount = options.maxFailuresPerAccount ?? 5;
     this.#maxPerAddress = options.maxFailuresPerAddress ?? 30;
-    this.#maxKeys = options.maxKeys ?? 100_000;
+    this.#cleanupIntervalMs = options.cleanupIntervalMs ?? 60 * 1000;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Keys remembered now (accounts and addresses). */
-  get size(): number {
-    return this.#windows.size;
+  /** Counts this attempt, before its password is checked; refused when a limit is already reached. */
+  async attempt(em: EntityManager, email: string, address: string): Promise<SignInAttempt> {
+    const now = new Date(this.#now());
+    await this.#deleteEndedWindows(em, now);
+    const reservation = await reserveAttempt(
+      em,
+      [
+        { key: accountKey(email), max: this.#maxPerAccount },
+        { key: addressKey(address), max: this.#maxPerAddress },
+      ],
+      this.#windowMs,
+      now,
+    );
+    return reservation.allowed
+      ? reservation
+      : { allowed: false, retryAfterSeconds: Math.ceil(reservation.retryAfterMs / 1000) };
   }
 
-  /** Seconds until another attempt is allowed, or 0 when it is allowed now. */
-  retryAfterSeconds(email: string, address: string): number {
-    const now = this.#now();
-    let wait = 0;
-    for (const [key, max] of this.#keys(email, address)) {
-      const window = this.#current(key, now);
-      if (window && window.failures >= max) wait = Math.max(wait, window.endsAt - now);
-    }
-    return Math.ceil(wait / 1000);
+  /** The password was right: the account starts afresh and the address is not charged for it. */
+  async recordSuccess(em: EntityManager, email: string, counted: readonly CountedAttempt[]): Promise<void> {
+    const account = accountKey(email);
+    await forgetAttempts(em, [account]);
+    await takeBackAttempt(
+      em,
+      counted.filter((attempt) => attempt.key !== account),
+    );
   }
 
-  recordFailure(email: string, address: string): void {
-    const now = this.#now();
-    for (const [key] of this.#keys(email, address)) {
-      const window = this.#current(key, now) ?? { failures: 0, endsAt: now + this.#windowMs };
-      window.failures += 1;
-      this.#windows.delete(key);
-      this.#windows.set(key, window);
-    }
-    while (this.#windows.size > this.#maxKeys) {
-      const oldest = this.#windows.keys().next().value;
-      if (oldest === undefined) break;
-      this.#windows.delete(oldest);
-    }
+  async #deleteEndedWindows(em: EntityManager, now: Date): Promise<void> {
+    if (now.getTime() - this.#lastCleanup < this.#cleanupIntervalMs) return;
+    this.#lastCleanup = now.getTime();
+    await deleteEndedAttemptWindows(em, now);
   }
+}
 
-  recordSuccess(email: string): void {
-    this.#windows.delete(`account:${email.trim().toLowerCase()}`);
-  }
+function accountKey(email: string): string {
+  return `account:${email.trim().toLowerCase()}`;
+}
 
-  #keys(email: string, address: string): [string, number][] {
-    return [
-      [`account:${email.trim().toLowerCase()}`, this.#maxPerAccount],
-      [`address:${address}`, this.#maxPerAddress],
-    ];
-  }
-
-  #current(key: string, now: number): Window | undefined {
-    const window = this.#windows.get(key);
-    if (window && window.endsAt <= now) {
-      this.#windows.delete(key);
-      return undefined;
-    }
-    return window;
-  }
+function addressKey(address: string): string {
+  return `address:${address}`;
 }

@@ -45,6 +45,7 @@ const app = createApp({
   loginLimiter: new LoginRateLimiter(),
   trustedOrigins: env.TRUSTED_ORIGINS,
   trustProxy: env.TRUST_PROXY,
+  trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   // In production the API serves the built page itself, from the same origin.
   webDistDir:
     env.NODE_ENV === 'production' ? fileURLToPath(new URL('../../web/dist', import.meta.url)) : null,

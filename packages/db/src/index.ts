@@ -12,6 +12,7 @@ export * from './repositories/directory-user.repository.ts';
 export * from './repositories/organisation.repository.ts';
 export * from './repositories/run-list.repository.ts';
 export * from './repositories/session.repository.ts';
+export * from './repositories/sign-in-attempt.repository.ts';
 export * from './repositories/sync-configuration.repository.ts';
 export * from './repositories/sync-run.repository.ts';
 export * from './repositories/sync-run-lifecycle.repository.ts';

@@ -10,6 +10,7 @@ const ALL = [
   'Migration20261126233000_api_access',
   'Migration20261127040000_statement_level_references',
   'Migration20261127100000_log_in_chunks',
+  'Migration20261202051641_sign_in_attempts',
 ];
 const databases: TestDatabase[] = [];
 const orms: Orm[] = [];

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, verifyPassword } from './password.ts';
 
-// scrypt at N=2^17 takes a noticeable moment: the file hashes three times in all.
+// scrypt at N=2^17 takes a noticeable moment: the file hashes a few times in all.
 let first: string;
 let second: string;
 
@@ -39,6 +39,22 @@ describe('password hashing', () => {
   it('treats canonically equivalent Unicode spellings as the same password', async () => {
     const composed = await hashPassword('caf\u00e9');
     expect(await verifyPassword('cafe\u0301', composed)).toBe(true);
+  });
+});
+
+describe('passwords with NUL characters', () => {
+  it('never verifies a password with a NUL, which scrypt would otherwise take for the password without it', async () => {
+    expect(await verifyPassword('correct horse battery staple\u0000', first)).toBe(false);
+    expect(await verifyPassword('correct horse battery staple\u0000\u0000', first)).toBe(false);
+  });
+
+  it('refuses to hash a password with a NUL', async () => {
+    await expect(hashPassword('abc\u0000')).rejects.toThrow(/NUL/);
+  });
+
+  it('keeps verifying a hash stored before NUL was refused', async () => {
+    const stored = 'scrypt$131072$8$1$c2FsdHNhbHRzYWx0c2FsdA==$rv6FkGmOMGc4kn+v5AFWYHdmcm/4US7KJQ1NORfOTpo=';
+    expect(await verifyPassword('correct horse battery staple', stored)).toBe(true);
   });
 });
 

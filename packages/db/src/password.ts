@@ -14,7 +14,16 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
   );
 }
 
+/**
+ * OpenSSL's scrypt stops at a password's trailing NULs ("pw\0" derives the key of "pw"): a password with a
+ * NUL is never hashed nor verified. The input schemas refuse it first; this is the last wall.
+ */
+function hasNul(password: string): boolean {
+  return password.includes('\u0000');
+}
+
 export async function hashPassword(password: string): Promise<string> {
+  if (hasNul(password)) throw new Error('A password must not contain NUL characters');
   const salt = randomBytes(16);
   const key = await derive(password, salt, N, R, P);
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
@@ -35,6 +44,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parts = stored.split('$');
   const [scheme, , , , salt, key] = parts;
   const [n, r, p] = parts.slice(1, 4).map(parameter);
+  if (hasNul(password)) return false;
   if (parts.length !== 6 || scheme !== 'scrypt' || !salt || !key || !n || !r || !p) return false;
   if (128 * n * r > MAX_MEMORY || n < 2 || !Number.isInteger(Math.log2(n)) || p > 16) return false;
   const expected = Buffer.from(key, 'base64');

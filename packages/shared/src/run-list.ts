@@ -9,6 +9,7 @@ import {
   RunStatusSchema,
   type RunTrigger,
 } from './run-status.ts';
+import { noControlCharacters } from './text.ts';
 
 /** Date presets of the runs list; days are calendar days in the organisation's time zone. */
 export const RUN_DATE_RANGES = ['all', 'last7', 'last30', 'custom'] as const;
@@ -156,8 +157,20 @@ export function runLogPath(runId: string, format: LogFormat): string {
 }
 
 export const SignInInputSchema = z.strictObject({
-  email: z.string().trim().min(1, 'Enter your email').max(254, 'Email is too long'),
-  password: z.string().min(1, 'Enter your password').max(1024, 'Password is too long'),
+  // PostgreSQL refuses NUL in text: the lookup must never see one.
+  email: z
+    .string()
+    .trim()
+    .min(1, 'Enter your email')
+    .max(254, 'Email is too long')
+    .pipe(noControlCharacters('Email')),
+  // scrypt (OpenSSL) drops a password's trailing NULs, so "pw\0" would verify as "pw". Only NUL is refused:
+  // older accounts may have other control characters in their passwords, and must still sign in.
+  password: z
+    .string()
+    .min(1, 'Enter your password')
+    .max(1024, 'Password is too long')
+    .refine((password) => !password.includes('\u0000'), 'Password must not contain NUL characters'),
 });
 export type SignInInput = z.input<typeof SignInInputSchema>;
 

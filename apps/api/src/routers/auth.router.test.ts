@@ -4,6 +4,7 @@ import {
   type ApiHarness,
   apiClient,
   createApiHarness,
+  createApiOrm,
   PASSWORD,
   seedOrganisation,
   type TestOrganisation,
@@ -104,6 +105,31 @@ describe('sign-in', () => {
     }
   });
 
+  it('refuses a NUL or another control character in the email with a 400 naming the field, never a 500', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    for (const email of ['a\u0000@b.example', `${acme.accounts['org-admin']}\u0000`, 'a\n@b.example']) {
+      const result = await browser.mutate('auth.signIn', { email, password: PASSWORD });
+      expect(result.status, JSON.stringify(email)).toBe(400);
+      expect(result.body.error?.data.fieldErrors?.email?.[0]).toMatch(/control characters/);
+    }
+    expect(browser.cookie).toBeNull();
+  });
+
+  it('refuses a password with a NUL in it with a 400 that says nothing about the account, so "password\\0" never signs in as "password"', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    const answers = [];
+    for (const email of [acme.accounts['org-admin'], 'nobody@acme.example']) {
+      for (const password of [`${PASSWORD}\u0000`, `${PASSWORD}\u0000\u0000`, `\u0000${PASSWORD}`]) {
+        const result = await browser.mutate('auth.signIn', { email, password });
+        expect(result.status).toBe(400);
+        answers.push(result.body.error?.data.fieldErrors);
+      }
+    }
+    expect(browser.cookie).toBeNull();
+    expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+    expect(answers[0]).toEqual({ password: [expect.stringMatching(/password/i)] });
+  });
+
   it('answers malformed JSON and oversized bodies with a client error', async () => {
     const browser = apiClient(harness.appOrm).browser();
     const malformed = await browser.request('/trpc/auth.signIn', {
@@ -137,6 +163,20 @@ describe('sessions', () => {
     expect(((await response.json()) as { result: { data: unknown } }).result.data).toBeNull();
     // The dead cookie is removed from the browser.
     expect(setCookieOf(response)).toMatch(/^provisioning_session=; Max-Age=0/);
+  });
+
+  it('revokes the earlier session of a browser that signs in again', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    const earlier = browser.cookie!;
+    await browser.signIn(acme.accounts['people-admin']);
+    expect(browser.cookie).not.toBe(earlier);
+    const me = (await browser.query('auth.me')).body.result?.data as { account: { email: string } };
+    expect(me.account.email).toBe(acme.accounts['people-admin']);
+    const replay = await apiClient(harness.appOrm).app.request('http://localhost/trpc/auth.me', {
+      headers: { host: 'localhost', cookie: earlier },
+    });
+    expect(((await replay.json()) as { result: { data: unknown } }).result.data).toBeNull();
   });
 
   it('ends sessions past their expiry', async () => {
@@ -222,35 +262,166 @@ describe('sign-in rate limits', () => {
 
   it('refuses one client address after failures across many accounts', async () => {
     const limiter = new LoginRateLimiter({ maxFailuresPerAccount: 100, maxFailuresPerAddress: 4 });
-    const browser = apiClient(harness.appOrm, { loginLimiter: limiter }).browser();
+    // An address of this test's own: the counts live in the database, shared by every test of the file.
+    const browser = apiClient(harness.appOrm, { loginLimiter: limiter, trustProxy: true }).browser();
+    const headers = { 'x-forwarded-for': '198.51.100.4' };
     for (let attempt = 0; attempt < 4; attempt++) {
-      const result = await browser.mutate('auth.signIn', {
-        email: `guess${attempt}@acme.example`,
-        password: 'x',
-      });
+      const result = await browser.mutate(
+        'auth.signIn',
+        { email: `guess${attempt}@acme.example`, password: 'x' },
+        headers,
+      );
       expect(result.status).toBe(401);
     }
-    const blocked = await browser.mutate('auth.signIn', {
-      email: acme.accounts['org-admin'],
-      password: PASSWORD,
-    });
+    const blocked = await browser.mutate(
+      'auth.signIn',
+      { email: acme.accounts['org-admin'], password: PASSWORD },
+      headers,
+    );
     expect(blocked.status).toBe(429);
   });
 
-  it('forgets the account count after a success', () => {
-    const limiter = new LoginRateLimiter({ maxFailuresPerAccount: 2 });
-    limiter.recordFailure('a@b.example', '10.0.0.1');
-    limiter.recordSuccess('A@B.example');
-    limiter.recordFailure('a@b.example', '10.0.0.1');
-    expect(limiter.retryAfterSeconds('a@b.example', '10.0.0.2')).toBe(0);
+  it('checks at most 5 of 60 parallel wrong guesses at one account, then refuses the right password', async () => {
+    const { accounts } = await seedOrganisation(harness.owner, { name: 'Guessed', roles: ['org-admin'] });
+    const email = accounts['org-admin'];
+    const browser = apiClient(harness.appOrm, {
+      loginLimiter: new LoginRateLimiter(),
+      trustProxy: true,
+    }).browser();
+    const headers = { 'x-forwarded-for': '198.51.100.60' };
+    const guesses = await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        browser.mutate('auth.signIn', { email, password: `guess ${index}` }, headers),
+      ),
+    );
+    const statuses = guesses.map((guess) => guess.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(55);
+    const right = await browser.mutate('auth.signIn', { email, password: PASSWORD }, headers);
+    expect(right.status).toBe(429);
+    expect(browser.cookie).toBeNull();
+  }, 120_000);
+
+  it('checks at most 30 of 100 parallel failures from one address', async () => {
+    const browser = apiClient(harness.appOrm, {
+      loginLimiter: new LoginRateLimiter(),
+      trustProxy: true,
+    }).browser();
+    const headers = { 'x-forwarded-for': '198.51.100.100' };
+    const failures = await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        browser.mutate('auth.signIn', { email: `flood${index}@acme.example`, password: 'x' }, headers),
+      ),
+    );
+    const statuses = failures.map((failure) => failure.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(30);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(70);
+    const right = await browser.mutate(
+      'auth.signIn',
+      { email: acme.accounts['org-admin'], password: PASSWORD },
+      headers,
+    );
+    expect(right.status).toBe(429);
+  }, 120_000);
+
+  it('shares the limits between two API replicas on the same database', async () => {
+    const { accounts } = await seedOrganisation(harness.owner, { name: 'Replicated', roles: ['org-admin'] });
+    const email = accounts['org-admin'];
+    const otherOrm = await createApiOrm(harness.database);
+    try {
+      const first = apiClient(harness.appOrm, { loginLimiter: new LoginRateLimiter() }).browser();
+      const second = apiClient(otherOrm, { loginLimiter: new LoginRateLimiter() }).browser();
+      for (const browser of [first, first, first, second, second]) {
+        expect((await browser.mutate('auth.signIn', { email, password: 'wrong' })).status).toBe(401);
+      }
+      for (const browser of [first, second]) {
+        expect((await browser.mutate('auth.signIn', { email, password: PASSWORD })).status).toBe(429);
+      }
+    } finally {
+      await otherOrm.close(true);
+    }
   });
 
-  it('stays bounded in memory under a flood of distinct emails', () => {
-    const limiter = new LoginRateLimiter({ maxKeys: 1000, maxFailuresPerAddress: 1_000_000 });
-    for (let index = 0; index < 10_000; index++) limiter.recordFailure(`user${index}@x.example`, '10.0.0.1');
-    // The oldest accounts were forgotten; the address, touched on every failure, is kept.
-    expect(limiter.retryAfterSeconds('user0@x.example', '10.0.0.9')).toBe(0);
-    expect(limiter.size).toBeLessThanOrEqual(1000);
+  it('forgets the account count after a success, and does not charge the address for it', async () => {
+    const limiter = new LoginRateLimiter({ maxFailuresPerAccount: 2, maxFailuresPerAddress: 2 });
+    const em = harness.appOrm.em.fork();
+    const [email, address] = ['forget@acme.example', '198.51.100.200'];
+    expect((await limiter.attempt(em, email, address)).allowed).toBe(true);
+    const success = await limiter.attempt(em, email.toUpperCase(), address);
+    if (!success.allowed) throw new Error('the second attempt was refused');
+    await limiter.recordSuccess(em, email.toUpperCase(), success.counted);
+    // The account starts afresh; the address holds the one failure only.
+    expect((await limiter.attempt(em, email, '198.51.100.201')).allowed).toBe(true);
+    expect((await limiter.attempt(em, 'other@acme.example', address)).allowed).toBe(true);
+    expect((await limiter.attempt(em, 'third@acme.example', address)).allowed).toBe(false);
+  });
+
+  it('deletes ended windows, so a flood of distinct emails does not grow the table for ever', async () => {
+    let now = Date.now();
+    const limiter = new LoginRateLimiter({ maxFailuresPerAddress: 1_000_000, now: () => now });
+    const em = harness.appOrm.em.fork();
+    for (let index = 0; index < 50; index++)
+      await limiter.attempt(em, `flood-${index}@x.example`, '10.0.0.1');
+    const floodRows = async () => {
+      const [row] = await harness.owner.em
+        .fork()
+        .execute<{ n: number }[]>(
+          `select count(*)::int as n from sign_in_attempt where key like 'account:flood-%'`,
+        );
+      return row!.n;
+    };
+    expect(await floodRows()).toBe(50);
+    now += 15 * 60 * 1000;
+    await limiter.attempt(em, 'after@x.example', '10.0.0.1');
+    expect(await floodRows()).toBe(0);
+  });
+});
+
+describe('the client address behind a proxy', () => {
+  async function lastSessionAddress(email: string): Promise<string | null> {
+    const [row] = await harness.owner.em.fork().execute<{ ip_address: string | null }[]>(
+      `select s.ip_address from session s join account a on a.id = s.account_id
+       where a.email = ? order by s.created_at desc limit 1`,
+      [email],
+    );
+    return row?.ip_address ?? null;
+  }
+
+  it('takes the address the trusted proxy appended, never one the client put first in X-Forwarded-For', async () => {
+    const browser = apiClient(harness.appOrm, { trustProxy: true }).browser();
+    const email = acme.accounts['content-creator'];
+    await browser.mutate(
+      'auth.signIn',
+      { email, password: PASSWORD },
+      { 'x-forwarded-for': '192.0.2.66, 203.0.113.7' },
+    );
+    expect(await lastSessionAddress(email)).toBe('203.0.113.7');
+  });
+
+  it('skips as many trusted proxies as it is told there are', async () => {
+    const browser = apiClient(harness.appOrm, { trustProxy: true, trustedProxyHops: 2 }).browser();
+    const email = acme.accounts['content-moderator'];
+    await browser.mutate(
+      'auth.signIn',
+      { email, password: PASSWORD },
+      { 'x-forwarded-for': '192.0.2.66, 203.0.113.8, 10.0.0.2' },
+    );
+    expect(await lastSessionAddress(email)).toBe('203.0.113.8');
+  });
+
+  it('keeps counting one address however the client varies the entries it sends itself', async () => {
+    const limiter = new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 3 });
+    const browser = apiClient(harness.appOrm, { loginLimiter: limiter, trustProxy: true }).browser();
+    const attempt = (spoofed: string) =>
+      browser.mutate(
+        'auth.signIn',
+        { email: `spoof-${spoofed}@acme.example`, password: 'x' },
+        { 'x-forwarded-for': `${spoofed}, 203.0.113.9` },
+      );
+    for (const spoofed of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+      expect((await attempt(spoofed)).status).toBe(401);
+    }
+    expect((await attempt('192.0.2.4')).status).toBe(429);
   });
 });
 

@@ -29,20 +29,23 @@ export const authRouter = router({
   me: publicProcedure.query(({ ctx }) => (ctx.session ? meView(ctx.session) : null)),
 
   signIn: publicProcedure.input(SignInInputSchema).mutation(async ({ ctx, input }) => {
-    const retryAfter = ctx.loginLimiter.retryAfterSeconds(input.email, ctx.clientAddress);
-    if (retryAfter > 0) {
+    // Counted before the password is checked, so parallel guesses cannot all slip under the limit.
+    const attempt = await ctx.loginLimiter.attempt(ctx.em, input.email, ctx.clientAddress);
+    if (!attempt.allowed) {
       throw new TRPCError({
         code: 'TOO_MANY_REQUESTS',
-        message: `Too many sign-in attempts. Try again in ${Math.ceil(retryAfter / 60)} minute(s).`,
+        message: `Too many sign-in attempts. Try again in ${Math.ceil(attempt.retryAfterSeconds / 60)} minute(s).`,
       });
     }
     const account = await findAccountByCredentials(ctx.em, input.email, input.password);
     if (!account) {
-      ctx.loginLimiter.recordFailure(input.email, ctx.clientAddress);
+      // The attempt stays counted: it was a failure.
       ctx.logger.info({ event: 'sign-in-failed' }, 'sign-in failed');
       throw new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
     }
-    ctx.loginLimiter.recordSuccess(input.email);
+    await ctx.loginLimiter.recordSuccess(ctx.em, input.email, attempt.counted);
+    // A browser signing in again leaves no earlier session behind for whoever holds that cookie later.
+    if (ctx.session) await revokeSession(ctx.em, ctx.session.token);
     const { token } = await createSession(ctx.em, account, {
       ipAddress: ctx.clientAddress,
       userAgent: ctx.userAgent,

@@ -2,17 +2,28 @@ import { Account } from './account.entity.ts';
 import { DirectoryUser } from './directory-user.entity.ts';
 import { Organisation } from './organisation.entity.ts';
 import { Session } from './session.entity.ts';
+import { SignInAttempt } from './sign-in-attempt.entity.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 import { SyncLogChunk } from './sync-log-chunk.entity.ts';
 import { SyncRun } from './sync-run.entity.ts';
 
 export type { ThresholdDetails } from './sync-run.entity.ts';
-export { Account, DirectoryUser, Organisation, Session, SyncConfiguration, SyncLogChunk, SyncRun };
+export {
+  Account,
+  DirectoryUser,
+  Organisation,
+  Session,
+  SignInAttempt,
+  SyncConfiguration,
+  SyncLogChunk,
+  SyncRun,
+};
 
 export const ENTITIES = [
   Organisation,
   Account,
   Session,
+  SignInAttempt,
   SyncConfiguration,
   DirectoryUser,
   SyncRun,

@@ -3,6 +3,7 @@ import { Migration20261126165248_initial } from './Migration20261126165248_initi
 import { Migration20261126233000_api_access } from './Migration20261126233000_api_access.ts';
 import { Migration20261127040000_statement_level_references } from './Migration20261127040000_statement_level_references.ts';
 import { Migration20261127100000_log_in_chunks } from './Migration20261127100000_log_in_chunks.ts';
+import { Migration20261202051641_sign_in_attempts } from './Migration20261202051641_sign_in_attempts.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: MigrationObject[] = [
     class: Migration20261127040000_statement_level_references,
   },
   { name: 'Migration20261127100000_log_in_chunks', class: Migration20261127100000_log_in_chunks },
+  { name: 'Migration20261202051641_sign_in_attempts', class: Migration20261202051641_sign_in_attempts },
 ];
