@@ -45,6 +45,7 @@ const app = createApp({
   loginLimiter: new LoginRateLimiter(),
   trustedOrigins: env.TRUSTED_ORIGINS,
   trustProxy: env.TRUST_PROXY,
+  liveAccessCheckIntervalMs: env.LIVE_ACCESS_CHECK_INTERVAL_MS,
   // In production the API serves the built page itself, from the same origin.
   webDistDir:
     env.NODE_ENV === 'production' ? fileURLToPath(new URL('../../web/dist', import.meta.url)) : null,
