@@ -283,7 +283,11 @@ interface FeedEnd {
  * once the feed is live. `ended` resolves with the error the feed ended with, or null when it just closed.
  */
 async function openFeed(cookie: string, url = baseUrl) {
-  const response = await fetch(`${url}/trpc/runs.changes?input=%7B%7D`, { headers: { cookie } });
+  const abort = new AbortController();
+  const response = await fetch(`${url}/trpc/runs.changes?input=%7B%7D`, {
+    headers: { cookie },
+    signal: abort.signal,
+  });
   const runIds: string[] = [];
   const waiters = new Map<string, () => void>();
   let becameLive = () => {};
@@ -308,7 +312,11 @@ async function openFeed(cookie: string, url = baseUrl) {
     ended,
     runIds,
     /** Resolves when the run's change comes through the feed. */
-    arrival: (runId: string) => new Promise<void>((resolve) => waiters.set(runId, resolve)),
+    arrival: (runId: string) =>
+      runIds.includes(runId)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.set(runId, resolve)),
+    close: () => abort.abort(),
   };
 }
 
@@ -425,6 +433,38 @@ describe('an open live feed ends when access does', () => {
       local.close();
     }
   }, 20_000);
+
+  it('looks at the session without extending it: an open page is not someone using it', async () => {
+    const organisation = await seedOrganisation(harness.owner, { name: 'Left open', roles: ['org-admin'] });
+    const configurationId = await seedConfiguration(harness.owner, organisation.id, 'Left open');
+    const email = organisation.accounts['org-admin'];
+    const stream = await openFeed(await sessionCookie(email));
+    try {
+      // As if the last request had been two hours ago: a request now would extend the session.
+      const em = harness.owner.em.fork();
+      const ofAccount = 'account_id = (select id from account where email = ?)';
+      await em.execute(
+        `update session set last_seen_at = now() - interval '2 hours', expires_at = now() + interval '10 hours'
+          where ${ofAccount}`,
+        [email],
+      );
+      const read = () =>
+        em.execute(`select last_seen_at, expires_at from session where ${ofAccount}`, [email]);
+      const before = await read();
+
+      // The feed reads its session before it sends this run.
+      const runId = await seedRun(harness.owner, {
+        organisationId: organisation.id,
+        configurationId,
+        status: 'queued',
+        queuedAt: new Date(),
+      });
+      await stream.arrival(runId);
+      expect(await read()).toEqual(before);
+    } finally {
+      stream.close();
+    }
+  });
 });
 
 describe('bad input to the runs procedures', () => {
