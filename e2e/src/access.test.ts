@@ -11,10 +11,12 @@ let acme: SeededOrganisation;
 let dormant: SeededOrganisation;
 let legacy: SeededOrganisation;
 let fresh: SeededOrganisation;
+let watched: SeededOrganisation;
 const sessions: Session[] = [];
 
 beforeAll(async () => {
-  stack = await startStack('access');
+  // Open pages' live feeds look at their session every 200 ms here (30 s in production).
+  stack = await startStack('access', { apiEnv: { LIVE_ACCESS_CHECK_INTERVAL_MS: '200' } });
   acme = await seedOrganisation(stack.owner, {
     name: 'Acme Corp',
     roles: ['people-admin', 'basic-user', 'support-admin', 'group-admin'],
@@ -30,6 +32,10 @@ beforeAll(async () => {
     roles: ['people-admin'],
   });
   fresh = await seedOrganisation(stack.owner, { name: 'Newco', roles: ['people-admin'] });
+  watched = await seedOrganisation(stack.owner, {
+    name: 'Watched Ltd',
+    roles: ['people-admin', 'org-admin'],
+  });
   browser = await launchBrowser();
 });
 
@@ -143,5 +149,32 @@ describe('the page under its content security policy', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Sign out' }).waitFor();
     expect(violations).toEqual([]);
+  });
+});
+
+describe('an open page when access ends, in Chromium', () => {
+  /** The page is on User Provisioning with its live feed connected. */
+  async function openLive(email: string): Promise<Page> {
+    const page = await open(email);
+    await page.locator('.live[data-state="live"]').waitFor();
+    return page;
+  }
+
+  it('returns to the sign-in form when support signs the account out from the CLI', async () => {
+    const email = watched.accounts['people-admin']!;
+    const page = await openLive(email);
+
+    await stack.cli('account', 'sign-out', '--email', email);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 15_000 });
+    expect(await page.getByText(email).count()).toBe(0);
+    await screenshot(page, '25-signed-out-by-support');
+  });
+
+  it('shows the refusal when User Provisioning is turned off for the organisation', async () => {
+    const page = await openLive(watched.accounts['org-admin']!);
+
+    await stack.cli('org', 'update', watched.id, '--provisioning', 'off');
+    await expectRefusal(page, 'provisioning-disabled');
+    await screenshot(page, '26-refused-while-open');
   });
 });

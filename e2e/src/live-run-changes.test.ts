@@ -5,7 +5,13 @@ import type { AppRouter } from '@provisioning/api/router';
 import { createConfiguration, triggerRun } from '@provisioning/db';
 import type { RunChangeEvent, RunStatus } from '@provisioning/shared';
 import { type SftpServer, startSftpServer, writeHrCsv } from '@provisioning/testkit';
-import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  type TRPCClientErrorLike,
+} from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, type SeededOrganisation, seedConfiguration, seedOrganisation, seedRun } from './seed.ts';
@@ -23,7 +29,8 @@ let sftp: SftpServer;
 let sftpRoot: string;
 
 beforeAll(async () => {
-  stack = await startStack('live');
+  // Open feeds look at their session every 200 ms here, not every 30 s, so the test need not wait long.
+  stack = await startStack('live', { apiEnv: { LIVE_ACCESS_CHECK_INTERVAL_MS: '200' } });
   acme = await seedOrganisation(stack.owner, { name: 'Acme' });
   other = await seedOrganisation(stack.owner, { name: 'Other' });
   sftpRoot = mkdtempSync(join(tmpdir(), 'e2e-live-sftp-'));
@@ -49,9 +56,13 @@ async function sessionCookie(email: string): Promise<string> {
   return response.headers.get('set-cookie')!.split(';')[0]!;
 }
 
-/** The official tRPC client as the web page sets it up: queries over HTTP, the live feed over SSE. */
-function trpcClient(cookie: string) {
+/**
+ * The official tRPC client as the web page sets it up: queries over HTTP, the live feed over SSE.
+ * `onFeedConnect` counts the feed's connections (EventSource's reconnects included).
+ */
+function trpcClient(cookie: string, onFeedConnect: () => void = () => {}) {
   const fetchWithCookie: typeof fetch = (input, init) => {
+    if (String(input).includes('runs.changes')) onFeedConnect();
     const headers = new Headers(init?.headers);
     headers.set('cookie', cookie);
     return fetch(input, { ...init, headers });
@@ -71,9 +82,14 @@ function trpcClient(cookie: string) {
   });
 }
 
-/** Collects a subscription's events; `next(predicate)` resolves with the first event that matches. */
+/**
+ * Collects a subscription's events; `next(predicate)` resolves with the first event that matches, `failed`
+ * with the error that ended the subscription for good.
+ */
 function collect(client: ReturnType<typeof trpcClient>) {
   const events: RunChangeEvent[] = [];
+  let fail: (error: TRPCClientErrorLike<AppRouter>) => void = () => {};
+  const failed = new Promise<TRPCClientErrorLike<AppRouter>>((resolve) => (fail = resolve));
   const waiters: {
     predicate: (event: RunChangeEvent) => boolean;
     resolve: (event: RunChangeEvent) => void;
@@ -91,10 +107,12 @@ function collect(client: ReturnType<typeof trpcClient>) {
           }
         }
       },
+      onError: fail,
     },
   );
   return {
     events,
+    failed,
     next(predicate: (event: RunChangeEvent) => boolean): Promise<RunChangeEvent> {
       const seen = events.find(predicate);
       if (seen) return Promise.resolve(seen);
@@ -169,4 +187,27 @@ describe('live run changes', () => {
     acmeFeed.stop();
     otherFeed.stop();
   }, 120_000);
+
+  it('ends the feed of an account signed out by the CLI with UNAUTHORIZED, and the client stops there', async () => {
+    const configurationId = await seedConfiguration(stack.owner, acme.id, 'Signed-out feed');
+    let connections = 0;
+    const cookie = await sessionCookie(acme.accounts['org-admin']);
+    const feed = collect(trpcClient(cookie, () => (connections += 1)));
+    await feed.next((event) => event.type === 'live');
+
+    await stack.cli('account', 'sign-out', '--email', acme.accounts['org-admin']);
+    // Committed after the sign-out: it must not reach the signed-out page.
+    const runId = await seedRun(stack.owner, {
+      organisationId: acme.id,
+      configurationId,
+      status: 'queued',
+      queuedAt: new Date(),
+    });
+    const error = await feed.failed;
+    expect(error.data?.code).toBe('UNAUTHORIZED');
+    expect(feed.events.some((event) => event.type === 'run' && event.run.id === runId)).toBe(false);
+    // A refusal is final: the client did not reconnect into it.
+    expect(connections).toBe(1);
+    feed.stop();
+  });
 });

@@ -1,15 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { createBoss, ensureQueues, type Orm } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
 import { freePort } from '@provisioning/testkit';
 import type PgBoss from 'pg-boss';
 import { INHERITED_ENV } from './env.ts';
-import { API_DIR, ARTIFACTS_DIR, WORKER_DIR } from './paths.ts';
+import { API_DIR, ARTIFACTS_DIR, CLI_DIR, WORKER_DIR } from './paths.ts';
 
 /**
  * The product as it runs in production, for one test file: a database of its own (migrated, for seeding
@@ -23,6 +24,8 @@ export interface Stack {
   secretKey: Buffer;
   baseUrl: string;
   startWorker(): Promise<void>;
+  /** Runs the support CLI (`pnpm provisioning ...`) on this database; resolves with what it printed. */
+  cli(...args: string[]): Promise<string>;
   /** Stops the API (open live feeds drop), then `start()` brings it back on the same port. */
   stopApi(): Promise<{ start(): Promise<void> }>;
   close(): Promise<void>;
@@ -66,7 +69,12 @@ async function stopApp(child: ChildProcess | undefined) {
   clearTimeout(timer);
 }
 
-export async function startStack(label: string): Promise<Stack> {
+export interface StackOptions {
+  /** The API's environment besides the database and port (e.g. a short LIVE_ACCESS_CHECK_INTERVAL_MS). */
+  apiEnv?: Record<string, string>;
+}
+
+export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
   const database = await createMigratedTestOrm(`e2e_${label}`);
   const owner = database.orm;
   const boss = createBoss(database.url, { supervise: false, schedule: false });
@@ -77,7 +85,13 @@ export async function startStack(label: string): Promise<Stack> {
   const apiApp: App = {
     name: 'api',
     cwd: API_DIR,
-    env: { DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production' },
+    env: {
+      ...options.apiEnv,
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+    },
     ready: /API listening on/,
   };
   let api: ChildProcess | undefined = await startApp(label, apiApp);
@@ -100,6 +114,17 @@ export async function startStack(label: string): Promise<Stack> {
         },
         ready: /"worker ready"/,
       });
+    },
+    async cli(...args) {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts', ...args],
+        {
+          cwd: CLI_DIR,
+          env: { ...INHERITED_ENV, DATABASE_URL: database.url },
+        },
+      );
+      return stdout;
     },
     async stopApi() {
       await stopApp(api);

@@ -9,6 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
+import { LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT } from './env.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { logDownload } from './http/log-download.ts';
 import { originCheck } from './http/origin-check.ts';
@@ -52,6 +53,8 @@ export function createApp(dependencies: AppDependencies) {
     // Without a started feed, live views still see every change, by polling.
     changeFeed:
       dependencies.changeFeed ?? new RunChangeFeed({ databaseUrl: '', logger, fallbackPollIntervalMs: 500 }),
+    liveAccessCheckIntervalMs:
+      dependencies.liveAccessCheckIntervalMs ?? LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT,
   };
   const app = new Hono<AppEnv>();
 

@@ -15,6 +15,7 @@ describe('parseEnv', () => {
       TRUSTED_PROXY_HOPS: 1,
       DATABASE_SHARED_SESSION: false,
       LIVE_POLL_INTERVAL_MS: 500,
+      LIVE_ACCESS_CHECK_INTERVAL_MS: 30_000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
     });
   });
@@ -47,7 +48,14 @@ describe('parseEnv', () => {
     for (const bad of ['soon', '50', '-1', '1.5', '9999999']) {
       expect(() => parseEnv({ ...base, SHUTDOWN_TIMEOUT_MS: bad })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
       expect(() => parseEnv({ ...base, LIVE_POLL_INTERVAL_MS: bad })).toThrow(/LIVE_POLL_INTERVAL_MS/);
+      expect(() => parseEnv({ ...base, LIVE_ACCESS_CHECK_INTERVAL_MS: bad })).toThrow(
+        /LIVE_ACCESS_CHECK_INTERVAL_MS/,
+      );
     }
+    // An open feed must never go on for longer than 30 s after its access ended.
+    expect(() => parseEnv({ ...base, LIVE_ACCESS_CHECK_INTERVAL_MS: '30001' })).toThrow(
+      /LIVE_ACCESS_CHECK_INTERVAL_MS/,
+    );
   });
 
   it('names a bad variable without echoing its value', () => {

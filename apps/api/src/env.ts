@@ -8,6 +8,9 @@ import {
 } from '@provisioning/shared';
 import { z } from 'zod';
 
+/** The longest an open live feed goes on after its access ended, when no run change makes it look sooner. */
+export const LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT = 30_000;
+
 const EnvSchema = z.object({
   DATABASE_URL: DatabaseUrlSchema,
   PORT: PortSchema.default(3000),
@@ -65,6 +68,16 @@ const EnvSchema = z.object({
     .transform((value) => value === 'true'),
   /** How often open live views poll for run changes when PostgreSQL notifications cannot reach the API. */
   LIVE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(500),
+  /**
+   * How often an open live feed reads its session again while no run change makes it: the longest it
+   * goes on after a sign-out or a lost permission. At most 30 s; tests set it short.
+   */
+  LIVE_ACCESS_CHECK_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(30_000)
+    .default(LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT),
   /** How long open requests get to finish on SIGTERM before the process exits anyway (with code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });

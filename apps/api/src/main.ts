@@ -46,6 +46,7 @@ const app = createApp({
   trustedOrigins: env.TRUSTED_ORIGINS,
   trustProxy: env.TRUST_PROXY,
   trustedProxyHops: env.TRUSTED_PROXY_HOPS,
+  liveAccessCheckIntervalMs: env.LIVE_ACCESS_CHECK_INTERVAL_MS,
   // In production the API serves the built page itself, from the same origin.
   webDistDir:
     env.NODE_ENV === 'production' ? fileURLToPath(new URL('../../web/dist', import.meta.url)) : null,

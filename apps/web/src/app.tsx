@@ -1,5 +1,5 @@
 import * as Tooltip from '@radix-ui/react-tooltip';
-import { useQuery } from '@tanstack/react-query';
+import { hashKey, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type ReactNode, useEffect } from 'react';
 import { errorMessage, useTRPC } from './api/trpc.ts';
 import { navigate, useLocation } from './navigation/location.ts';
@@ -15,9 +15,24 @@ export const PROVISIONING_PATH = '/provisioning';
 /** Who is signed in decides everything else: the sign-in form, or the shell and the page at the URL. */
 export function App() {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const me = useQuery(trpc.auth.me.queryOptions());
   const { pathname } = useLocation();
   const canView = me.data?.access.viewProvisioning.allowed ?? false;
+  const signedOut = me.data === null;
+
+  useEffect(() => {
+    // What the account may no longer see does not stay in memory, however access ended (the Sign out
+    // button, a session revoked or expired, a role or organisation change reported by the live feed or
+    // any call): signed out, everything but `auth.me` goes; refused, the runs and configurations.
+    if (signedOut) {
+      const meHash = hashKey(trpc.auth.me.queryKey());
+      queryClient.removeQueries({ predicate: (query) => query.queryHash !== meHash });
+    } else if (!canView && me.data) {
+      queryClient.removeQueries({ queryKey: trpc.runs.pathKey() });
+      queryClient.removeQueries({ queryKey: trpc.configurations.pathKey() });
+    }
+  }, [signedOut, canView, me.data, queryClient, trpc]);
 
   useEffect(() => {
     // The home page of an account that may view it is User Provisioning, the panel's one page so far.

@@ -178,6 +178,9 @@ export type SignInInput = z.input<typeof SignInInputSchema>;
  * The live feed of run changes. Event IDs are resume points: a client that reconnects with the last ID
  * it saw receives every change since, or `resync` when too much happened meanwhile to replay. `live`
  * comes once per connection, after the changes it had missed: from then on changes arrive as they happen.
+ * The feed ends, with no event of this type, by the error a new call would get once access is gone
+ * (UNAUTHORIZED: signed out or expired; FORBIDDEN with `accessDenial`: role or organisation): every
+ * client, including pages loaded before this rule, already treats those as final.
  */
 export type RunChangeEvent = { type: 'run'; run: RunListRow } | { type: 'resync' } | { type: 'live' };
 

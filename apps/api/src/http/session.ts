@@ -35,9 +35,17 @@ export function expiredSessionCookie(c: HonoContext): string {
   });
 }
 
-export async function loadSession(em: EntityManager, token: string | undefined): Promise<SessionInfo | null> {
+/**
+ * The session a cookie token names, as procedures and downloads see it, or null when it has ended. A
+ * request extends the session's idle expiry; `extendIdle: false` looks without extending it.
+ */
+export async function loadSession(
+  em: EntityManager,
+  token: string | undefined,
+  options: { extendIdle?: boolean } = {},
+): Promise<SessionInfo | null> {
   if (!token) return null;
-  const session = await findSession(em, token);
+  const session = await findSession(em, token, options);
   if (!session) return null;
   const { account } = session;
   const organisation = account.organisation;

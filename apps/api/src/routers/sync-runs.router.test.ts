@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { getAccountByEmail, revokeSessionsOf, updateOrganisation } from '@provisioning/db';
 import type { RunChangeEvent } from '@provisioning/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,9 @@ let feed: RunChangeFeed;
 let server: ReturnType<typeof serve>;
 let baseUrl: string;
 
+/** Open feeds look at their session again this often here (30 s in production), so tests wait little. */
+const ACCESS_CHECK_INTERVAL_MS = 100;
+
 beforeAll(async () => {
   harness = await createApiHarness('api_live');
   acme = await seedOrganisation(harness.owner, { name: 'Acme' });
@@ -43,7 +47,12 @@ beforeAll(async () => {
     fallbackPollIntervalMs: 500,
   });
   await feed.start();
-  const app = createApp({ orm: harness.appOrm, logger: silent, changeFeed: feed });
+  const app = createApp({
+    orm: harness.appOrm,
+    logger: silent,
+    changeFeed: feed,
+    liveAccessCheckIntervalMs: ACCESS_CHECK_INTERVAL_MS,
+  });
   server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -55,10 +64,10 @@ afterAll(async () => {
   await harness.close();
 });
 
-async function sessionCookie(email: string): Promise<string> {
-  const response = await fetch(`${baseUrl}/trpc/auth.signIn`, {
+async function sessionCookie(email: string, url = baseUrl): Promise<string> {
+  const response = await fetch(`${url}/trpc/auth.signIn`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', origin: baseUrl },
+    headers: { 'content-type': 'application/json', origin: url },
     body: JSON.stringify({ email, password: PASSWORD }),
   });
   expect(response.status).toBe(200);
@@ -73,6 +82,7 @@ function innerContext(session: SessionInfo | null, onSession: (token: string) =>
     orm: harness.appOrm,
     loginLimiter: new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
     changeFeed: feed,
+    liveAccessCheckIntervalMs: ACCESS_CHECK_INTERVAL_MS,
     em: harness.appOrm.em.fork(),
     logger: silent,
     requestId: 'test',
@@ -258,6 +268,201 @@ describe('live run changes', () => {
       expect(error.data.httpStatus).toBe(400);
       expect(error.message).toMatch(/last event ID is not valid/);
       break;
+    }
+  });
+});
+
+/** How a feed ended: tRPC's error event, with its code and the permission table's reason. */
+interface FeedEnd {
+  code: string;
+  accessDenial: string | null;
+}
+
+/**
+ * Opens `runs.changes` with a session cookie, as the page does, and reads it in the background; resolves
+ * once the feed is live. `ended` resolves with the error the feed ended with, or null when it just closed.
+ */
+async function openFeed(cookie: string, url = baseUrl) {
+  const abort = new AbortController();
+  const response = await fetch(`${url}/trpc/runs.changes?input=%7B%7D`, {
+    headers: { cookie },
+    signal: abort.signal,
+  });
+  const runIds: string[] = [];
+  const waiters = new Map<string, () => void>();
+  let becameLive = () => {};
+  const live = new Promise<void>((resolve) => (becameLive = resolve));
+  const ended = (async (): Promise<FeedEnd | null> => {
+    for await (const event of sseEvents(response)) {
+      if (event.event === 'serialized-error') {
+        const { data } = JSON.parse(event.data) as { data: FeedEnd };
+        return { code: data.code, accessDenial: data.accessDenial };
+      }
+      const parsed = event.data ? (JSON.parse(event.data) as RunChangeEvent) : null;
+      if (parsed?.type === 'live') becameLive();
+      if (parsed?.type === 'run') {
+        runIds.push(parsed.run.id);
+        waiters.get(parsed.run.id)?.();
+      }
+    }
+    return null;
+  })();
+  await Promise.race([live, ended]);
+  return {
+    ended,
+    runIds,
+    /** Resolves when the run's change comes through the feed. */
+    arrival: (runId: string) =>
+      runIds.includes(runId)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.set(runId, resolve)),
+    close: () => abort.abort(),
+  };
+}
+
+interface Subject {
+  organisationId: string;
+  email: string;
+  cookie: string;
+}
+
+const signedOut: FeedEnd = { code: 'UNAUTHORIZED', accessDenial: null };
+const refused = (accessDenial: string): FeedEnd => ({ code: 'FORBIDDEN', accessDenial });
+
+/** Each way an account loses User Provisioning while its page is open, and how its feed must end. */
+const ACCESS_ENDINGS: [string, (subject: Subject) => Promise<unknown>, FeedEnd][] = [
+  [
+    'signs out through tRPC',
+    async ({ cookie }) => {
+      const response = await fetch(`${baseUrl}/trpc/auth.signOut`, {
+        method: 'POST',
+        headers: { cookie, origin: baseUrl, 'content-type': 'application/json' },
+      });
+      expect(response.status).toBe(200);
+    },
+    signedOut,
+  ],
+  [
+    'is signed out everywhere by support (the CLI’s account sign-out)',
+    async ({ email }) => {
+      const em = harness.owner.em.fork();
+      await revokeSessionsOf(em, (await getAccountByEmail(em, email)).id);
+    },
+    signedOut,
+  ],
+  [
+    'reaches its session’s expiry',
+    ({ email }) =>
+      harness.owner.em.fork().execute(
+        `update session set expires_at = now() - interval '1 second'
+            where account_id = (select id from account where email = ?)`,
+        [email],
+      ),
+    signedOut,
+  ],
+  [
+    'is made a Basic User',
+    ({ email }) =>
+      harness.owner.em.fork().execute(`update account set roles = '{basic-user}' where email = ?`, [email]),
+    refused('no-permission'),
+  ],
+  [
+    'has User Provisioning turned off for its organisation',
+    ({ organisationId }) =>
+      updateOrganisation(harness.owner.em.fork(), organisationId, { provisioningEnabled: false }),
+    refused('provisioning-disabled'),
+  ],
+  [
+    'has its organisation put back on the legacy sync',
+    ({ organisationId }) =>
+      updateOrganisation(harness.owner.em.fork(), organisationId, { syncService: 'legacy' }),
+    refused('legacy-sync-service'),
+  ],
+];
+
+describe('an open live feed ends when access does', () => {
+  it.each(ACCESS_ENDINGS)(
+    'ends the feed of an account that %s, with the refusal a new request would get',
+    async (_what, loseAccess, expected) => {
+      const organisation = await seedOrganisation(harness.owner, {
+        name: 'Losing access',
+        roles: ['org-admin'],
+      });
+      const email = organisation.accounts['org-admin'];
+      const cookie = await sessionCookie(email);
+      const stream = await openFeed(cookie);
+      // Nothing happens in the organisation: the timed check alone must notice.
+      await loseAccess({ organisationId: organisation.id, email, cookie });
+      expect(await stream.ended).toEqual(expected);
+    },
+    20_000,
+  );
+
+  it('sends no run committed after access ended, even long before the next timed check', async () => {
+    // Timed checks far apart: only the check before each batch can stop this run from going out.
+    const app = createApp({
+      orm: harness.appOrm,
+      logger: silent,
+      changeFeed: feed,
+      liveAccessCheckIntervalMs: 10 * 60_000,
+    });
+    const local = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await once(local, 'listening');
+    const url = `http://127.0.0.1:${(local.address() as AddressInfo).port}`;
+    try {
+      const organisation = await seedOrganisation(harness.owner, {
+        name: 'Revoked',
+        roles: ['people-admin'],
+      });
+      const configurationId = await seedConfiguration(harness.owner, organisation.id, 'After revocation');
+      const email = organisation.accounts['people-admin'];
+      const stream = await openFeed(await sessionCookie(email, url), url);
+
+      const em = harness.owner.em.fork();
+      await revokeSessionsOf(em, (await getAccountByEmail(em, email)).id);
+      const runId = await seedRun(harness.owner, {
+        organisationId: organisation.id,
+        configurationId,
+        status: 'queued',
+        queuedAt: new Date(),
+      });
+      const outcome = await Promise.race([stream.ended, stream.arrival(runId).then(() => 'run delivered')]);
+      expect(outcome).toEqual(signedOut);
+      expect(stream.runIds).not.toContain(runId);
+    } finally {
+      local.close();
+    }
+  }, 20_000);
+
+  it('looks at the session without extending it: an open page is not someone using it', async () => {
+    const organisation = await seedOrganisation(harness.owner, { name: 'Left open', roles: ['org-admin'] });
+    const configurationId = await seedConfiguration(harness.owner, organisation.id, 'Left open');
+    const email = organisation.accounts['org-admin'];
+    const stream = await openFeed(await sessionCookie(email));
+    try {
+      // As if the last request had been two hours ago: a request now would extend the session.
+      const em = harness.owner.em.fork();
+      const ofAccount = 'account_id = (select id from account where email = ?)';
+      await em.execute(
+        `update session set last_seen_at = now() - interval '2 hours', expires_at = now() + interval '10 hours'
+          where ${ofAccount}`,
+        [email],
+      );
+      const read = () =>
+        em.execute(`select last_seen_at, expires_at from session where ${ofAccount}`, [email]);
+      const before = await read();
+
+      // The feed reads its session before it sends this run.
+      const runId = await seedRun(harness.owner, {
+        organisationId: organisation.id,
+        configurationId,
+        status: 'queued',
+        queuedAt: new Date(),
+      });
+      await stream.arrival(runId);
+      expect(await read()).toEqual(before);
+    } finally {
+      stream.close();
     }
   });
 });

@@ -25,18 +25,30 @@ export const syncRunsRouter = router({
    * Pushes each run of the organisation as it changes (server-sent events). Every event's ID is a resume
    * point: the client reconnects with the last one it got and receives every change since (or `resync`
    * when too many happened to replay). A run may come twice; the newest copy wins.
+   *
+   * Access is checked again before every batch and at least every `liveAccessCheckIntervalMs`: once the
+   * session ended or the permission went, the feed ends with the error a new request would get
+   * (UNAUTHORIZED, or FORBIDDEN with the table's reason), which the page already answers.
    */
   changes: viewProcedure.input(RunChangesInputSchema).subscription(async function* ({ ctx, input, signal }) {
     const organisationId = ctx.session.organisation.id;
+    const checkEveryMs = ctx.liveAccessCheckIntervalMs;
     const wakeup = new Wakeup(ctx.changeFeed, organisationId, signal);
     try {
       let cursor = input.lastEventId ?? null;
       /** Changes already sent ahead of the cursor: run ID → change stamp. */
       const sentAhead = new Map<string, string>();
       let caughtUp = false;
+      let checkedAt = -Infinity;
       while (!signal?.aborted && !ctx.changeFeed.closed) {
         wakeup.reset();
         const changes = await runChangesSince(ctx.orm.em.fork(), organisationId, cursor);
+        // Checked after the read: a change committed once access had ended is never sent.
+        const somethingToSend = !caughtUp || changes.overflow || changes.runs.length > 0;
+        if (somethingToSend || performance.now() - checkedAt >= checkEveryMs) {
+          await ctx.recheckAccess();
+          checkedAt = performance.now();
+        }
         const previous = cursor ?? changes.resumeFrom;
         cursor = changes.resumeFrom;
         if (changes.overflow) {
@@ -60,7 +72,7 @@ export const syncRunsRouter = router({
           caughtUp = true;
           yield tracked(cursor, { type: 'live' } satisfies RunChangeEvent);
         }
-        await wakeup.wait();
+        await wakeup.wait(checkedAt + checkEveryMs - performance.now());
       }
     } finally {
       wakeup.close();
@@ -68,7 +80,10 @@ export const syncRunsRouter = router({
   }),
 });
 
-/** Resolves `wait()` on a change notification for the organisation, the poll interval, or the end. */
+/**
+ * Resolves `wait(maxMs)` on a change notification for the organisation, the poll interval, `maxMs`, or the
+ * end.
+ */
 class Wakeup {
   #pending = false;
   #resolve: (() => void) | undefined;
@@ -89,12 +104,12 @@ class Wakeup {
     this.#pending = false;
   }
 
-  async wait(): Promise<void> {
+  async wait(maxMs: number): Promise<void> {
     if (this.#pending || this.#signal?.aborted) return;
     let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve) => {
       this.#resolve = resolve;
-      timer = setTimeout(resolve, this.#feed.pollIntervalMs);
+      timer = setTimeout(resolve, Math.max(0, Math.min(this.#feed.pollIntervalMs, maxMs)));
     });
     clearTimeout(timer);
     this.#resolve = undefined;

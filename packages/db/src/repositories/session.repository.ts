@@ -68,12 +68,14 @@ export async function createSession(
 
 /**
  * The live session behind a cookie token, with its account and organisation, or null when the token is
- * unknown, revoked or expired. Extends the idle expiry (never past the maximum age).
+ * unknown, revoked or expired. Extends the idle expiry (never past the maximum age) unless `extendIdle` is
+ * false: a look that is not the person's own activity (an open live feed checking it is still allowed)
+ * must not keep an unattended session alive.
  */
 export async function findSession(
   em: EntityManager,
   token: string,
-  now = new Date(),
+  { now = new Date(), extendIdle = true }: { now?: Date; extendIdle?: boolean } = {},
 ): Promise<Session | null> {
   if (token.length === 0 || token.length > 200) return null;
   const session = await em.findOne(
@@ -84,7 +86,7 @@ export async function findSession(
   if (!session || session.revokedAt || session.expiresAt <= now) return null;
   const absoluteEnd = session.createdAt.getTime() + SESSION_MAX_AGE_MS;
   if (absoluteEnd <= now.getTime()) return null;
-  if (now.getTime() - session.lastSeenAt.getTime() >= SESSION_TOUCH_INTERVAL_MS) {
+  if (extendIdle && now.getTime() - session.lastSeenAt.getTime() >= SESSION_TOUCH_INTERVAL_MS) {
     session.lastSeenAt = now;
     session.expiresAt = new Date(Math.min(now.getTime() + SESSION_IDLE_TIMEOUT_MS, absoluteEnd));
     await em.flush();
