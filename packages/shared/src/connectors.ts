@@ -43,6 +43,13 @@ const username = z
 const secret = (label: string) =>
   z.string().min(1, `${label} must not be empty`).max(20_000, `${label} is too long`);
 
+/**
+ * Default of maxTextBytes: the source text a run may hold (its distinct values; for an XLSX file also the
+ * shared strings and each reference to one), the guard against small files that unfold into gigabytes.
+ * 200,000 generated users keep about 13 MB; at 256 MB a hostile file stays under the worker's 512 MB peak.
+ */
+export const DEFAULT_MAX_TEXT_BYTES = 256 * 1024 ** 2;
+
 export const SftpSettingsSchema = z
   .object({
     host: hostName,
@@ -86,6 +93,13 @@ export const SftpSettingsSchema = z
       .max(2 * 1024 ** 3)
       .default(200 * 1024 ** 2),
     maxRows: z.number().int().min(1).max(5_000_000).default(500_000),
+    /** Text a run may hold from the file, counted while reading (DEFAULT_MAX_TEXT_BYTES says why). */
+    maxTextBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 * 1024 ** 3)
+      .default(DEFAULT_MAX_TEXT_BYTES),
   })
   .strict()
   .refine((s) => s.password !== undefined || s.privateKey !== undefined, {
