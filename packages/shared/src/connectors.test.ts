@@ -58,7 +58,7 @@ describe('SFTP settings', () => {
       encoding: 'utf-8',
       maxBytes: 200 * 1024 * 1024,
       maxRows: 500_000,
-      maxTextBytes: 256 * 1024 * 1024,
+      maxTextBytes: 128 * 1024 * 1024,
     });
   });
 
@@ -308,7 +308,7 @@ describe('splitSecrets', () => {
       encoding: 'utf-8',
       maxBytes: 200 * 1024 * 1024,
       maxRows: 500_000,
-      maxTextBytes: 256 * 1024 * 1024,
+      maxTextBytes: 128 * 1024 * 1024,
     });
   });
 

@@ -46,9 +46,12 @@ const secret = (label: string) =>
 /**
  * Default of maxTextBytes: the source text a run may hold (its distinct values; for an XLSX file also the
  * shared strings and each reference to one), the guard against small files that unfold into gigabytes.
- * 200,000 generated users keep about 13 MB; at 256 MB a hostile file stays under the worker's 512 MB peak.
+ * 200,000 generated users count 12 MB from CSV, 43 MB from a workbook with shared strings (as Excel
+ * writes them). 470k rows of unique 1,000-character values peaked at 477 MB with 256 MB (120 MB of it
+ * the bare process); 128 MB keeps that under the worker's 512 MB even for text that V8 stores at two
+ * bytes a character (non-Latin scripts).
  */
-export const DEFAULT_MAX_TEXT_BYTES = 256 * 1024 ** 2;
+export const DEFAULT_MAX_TEXT_BYTES = 128 * 1024 ** 2;
 
 export const SftpSettingsSchema = z
   .object({

@@ -71,7 +71,7 @@ export class TextBudget {
       `${this.origin} holds more than ${formatBytes(this.limit)} of text, the limit for this configuration (maxTextBytes).`,
       {
         hint:
-          'An export of 200,000 people holds about 15 MB: check the file for very long or repeated values ' +
+          'An export of 200,000 people holds 12 to 45 MB: check the file for very long or repeated values ' +
           '(it may be damaged, or built to exhaust memory). If the data is genuine, raise maxTextBytes in the configuration.',
       },
     );
