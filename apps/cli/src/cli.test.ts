@@ -482,6 +482,7 @@ describe('the support CLI against a migrated database', () => {
           encoding: 'utf-8',
           maxBytes: 200 * 1024 ** 2,
           maxRows: 500_000,
+          maxTextBytes: 128 * 1024 ** 2,
         },
         hasSecrets: true,
         mapping: {},

@@ -58,6 +58,7 @@ describe('SFTP settings', () => {
       encoding: 'utf-8',
       maxBytes: 200 * 1024 * 1024,
       maxRows: 500_000,
+      maxTextBytes: 128 * 1024 * 1024,
     });
   });
 
@@ -142,6 +143,11 @@ describe('SFTP settings', () => {
     expect(
       problems(SftpSettingsSchema.safeParse({ ...SFTP, maxBytes: 3 * 1024 ** 3, maxRows: 6_000_000 })),
     ).toHaveLength(2);
+  });
+
+  it('reject a text limit of zero or above 2 GB', () => {
+    expect(problems(SftpSettingsSchema.safeParse({ ...SFTP, maxTextBytes: 0 }))).toHaveLength(1);
+    expect(problems(SftpSettingsSchema.safeParse({ ...SFTP, maxTextBytes: 3 * 1024 ** 3 }))).toHaveLength(1);
   });
 
   it.each([
@@ -302,6 +308,7 @@ describe('splitSecrets', () => {
       encoding: 'utf-8',
       maxBytes: 200 * 1024 * 1024,
       maxRows: 500_000,
+      maxTextBytes: 128 * 1024 * 1024,
     });
   });
 

@@ -43,6 +43,16 @@ const username = z
 const secret = (label: string) =>
   z.string().min(1, `${label} must not be empty`).max(20_000, `${label} is too long`);
 
+/**
+ * Default of maxTextBytes: the source text a run may hold (its distinct values; for an XLSX file also the
+ * shared strings and each reference to one), the guard against small files that unfold into gigabytes.
+ * 200,000 generated users count 12 MB from CSV, 43 MB from a workbook with shared strings (as Excel
+ * writes them). 470k rows of unique 1,000-character values peaked at 477 MB with 256 MB (120 MB of it
+ * the bare process); 128 MB keeps that under the worker's 512 MB even for text that V8 stores at two
+ * bytes a character (non-Latin scripts).
+ */
+export const DEFAULT_MAX_TEXT_BYTES = 128 * 1024 ** 2;
+
 export const SftpSettingsSchema = z
   .object({
     host: hostName,
@@ -86,6 +96,13 @@ export const SftpSettingsSchema = z
       .max(2 * 1024 ** 3)
       .default(200 * 1024 ** 2),
     maxRows: z.number().int().min(1).max(5_000_000).default(500_000),
+    /** Text a run may hold from the file, counted while reading (DEFAULT_MAX_TEXT_BYTES says why). */
+    maxTextBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 * 1024 ** 3)
+      .default(DEFAULT_MAX_TEXT_BYTES),
   })
   .strict()
   .refine((s) => s.password !== undefined || s.privateKey !== undefined, {

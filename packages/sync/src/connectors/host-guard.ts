@@ -1,7 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
-import { SourceError } from './source.ts';
+import { type AllowList, SourceError } from './source.ts';
+
+export type { AllowList } from './source.ts';
 
 /**
  * Server-side request forgery guard for connector hosts. A configuration names a host; before connecting,
@@ -39,12 +41,6 @@ for (const [network, prefix] of [
   ['ff00::', 8],
 ] as const) {
   NON_PUBLIC.addSubnet(network, prefix, 'ipv6');
-}
-
-export interface AllowList {
-  /** Host names allowed whatever they resolve to, lower case. */
-  hosts: Set<string>;
-  ranges: BlockList;
 }
 
 /**

@@ -144,6 +144,7 @@ export async function loadSftpSource(
         encoding: settings.encoding,
         maxRows: settings.maxRows,
         maxUncompressedBytes: settings.maxBytes * UNCOMPRESSED_RATIO,
+        maxTextBytes: settings.maxTextBytes,
         signal: options.signal,
       },
       origin,

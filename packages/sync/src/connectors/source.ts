@@ -1,4 +1,7 @@
-import type { AllowList } from './host-guard.ts';
+import type { BlockList } from 'node:net';
+import { formatBytes } from '../files/raw-rows.ts';
+
+export { DEFAULT_MAX_TEXT_BYTES } from '@provisioning/shared';
 
 /**
  * What every connector hands the engine: the header row and an async stream of source records, or a
@@ -42,6 +45,41 @@ export class SourceError extends Error {
 }
 
 /**
+ * The source text one run may hold (maxTextBytes), counted while reading so that a hostile file fails
+ * before it is in memory. Rows and file size do not bound it: a small file can repeat or reference text
+ * many times. What is charged: an XLSX file's shared strings as they are read, each reference to one (it
+ * hands the text on again), and each distinct value the engine keeps (a repeated value once). Characters
+ * are counted as bytes, as V8 stores Latin text; other scripts take up to twice as much.
+ */
+export class TextBudget {
+  used = 0;
+
+  constructor(
+    readonly limit: number,
+    /** Names the source in the error. */
+    readonly origin: string,
+  ) {}
+
+  /** Counts `characters` more; past the limit, fails the load. */
+  add(characters: number): void {
+    this.used += characters;
+    if (this.used > this.limit) throw this.exceeded();
+  }
+
+  exceeded(): SourceError {
+    return new SourceError(
+      'SizeLimitExceeded',
+      `${this.origin} holds more than ${formatBytes(this.limit)} of text, the limit for this configuration (maxTextBytes).`,
+      {
+        hint:
+          'An export of 200,000 people holds 12 to 45 MB: check the file for very long or repeated values ' +
+          '(it may be damaged, or built to exhaust memory). If the data is genuine, raise maxTextBytes in the configuration.',
+      },
+    );
+  }
+}
+
+/**
  * A row whose cell count differs from the header's: the row is still passed on (its missing cells read
  * as ''), and the engine warns about it. Extra non-empty cells are listed, not put in `values`.
  */
@@ -72,8 +110,20 @@ export interface SourceTable {
    * the source breaks midway.
    */
   batches: AsyncIterable<SourceRecord[]>;
+  /**
+   * The text budget of the load, already charged with what the reader holds; the engine charges the values
+   * it keeps to the same one. Absent: the engine uses DEFAULT_MAX_TEXT_BYTES.
+   */
+  textBudget?: TextBudget;
   /** Releases connections and files, also when the rows were not read to the end. */
   close(): Promise<void>;
+}
+
+/** Non-public hosts and ranges a connector may reach (host-guard.ts reads and applies it). */
+export interface AllowList {
+  /** Host names allowed whatever they resolve to, lower case. */
+  hosts: Set<string>;
+  ranges: BlockList;
 }
 
 export interface LoadOptions {

@@ -8,6 +8,16 @@ describe('createInterner', () => {
     expect(values.map((value) => intern(value))).toEqual(values);
     expect(intern(null)).toBeNull();
   });
+
+  it('counts the characters of each value it gives back as a copy it already holds', () => {
+    const intern = createInterner();
+    intern('Sales');
+    intern('Engineering');
+    expect(intern.reused).toBe(0);
+    intern('Sales');
+    intern(`Sal${'es'}`);
+    expect(intern.reused).toBe(10);
+  });
 });
 
 describe('internRepeating', () => {

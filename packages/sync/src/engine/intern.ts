@@ -12,7 +12,14 @@ interface Repeating {
   startDate: string | null;
 }
 
-export type Interner = <T extends string | null>(value: T) => T;
+export interface Interner {
+  <T extends string | null>(value: T): T;
+  /**
+   * Characters of the values given back as the copy already held: the text interning kept from being held
+   * twice. What a run keeps of the values passed in is their length less this (TextBudget counts that).
+   */
+  readonly reused: number;
+}
 
 /** Past this many distinct values (a file of all-different values) new ones are kept as they come. */
 const MAX_INTERNED = 50_000;
@@ -23,13 +30,18 @@ const MAX_INTERNED = 50_000;
  */
 export function createInterner(): Interner {
   const seen = new Map<string, string>();
-  return <T extends string | null>(value: T): T => {
+  const intern = <T extends string | null>(value: T): T => {
     if (value === null) return value;
     const known = seen.get(value);
-    if (known !== undefined) return known as T;
+    if (known !== undefined) {
+      counted.reused += known.length;
+      return known as T;
+    }
     if (seen.size < MAX_INTERNED) seen.set(value, value);
     return value;
   };
+  const counted = Object.assign(intern, { reused: 0 });
+  return counted;
 }
 
 /**

@@ -1,5 +1,6 @@
+import { HR_COLUMNS, iterateHrRows, longValueRows } from '@provisioning/testkit';
 import { describe, expect, it } from 'vitest';
-import type { SourceRecord } from '../connectors/source.ts';
+import { DEFAULT_MAX_TEXT_BYTES, SourceError, type SourceRecord, TextBudget } from '../connectors/source.ts';
 import { resolveColumns } from './columns.ts';
 import { createNormaliser, isValidEmail, parseStartDate } from './normalise.ts';
 import type { NormalisedRow } from './types.ts';
@@ -423,6 +424,61 @@ describe('createNormaliser', () => {
       warnings: 3,
     });
     expect(() => normaliser.add(input[0]!)).toThrow(/finished/);
+  });
+});
+
+describe('the text a normaliser keeps', () => {
+  const MB = 1024 * 1024;
+
+  /** Adds HR rows until the budget stops them: how many went in, and the error. */
+  function addUntilStopped(rows: Iterable<Record<string, string>>, budget: TextBudget) {
+    const normaliser = createNormaliser(resolveColumns([...HR_COLUMNS]), { text: budget });
+    let added = 0;
+    try {
+      for (const values of rows) {
+        normaliser.add({ rowNumber: added + 2, values });
+        added++;
+      }
+    } catch (error) {
+      if (!(error instanceof SourceError)) throw error;
+      return { added, error };
+    }
+    return { added, error: null };
+  }
+
+  it('fails with SizeLimitExceeded once distinct values pass the limit, long before the last row', () => {
+    // 2,000 rows of four unique 1,000-character values: 8 MB of text, against a 1 MB limit.
+    const { added, error } = addUntilStopped(longValueRows(2000), new TextBudget(MB, 'test:/file'));
+    expect(error).toMatchObject({
+      kind: 'SizeLimitExceeded',
+      message: 'test:/file holds more than 1 MB of text, the limit for this configuration (maxTextBytes).',
+    });
+    expect(error?.hint).toMatch(/raise maxTextBytes/);
+    expect(added).toBeGreaterThan(200);
+    expect(added).toBeLessThan(300);
+  });
+
+  it('counts a repeated value once: 2,000 rows sharing one 1,000-character department fit in 1 MB', () => {
+    const department = 'D'.repeat(1000);
+    const rows = Array.from(iterateHrRows(2000), (row) => ({ ...row, department }));
+    expect(addUntilStopped(rows, new TextBudget(MB, 'test:/file')).error).toBeNull();
+  });
+
+  it('counts the copies it makes: one long upper-case value in every field stops at the limit', () => {
+    // The shape of a shared-strings bomb: the reader hands on one string, lower-casing copies it per row.
+    const long = 'LOL'.repeat(333);
+    const rows = Array.from({ length: 2000 }, () =>
+      Object.fromEntries(HR_COLUMNS.map((column) => [column, long])),
+    );
+    const { added, error } = addUntilStopped(rows, new TextBudget(MB, 'test:/file'));
+    expect(error?.kind).toBe('SizeLimitExceeded');
+    expect(added).toBeLessThan(1000);
+  });
+
+  it('keeps 200,000 generated users well inside the default limit', () => {
+    const budget = new TextBudget(DEFAULT_MAX_TEXT_BYTES, 'test:/file');
+    expect(addUntilStopped(iterateHrRows(200_000), budget)).toEqual({ added: 200_000, error: null });
+    expect(budget.used).toBeLessThan(DEFAULT_MAX_TEXT_BYTES / 8);
   });
 });
 

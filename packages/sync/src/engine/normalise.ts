@@ -4,7 +4,7 @@ import {
   type DirectoryField,
   DIRECTORY_FIELD_LABELS as LABELS,
 } from '@provisioning/shared';
-import type { SourceRecord } from '../connectors/source.ts';
+import { DEFAULT_MAX_TEXT_BYTES, type SourceRecord, TextBudget } from '../connectors/source.ts';
 import type { ColumnMap } from './columns.ts';
 import { createInterner, internRepeating } from './intern.ts';
 import {
@@ -29,7 +29,10 @@ export type NormaliserInput = SourceRecord;
 export type KnownEmails = ReadonlySet<string> | ((email: string) => boolean);
 
 export interface Normaliser {
-  /** Validates one record; the rows are only final after `finish` (duplicates need the whole set). */
+  /**
+   * Validates one record; the rows are only final after `finish` (duplicates need the whole set). Throws
+   * the text budget's SizeLimitExceeded error once the rows kept hold more text than it allows.
+   */
   add(record: NormaliserInput): void;
   /** Applies the checks that need every row (duplicate keys, unknown managers); rows in source order. */
   finish(knownEmails: KnownEmails): NormalisedRow[];
@@ -41,6 +44,14 @@ export interface Normaliser {
   readonly skipped: number;
   /** Warnings so far, over all rows. */
   readonly warnings: number;
+}
+
+export interface NormaliserOptions {
+  /**
+   * Charged with the text each row adds to what the run holds; `add` throws its SizeLimitExceeded error
+   * once past the limit. Default: a budget of DEFAULT_MAX_TEXT_BYTES.
+   */
+  text?: TextBudget;
 }
 
 const PROPERTIES = DIRECTORY_FIELDS.map((field) => [field, RECORD_PROPERTIES[field]] as const);
@@ -133,11 +144,16 @@ class RowNormaliser implements Normaliser {
   private readonly emailFirst: Map<string, number>;
   private readonly emailGroups: Map<string, number[]>;
   private readonly intern = createInterner();
+  private readonly text: TextBudget;
   private done = false;
   private skippedCount = 0;
   private warningCount = 0;
 
-  constructor(private readonly columns: ColumnMap) {
+  constructor(
+    private readonly columns: ColumnMap,
+    options: NormaliserOptions,
+  ) {
+    this.text = options.text ?? new TextBudget(DEFAULT_MAX_TEXT_BYTES, 'The source');
     const byEmail = columns.key === 'email';
     this.emailFirst = byEmail ? this.keyFirst : new Map();
     this.emailGroups = byEmail ? this.keyGroups : new Map();
@@ -169,14 +185,21 @@ class RowNormaliser implements Normaliser {
     // Every field starts null; a valid row has its email and names set by the checks below. Each check
     // runs whatever the ones before found, so that a row's every problem is reported at once.
     const record: Draft = { ...EMPTY_DRAFT };
-    let skip = readFields(record, source.values, this.columns.fields, rowNumber, warnings);
+    const before = warnings.length;
+    const read = readFields(record, source.values, this.columns.fields, rowNumber, warnings);
+    // readFields warns only of an over-long value, which skips the row.
+    let skip = warnings.length > before;
     if (this.columns.key === 'employee_id') skip = checkExternalId(record, rowNumber, warnings) || skip;
     skip = checkEmail(record, rowNumber, warnings) || skip;
     skip = checkOtherRequired(record, rowNumber, warnings) || skip;
     let rejectedFields = rejectInvalidManager(record, rowNumber, warnings, NONE_REJECTED);
     rejectedFields = rejectUnparseableStartDate(record, rowNumber, warnings, rejectedFields);
+    const reused = this.intern.reused;
     internRepeating(record, this.intern);
-    this.keep(rowNumber, record, skip, rejectedFields, warnings);
+    // What the row adds to the text held: its values, less those it shares with earlier rows. The checks
+    // above only shorten values or swap them for same-length copies (lower-cased), so this is an upper bound.
+    const kept = read - (this.intern.reused - reused);
+    this.keep(rowNumber, record, skip, rejectedFields, warnings, kept);
   }
 
   /** Files the row under its keys (for duplicates) and keeps it, skipped or valid. */
@@ -186,12 +209,18 @@ class RowNormaliser implements Normaliser {
     skip: boolean,
     rejectedFields: readonly DirectoryField[],
     warnings: RowWarning[],
+    kept: number,
   ): void {
     const keyIsEmployeeId = this.columns.key === 'employee_id';
     const email = record.email;
     const index = this.rows.length;
     // A skipped row still names its key, so that the user behind it is protected from deactivation.
     const key = keyIsEmployeeId ? (record.externalId?.toLowerCase() ?? null) : email;
+    // Lower-casing made a copy (a key is held by the maps below too); a skipped row's name is a new string.
+    let held = kept + (key !== null && key !== record.externalId && key !== email ? key.length : 0);
+    const name = skip ? nameOf(record) : null;
+    if (name !== null) held += name.length;
+    this.text.add(held);
     if (key !== null) remember(this.keyFirst, this.keyGroups, key, index);
     if (keyIsEmployeeId && email !== null) remember(this.emailFirst, this.emailGroups, email, index);
 
@@ -204,7 +233,7 @@ class RowNormaliser implements Normaliser {
         key,
         externalId: record.externalId,
         email,
-        name: nameOf(record),
+        name,
         warnings,
       });
     } else {
@@ -310,21 +339,20 @@ function warnCellCount(
   );
 }
 
-/** Reads every mapped field's cleaned value into `record`; an over-long value skips the row. */
+/** Reads every mapped field's cleaned value into `record`, warning of an over-long one; returns the characters read. */
 function readFields(
   record: Draft,
   values: NormaliserInput['values'],
   headers: ColumnMap['fields'],
   rowNumber: number,
   warnings: RowWarning[],
-): boolean {
-  let skip = false;
+): number {
+  let characters = 0;
   for (const [field, property] of PROPERTIES) {
     const header = headers[field];
     if (header === undefined) continue;
     const value = clean(values[header]);
     if (value !== null && value.length > MAX_FIELD_LENGTH) {
-      skip = true;
       warn(
         warnings,
         rowNumber,
@@ -335,8 +363,9 @@ function readFields(
       continue;
     }
     record[property] = value;
+    if (value !== null) characters += value.length;
   }
-  return skip;
+  return characters;
 }
 
 /** When the source has an employee ID column, every row needs a usable one. */
@@ -489,6 +518,6 @@ const emailOf = (row: NormalisedRow) => (row.kind === 'valid' ? row.record.email
  * - Applied with the value and a warning: a manager who is neither in the source nor in the directory (they
  *   may be added later), a row whose cell count differs from the header's.
  */
-export function createNormaliser(columns: ColumnMap): Normaliser {
-  return new RowNormaliser(columns);
+export function createNormaliser(columns: ColumnMap, options: NormaliserOptions = {}): Normaliser {
+  return new RowNormaliser(columns, options);
 }

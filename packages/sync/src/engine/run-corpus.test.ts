@@ -8,11 +8,13 @@ import {
   generateSshKeyPair,
   type HrRow,
   hrRow,
+  longValueRows,
   PNG_BYTES,
   type SftpServer,
   startSftpServer,
   writeHrCsv,
   writeHrXlsx,
+  writeSharedStringBomb,
   writeZipBomb,
 } from '@provisioning/testkit';
 import ExcelJS from 'exceljs';
@@ -303,7 +305,23 @@ const failedCases: FailedCase[] = [
     path: '/lying-bomb/employees.xlsx',
     write: (file) => writeZipBomb(file, { unpackedBytes: 2 * 1024 * 1024, lie: true }),
     settings: { maxBytes: 100 * 1024 },
-    message: `${origin('/lying-bomb/employees.xlsx')} unpacks to more than 1000 KB, more than the 1000 KB allowed for a workbook; it may be a zip bomb.`,
+    message: `${origin('/lying-bomb/employees.xlsx')} is not a readable Excel workbook: xl/worksheets/sheet1.xml unpacks to more than the 1 KB its table of contents says.`,
+  },
+  {
+    name: 'a CSV file whose distinct text passes maxTextBytes (long unique values)',
+    path: '/long-values/employees.csv',
+    write: (file) => writeHrCsv(file, { rows: longValueRows(400) }),
+    settings: { maxTextBytes: 1024 * 1024 },
+    message: `${origin('/long-values/employees.csv')} holds more than 1 MB of text, the limit for this configuration (maxTextBytes).`,
+    hint: /raise maxTextBytes/,
+  },
+  {
+    name: 'a workbook whose every cell refers to one long shared string (billion laughs by reference)',
+    path: '/shared-string-bomb/employees.xlsx',
+    write: (file) => writeSharedStringBomb(file, { rows: 2000 }),
+    settings: { maxTextBytes: 1024 * 1024 },
+    message: `${origin('/shared-string-bomb/employees.xlsx')} holds more than 1 MB of text, the limit for this configuration (maxTextBytes).`,
+    hint: /raise maxTextBytes/,
   },
   {
     name: 'a PNG image renamed .csv, saying what it looks like',

@@ -19,7 +19,13 @@ import {
 } from '@provisioning/shared';
 import type { AllowList } from '../connectors/host-guard.ts';
 import { loadSource } from '../connectors/load-source.ts';
-import { type LoadOptions, SourceError, type SourceTable } from '../connectors/source.ts';
+import {
+  DEFAULT_MAX_TEXT_BYTES,
+  type LoadOptions,
+  SourceError,
+  type SourceTable,
+  TextBudget,
+} from '../connectors/source.ts';
 import { applyPlan, insertLog } from './apply.ts';
 import { resolveColumns } from './columns.ts';
 import { createInterner } from './intern.ts';
@@ -132,7 +138,9 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     });
     const normaliser = (() => {
       try {
-        return createNormaliser(resolveColumns(source.headers, configuration.mapping));
+        return createNormaliser(resolveColumns(source.headers, configuration.mapping), {
+          text: source.textBudget ?? new TextBudget(DEFAULT_MAX_TEXT_BYTES, source.origin),
+        });
       } catch (error) {
         void source.close();
         throw error;

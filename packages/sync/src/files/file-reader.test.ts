@@ -1,7 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PNG_BYTES, writeHrCsv, writeHrXlsx, writeZip, writeZipBomb } from '@provisioning/testkit';
+import {
+  longValueRows,
+  PNG_BYTES,
+  writeEntityBomb,
+  writeHrCsv,
+  writeHrXlsx,
+  writeSharedStringBomb,
+  writeZip,
+  writeZipBomb,
+} from '@provisioning/testkit';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -516,12 +525,32 @@ describe('XLSX', () => {
     expect(error.message).toContain('unpacks to 50.0 MB, more than the 10 MB allowed');
   });
 
-  test('fails a zip bomb that lies about its size by counting while unpacking', async () => {
+  test('fails a zip bomb that lies about its size as soon as it unpacks past the size it declared', async () => {
     const path = join(dir, 'lying-bomb.xlsx');
     await writeZipBomb(path, { unpackedBytes: 50 * 1024 * 1024, lie: true });
     const error = await failure(path, { maxUncompressedBytes: 10 * 1024 * 1024 });
-    expect(error.kind).toBe('SizeLimitExceeded');
-    expect(error.message).toContain('unpacks to more than 10 MB');
+    expect(error.kind).toBe('CorruptFile');
+    expect(error.message).toBe(
+      'test:/file is not a readable Excel workbook: xl/worksheets/sheet1.xml unpacks to more than the 1 KB its table of contents says.',
+    );
+  });
+
+  test('fails a cell longer than Excel allows (32,767 characters) without collecting it whole', async () => {
+    const path = join(dir, 'long-cell.xlsx');
+    await writeZipBomb(path, { unpackedBytes: 5 * 1024 * 1024, inCell: true });
+    const error = await failure(path);
+    expect(error.kind).toBe('CorruptFile');
+    expect(error.message).toBe(
+      'test:/file has a cell longer than 32,767 characters, more than Excel allows (cell A2).',
+    );
+  });
+
+  test('refuses a workbook that defines entities (billion laughs) without expanding them', async () => {
+    const path = join(dir, 'entity-bomb.xlsx');
+    await writeEntityBomb(path);
+    const error = await failure(path);
+    expect(error.kind).toBe('CorruptFile');
+    expect((error.cause as Error).message).toMatch(/a DOCTYPE, which a workbook never has/);
   });
 
   test('fails an archive whose entries unpack to other sizes than declared', async () => {
@@ -529,7 +558,7 @@ describe('XLSX', () => {
     await writeZipBomb(path, { unpackedBytes: 64 * 1024, lie: true });
     const error = await failure(path);
     expect(error.kind).toBe('CorruptFile');
-    expect(error.message).toContain('unpacks to a different size');
+    expect(error.message).toContain('unpacks to more than the 1 KB its table of contents says');
   });
 
   test('fails a truncated workbook as a corrupt file', async () => {
@@ -539,5 +568,57 @@ describe('XLSX', () => {
     const error = await failure(await fileWith('cut.xlsx', bytes.subarray(0, Math.floor(bytes.length / 2))));
     expect(error.kind).toBe('CorruptFile');
     expect(error.message).toContain('cut short');
+  });
+});
+
+describe('the text limit (maxTextBytes)', () => {
+  const MB = 1024 * 1024;
+
+  /** Reads until the load fails: the records read before, and the error. */
+  async function readUntilFailure(path: string, options: TabularFileOptions) {
+    let records = 0;
+    try {
+      const table = await openTabularFile(path, options, 'test:/file');
+      try {
+        for await (const batch of table.batches) records += batch.length;
+      } finally {
+        await table.close();
+      }
+    } catch (error) {
+      if (error instanceof SourceError) return { records, error };
+      throw error;
+    }
+    throw new Error(`expected the file to fail; it gave ${records} records`);
+  }
+
+  test('counts each reference to a shared string, so one long string in every cell stops the read early', async () => {
+    const path = join(dir, 'shared-string-bomb.xlsx');
+    // 2,000 rows × 4 cells × 1,000 characters: 8 MB handed on from a table of 1 KB.
+    await writeSharedStringBomb(path, { rows: 2000, length: 1000 });
+    const { records, error } = await readUntilFailure(path, { maxTextBytes: MB });
+    expect(error).toMatchObject({
+      kind: 'SizeLimitExceeded',
+      message: 'test:/file holds more than 1 MB of text, the limit for this configuration (maxTextBytes).',
+    });
+    expect(error.hint).toMatch(/raise maxTextBytes/);
+    expect(records).toBeLessThan(300);
+  });
+
+  test('stops a shared strings table that holds more text than the limit while reading the table', async () => {
+    const path = join(dir, 'long-shared-strings.xlsx');
+    await writeHrXlsx(path, { rows: longValueRows(400), useSharedStrings: true });
+    const { records, error } = await readUntilFailure(path, { maxTextBytes: MB });
+    expect(error).toMatchObject({ kind: 'SizeLimitExceeded' });
+    expect(error.message).toContain('(maxTextBytes)');
+    expect(records).toBe(0);
+  });
+
+  test('loads a normal workbook with shared strings and a normal CSV file under the limit', async () => {
+    const xlsx = join(dir, 'normal-shared.xlsx');
+    await writeHrXlsx(xlsx, { rows: 2000, useSharedStrings: true });
+    expect((await read(xlsx, { maxTextBytes: MB })).records).toHaveLength(2000);
+    const csv = join(dir, 'normal.csv');
+    await writeHrCsv(csv, { rows: 2000 });
+    expect((await read(csv, { maxTextBytes: MB })).records).toHaveLength(2000);
   });
 });

@@ -1,6 +1,12 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
+import {
+  DEFAULT_MAX_TEXT_BYTES,
+  SourceError,
+  type SourceRecord,
+  type SourceTable,
+  TextBudget,
+} from '../connectors/source.ts';
 import { type CsvEncoding, csvRows } from './csv-rows.ts';
 import type { RawRow, RawRowSource } from './raw-rows.ts';
 import { xlsxRows } from './xlsx-rows.ts';
@@ -20,6 +26,8 @@ export interface TabularFileOptions {
   maxRows?: number;
   /** XLSX: cap on the workbook's total unpacked size, the zip-bomb guard. */
   maxUncompressedBytes?: number;
+  /** Text the run may hold (TextBudget): the reader charges what it holds, the engine what it keeps. */
+  maxTextBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -111,6 +119,7 @@ export async function openTabularFile(
   }
 
   const extension = extname(path).toLowerCase();
+  const text = new TextBudget(options.maxTextBytes ?? DEFAULT_MAX_TEXT_BYTES, origin);
   let source: RawRowSource;
   if (isZip(head)) {
     if (format === 'csv') {
@@ -126,6 +135,7 @@ export async function openTabularFile(
       {
         sheet: options.sheet,
         maxUncompressedBytes: options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES,
+        text,
       },
       origin,
     );
@@ -151,7 +161,7 @@ export async function openTabularFile(
     }
     source = await csvRows(path, head, { delimiter: options.delimiter, encoding: options.encoding }, origin);
   }
-  return tableFrom(source, origin, options);
+  return tableFrom(source, origin, options, text);
 }
 
 function toSourceError(error: unknown, origin: string): unknown {
@@ -225,6 +235,7 @@ async function tableFrom(
   source: RawRowSource,
   origin: string,
   options: TabularFileOptions,
+  textBudget: TextBudget,
 ): Promise<SourceTable> {
   const maxRows = options.maxRows ?? DEFAULT_MAX_ROWS;
   const nextBatch = async (): Promise<RawRow[] | null> => {
@@ -306,6 +317,7 @@ async function tableFrom(
   return {
     origin,
     headers,
+    textBudget,
     batches: {
       [Symbol.asyncIterator]() {
         if (opened) throw new Error(`The rows of ${origin} can be read only once`);

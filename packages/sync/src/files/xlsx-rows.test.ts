@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { TextBudget } from '../connectors/source.ts';
 import { type SheetContext, sharedStrings, sheetRows } from './xlsx-rows.ts';
+
+const unlimited = () => new TextBudget(Number.POSITIVE_INFINITY, 'test:/file');
 
 const DATE_STYLE = 1;
 const context: SheetContext = {
   sharedStrings: ['Email', 'Ada Lovelace'],
+  text: unlimited(),
   isDateStyle: (styleId) => styleId === DATE_STYLE,
   date1904: false,
 };
@@ -22,6 +26,12 @@ const sheet = (rows: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`;
 
 describe('sheetRows', () => {
+  it('fails a cell beyond the last column Excel has (XFD) rather than building a row that wide', async () => {
+    await expect(read(sheet('<row r="1"><c r="AAAAA1"><v>1</v></c></row>'))).rejects.toThrow(
+      'test:/file has a cell beyond column XFD, the last column Excel has (cell AAAAA1).',
+    );
+  });
+
   it('reads shared, rich, inline and formula strings, numbers, booleans and errors as the text shown', async () => {
     const rows = await read(
       sheet(
@@ -155,6 +165,7 @@ describe('sharedStrings', () => {
             `<si><t xml:space="preserve">  spaced  </t></si>`,
         ),
       ),
+      unlimited(),
     );
     expect(strings).toEqual(['Email', 'Ada Lovelace', '  spaced  ']);
   });
@@ -168,6 +179,7 @@ describe('sharedStrings', () => {
             `<si><t>line one\r\nline two</t></si>`,
         ),
       ),
+      unlimited(),
     );
     expect(strings).toEqual(['東京', 'Smith & Sons <ltd> café 😀', 'line one\nline two']);
   });
@@ -175,6 +187,7 @@ describe('sharedStrings', () => {
   it('keeps the place of empty items, so later indexes still match', async () => {
     const strings = await sharedStrings(
       chunks(sst(`<si/><si><t/></si><si><t></t></si><si><t>last</t></si>`)),
+      unlimited(),
     );
     expect(strings).toEqual(['', '', '', 'last']);
   });
@@ -185,6 +198,7 @@ describe('sharedStrings', () => {
         `<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:si><x:t>one</x:t></x:si>` +
           `<x:si><x:r><x:t>tw</x:t></x:r><x:r><x:t>o</x:t></x:r></x:si></x:sst>`,
       ),
+      unlimited(),
     );
     expect(strings).toEqual(['one', 'two']);
   });
@@ -195,13 +209,15 @@ describe('sharedStrings', () => {
       const parts = Array.from({ length: Math.ceil(xml.length / size) }, (_, i) =>
         xml.slice(i * size, (i + 1) * size),
       );
-      expect(await sharedStrings(chunks(parts))).toEqual(['Adéle', 'a&b', '']);
+      expect(await sharedStrings(chunks(parts), unlimited())).toEqual(['Adéle', 'a&b', '']);
     }
   });
 
   it('fails a damaged or cut-off table instead of returning part of it', async () => {
-    await expect(sharedStrings(chunks(sst(`<si><t>a</si>`)))).rejects.toThrow(/expected/);
-    await expect(sharedStrings(chunks(`<sst><si><t>a</t></si><si><t>b`))).rejects.toThrow(/ends before/);
-    await expect(sharedStrings(chunks(sst(`<si><t>AT&T</t></si>`)))).rejects.toThrow(/entity/);
+    await expect(sharedStrings(chunks(sst(`<si><t>a</si>`)), unlimited())).rejects.toThrow(/expected/);
+    await expect(sharedStrings(chunks(`<sst><si><t>a</t></si><si><t>b`), unlimited())).rejects.toThrow(
+      /ends before/,
+    );
+    await expect(sharedStrings(chunks(sst(`<si><t>AT&T</t></si>`)), unlimited())).rejects.toThrow(/entity/);
   });
 });

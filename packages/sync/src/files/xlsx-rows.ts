@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { SourceError } from '../connectors/source.ts';
+import { SourceError, type TextBudget } from '../connectors/source.ts';
 import { formatBytes, type RawRow, type RawRowSource } from './raw-rows.ts';
 import { decodeXmlText, readAttributes, XmlScanner } from './xml-scanner.ts';
 import {
@@ -89,6 +89,8 @@ function columnOf(reference: string | undefined): number {
 
 export interface SheetContext {
   sharedStrings: readonly string[];
+  /** Charged with each shared string a cell refers to: a reference hands the text on once more. */
+  text: TextBudget;
   /** Whether cells of this style show a date or time (answered once per style: it is asked per cell). */
   isDateStyle(styleId: number): boolean;
   date1904: boolean;
@@ -97,8 +99,11 @@ export interface SheetContext {
 /** A cell's text: the type (`t`) and value (`v`, or the inline string) as the sheet XML holds them. */
 function cellText(type: string | undefined, value: string, styleId: number, context: SheetContext): string {
   switch (type) {
-    case 's':
-      return context.sharedStrings[Number.parseInt(value, 10)] ?? '';
+    case 's': {
+      const text = context.sharedStrings[Number.parseInt(value, 10)] ?? '';
+      context.text.add(text.length);
+      return text;
+    }
     case 'inlineStr':
     case 'str':
     case 'e':
@@ -118,9 +123,21 @@ function cellText(type: string | undefined, value: string, styleId: number, cont
   }
 }
 
+/** Excel's own limits: characters in a cell, and columns (A to XFD). */
+const MAX_CELL_CHARACTERS = 32_767;
+const MAX_COLUMNS = 16_384;
+
+function notFromExcel(origin: string, what: string): SourceError {
+  return new SourceError('CorruptFile', `${origin} has ${what}.`, {
+    hint: 'The file was not saved by Excel, or is damaged: check where it comes from, or open it in Excel, save it again as .xlsx and upload it again.',
+  });
+}
+
 /**
  * The text of an item (a shared string, a cell): what its value elements (`<t>`, and `<v>` in a sheet)
  * hold, joined, entities decoded; phonetic guides (`<rPh>`) are left out. Fed the scanner's events.
+ * Past Excel's limit for a cell it fails (`tooLong`) rather than collect more: a zip bomb's padding put
+ * in one cell would otherwise grow one string to the unpacking budget.
  */
 class ItemText {
   text = '';
@@ -129,7 +146,10 @@ class ItemText {
   private collecting = false;
   private phonetic = false;
 
-  constructor(private readonly valueTags: ReadonlySet<string>) {}
+  constructor(
+    private readonly valueTags: ReadonlySet<string>,
+    private readonly tooLong: () => Error,
+  ) {}
 
   start(): void {
     this.text = '';
@@ -153,10 +173,14 @@ class ItemText {
   /** For XmlHandler.text and .cdata. */
   readonly handler = {
     text: (raw: string) => {
-      if (this.collecting) this.text += decodeXmlText(raw);
+      if (!this.collecting) return;
+      this.text += decodeXmlText(raw);
+      if (this.text.length > MAX_CELL_CHARACTERS) throw this.tooLong();
     },
     cdata: (value: string) => {
-      if (this.collecting) this.text += value;
+      if (!this.collecting) return;
+      this.text += value;
+      if (this.text.length > MAX_CELL_CHARACTERS) throw this.tooLong();
     },
   };
 }
@@ -167,10 +191,16 @@ const CELL_VALUE_TAGS: ReadonlySet<string> = new Set(['v', 't']);
 /**
  * The shared strings part (`<sst><si>`): each item's text, in order, for cells of type `s` to point at.
  * An item is one `<t>` or rich-text runs (`<r><t>`), joined; phonetic guides (`<rPh>`) are left out.
+ * The table is held whole while the sheet is read, so each item is charged to `text` as it is read.
  */
-export async function sharedStrings(xml: AsyncIterable<string>): Promise<string[]> {
+export async function sharedStrings(xml: AsyncIterable<string>, text: TextBudget): Promise<string[]> {
   const strings: string[] = [];
-  const item = new ItemText(SHARED_STRING_TAGS);
+  const item = new ItemText(SHARED_STRING_TAGS, () =>
+    notFromExcel(
+      text.origin,
+      `a shared string (number ${strings.length + 1}) longer than ${MAX_CELL_CHARACTERS.toLocaleString('en-US')} characters, more than Excel allows in a cell`,
+    ),
+  );
   let inItem = false;
   const scanner = new XmlScanner({
     ...item.handler,
@@ -182,6 +212,7 @@ export async function sharedStrings(xml: AsyncIterable<string>): Promise<string[
     },
     close(name) {
       if (name === 'si') {
+        text.add(item.text.length);
         strings.push(item.text);
         inItem = false;
       } else item.close(name);
@@ -207,7 +238,13 @@ export async function* sheetRows(
   let column = 0;
   let cellType: string | undefined;
   let cellStyle = 0;
-  const cell = new ItemText(CELL_VALUE_TAGS);
+  const where = () => (reference ? `cell ${reference}` : `row ${rowNumber}, column ${column}`);
+  const cell = new ItemText(CELL_VALUE_TAGS, () =>
+    notFromExcel(
+      context.text.origin,
+      `a cell longer than ${MAX_CELL_CHARACTERS.toLocaleString('en-US')} characters, more than Excel allows (${where()})`,
+    ),
+  );
   // Attributes read by the open tag being handled (readAttributes calls back, once per attribute).
   let reference: string | undefined;
   let type: string | undefined;
@@ -238,6 +275,14 @@ export async function* sheetRows(
           readAttributes(attributes, onAttribute);
           const declared = columnOf(reference);
           column = declared > 0 ? declared : column + 1;
+          // The row's cells become an array as wide as its last column: a hostile column number would
+          // make one row gigabytes.
+          if (column > MAX_COLUMNS) {
+            throw notFromExcel(
+              context.text.origin,
+              `a cell beyond column XFD, the last column Excel has (${where()})`,
+            );
+          }
           cellType = type;
           cellStyle = style ? Number.parseInt(style, 10) || 0 : 0;
           cell.start();
@@ -298,10 +343,10 @@ function partPath(target: string): string {
 export async function xlsxRows(
   path: string,
   size: number,
-  settings: { sheet?: string; maxUncompressedBytes: number },
+  settings: { sheet?: string; maxUncompressedBytes: number; text: TextBudget },
   origin: string,
 ): Promise<RawRowSource> {
-  const { sheet, maxUncompressedBytes: limit } = settings;
+  const { sheet, maxUncompressedBytes: limit, text } = settings;
   const entries = await readZipDirectory(path, size, origin);
   const names = [...entries.keys()];
   if (!entries.has('xl/workbook.xml')) {
@@ -381,7 +426,7 @@ export async function xlsxRows(
   let strings: string[] = [];
   try {
     const stringsEntry = partOfType('sharedStrings', 'xl/sharedStrings.xml');
-    if (stringsEntry) strings = await sharedStrings(entryText(path, stringsEntry, budget, origin));
+    if (stringsEntry) strings = await sharedStrings(entryText(path, stringsEntry, budget, origin), text);
   } catch (error) {
     throw parseFailed('text table (shared strings)', error);
   }
@@ -397,6 +442,7 @@ export async function xlsxRows(
   const dateStyles = new Map<number, boolean>();
   const context: SheetContext = {
     sharedStrings: strings,
+    text,
     isDateStyle(styleId) {
       let known = dateStyles.get(styleId);
       if (known === undefined) {
