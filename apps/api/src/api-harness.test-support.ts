@@ -2,6 +2,7 @@ import { API_DATABASE_ROLE, createOrm, type Orm } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
+import type { DownloadSlots } from './http/download-slots.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import type { RunChangeFeed } from './run-change-feed.ts';
 
@@ -50,7 +51,13 @@ const silent = pino({ level: 'silent' });
  */
 export function apiClient(
   appOrm: Orm,
-  options: { changeFeed?: RunChangeFeed; loginLimiter?: LoginRateLimiter; trustedOrigins?: string[] } = {},
+  options: {
+    changeFeed?: RunChangeFeed;
+    loginLimiter?: LoginRateLimiter;
+    trustedOrigins?: string[];
+    downloadSlots?: DownloadSlots;
+    downloadStallTimeoutMs?: number;
+  } = {},
 ) {
   const app = createApp({
     orm: appOrm,
@@ -60,6 +67,8 @@ export function apiClient(
       new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
     ...(options.changeFeed ? { changeFeed: options.changeFeed } : {}),
     trustedOrigins: options.trustedOrigins ?? [],
+    ...(options.downloadSlots ? { downloadSlots: options.downloadSlots } : {}),
+    ...(options.downloadStallTimeoutMs ? { downloadStallTimeoutMs: options.downloadStallTimeoutMs } : {}),
   });
   return {
     app,

@@ -15,6 +15,9 @@ describe('parseEnv', () => {
       DATABASE_SHARED_SESSION: false,
       LIVE_POLL_INTERVAL_MS: 500,
       SHUTDOWN_TIMEOUT_MS: 10_000,
+      LOG_DOWNLOADS_PER_SESSION: 2,
+      LOG_DOWNLOADS_PER_PROCESS: 4,
+      LOG_DOWNLOAD_STALL_TIMEOUT_MS: 30_000,
     });
   });
 
