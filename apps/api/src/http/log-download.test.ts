@@ -352,8 +352,8 @@ describe('log downloads under load', () => {
       expect(response.headers.has('content-length')).toBe(false);
       expect(response.body).toBeNull();
     }
-    const queued = await runWithLog('queued', []);
-    expect((await head(runLogPath(queued, 'csv'))).status).toBe(409);
+    const cancelled = await runWithLog('cancelled', []);
+    expect((await head(runLogPath(cancelled, 'csv'))).status).toBe(409);
     expect((await head('/api/runs/00000000-0000-4000-8000-000000000000/log.xlsx')).status).toBe(404);
     expect(
       (await client.app.request(`http://localhost${runLogPath(largeRun, 'csv')}`, { method: 'HEAD' })).status,

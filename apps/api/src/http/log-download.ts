@@ -74,10 +74,11 @@ export function logDownload({ slots, stallTimeoutMs }: LogDownloadOptions): Hand
       c.header('retry-after', String(DOWNLOAD_RETRY_AFTER_SECONDS));
       return c.json({ error: slot.message }, 429);
     }
+    const connection = nodeConnection(c);
     const body = responseBody({
       highWaterMark: BODY_HIGH_WATER_MARK,
       stallTimeoutMs,
-      abortConnection: nodeConnection(c)?.destroy.bind(nodeConnection(c)),
+      ...(connection ? { abortConnection: () => connection.destroy() } : {}),
       onWrite: (bytes) => {
         slot.bytesWritten += bytes;
       },
@@ -98,6 +99,8 @@ export function logDownload({ slots, stallTimeoutMs }: LogDownloadOptions): Hand
         log.info({ runId, format, rows }, 'log downloaded');
       },
       (error) => {
+        // A failure before the first byte (the run gone since runLogInfo) leaves the body open: end it.
+        body.output.destroy(error);
         const end = downloadEnd(error);
         slot.release(end);
         const fields = { runId, format, linesRead: slot.linesRead, bytes: slot.bytesWritten };
