@@ -228,7 +228,9 @@ async function writeXlsx(
     useSharedStrings: false,
     useStyles: false,
     // Passed on to archiver, which takes stream options; exceljs's type lists only the zip ones.
-    zip: { highWaterMark: XLSX_ZIP_HIGH_WATER_MARK } as ExcelJS.stream.xlsx.WorkbookStreamWriterOptions['zip'],
+    zip: {
+      highWaterMark: XLSX_ZIP_HIGH_WATER_MARK,
+    } as ExcelJS.stream.xlsx.WorkbookStreamWriterOptions['zip'],
   });
   workbook.creator = 'User Provisioning';
   let count = 0;
