@@ -2,6 +2,7 @@ import { API_DATABASE_ROLE, createOrm, type Orm } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
+import type { DownloadSlots } from './http/download-slots.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import type { RunChangeFeed } from './run-change-feed.ts';
 
@@ -61,6 +62,8 @@ export function apiClient(
     trustedOrigins?: string[];
     trustProxy?: boolean;
     trustedProxyHops?: number;
+    downloadSlots?: DownloadSlots;
+    downloadStallTimeoutMs?: number;
   } = {},
 ) {
   const app = createApp({
@@ -73,6 +76,8 @@ export function apiClient(
     trustedOrigins: options.trustedOrigins ?? [],
     trustProxy: options.trustProxy ?? false,
     ...(options.trustedProxyHops === undefined ? {} : { trustedProxyHops: options.trustedProxyHops }),
+    ...(options.downloadSlots ? { downloadSlots: options.downloadSlots } : {}),
+    ...(options.downloadStallTimeoutMs ? { downloadStallTimeoutMs: options.downloadStallTimeoutMs } : {}),
   });
   return {
     app,

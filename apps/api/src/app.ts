@@ -11,6 +11,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT } from './env.ts';
 import type { AppEnv } from './http/app-env.ts';
+import { DownloadSlots } from './http/download-slots.ts';
 import { logDownload } from './http/log-download.ts';
 import { originCheck } from './http/origin-check.ts';
 import { sessionMiddleware } from './http/session.ts';
@@ -30,6 +31,10 @@ export interface AppDependencies extends Partial<ApiServices> {
   trustedProxyHops?: number;
   /** The built web app to serve from the same origin (production); none in development. */
   webDistDir?: string | null;
+  /** Log exports allowed at once; by default 2 per session and 4 in all. */
+  downloadSlots?: DownloadSlots;
+  /** A log download whose client reads nothing for this long is dropped (default 30 s). */
+  downloadStallTimeoutMs?: number;
 }
 
 /** tRPC request bodies are small JSON inputs; anything bigger is refused before it is read. */
@@ -93,7 +98,13 @@ export function createApp(dependencies: AppDependencies) {
     app.use(path, sessionMiddleware());
   }
 
-  app.get('/api/runs/:runId/:file', logDownload);
+  app.get(
+    '/api/runs/:runId/:file',
+    logDownload({
+      slots: dependencies.downloadSlots ?? new DownloadSlots({ perSession: 2, perProcess: 4 }),
+      stallTimeoutMs: dependencies.downloadStallTimeoutMs ?? 30_000,
+    }),
+  );
 
   app.use(
     '/trpc/*',

@@ -78,6 +78,12 @@ const EnvSchema = z.object({
     .min(100)
     .max(30_000)
     .default(LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT),
+  /** Log exports one session may run at once; more are refused with 429 until one ends. */
+  LOG_DOWNLOADS_PER_SESSION: z.coerce.number().int().min(1).max(100).default(2),
+  /** Log exports this process runs at once, all sessions together: exports cost CPU and memory. */
+  LOG_DOWNLOADS_PER_PROCESS: z.coerce.number().int().min(1).max(1000).default(4),
+  /** A log download whose client reads nothing for this long is dropped, freeing its slot. */
+  LOG_DOWNLOAD_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** How long open requests get to finish on SIGTERM before the process exits anyway (with code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });

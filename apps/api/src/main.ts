@@ -4,6 +4,7 @@ import { API_DATABASE_ROLE, createOrm, migrate, type Orm, sql } from '@provision
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { readEnv } from './env.ts';
+import { DownloadSlots } from './http/download-slots.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import { RunChangeFeed } from './run-change-feed.ts';
 
@@ -47,6 +48,11 @@ const app = createApp({
   trustProxy: env.TRUST_PROXY,
   trustedProxyHops: env.TRUSTED_PROXY_HOPS,
   liveAccessCheckIntervalMs: env.LIVE_ACCESS_CHECK_INTERVAL_MS,
+  downloadSlots: new DownloadSlots({
+    perSession: env.LOG_DOWNLOADS_PER_SESSION,
+    perProcess: env.LOG_DOWNLOADS_PER_PROCESS,
+  }),
+  downloadStallTimeoutMs: env.LOG_DOWNLOAD_STALL_TIMEOUT_MS,
   // In production the API serves the built page itself, from the same origin.
   webDistDir:
     env.NODE_ENV === 'production' ? fileURLToPath(new URL('../../web/dist', import.meta.url)) : null,

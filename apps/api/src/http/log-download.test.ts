@@ -1,11 +1,16 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { serve } from '@hono/node-server';
 import { RUN_STATUS_INFO, type RunStatus, runLogPath } from '@provisioning/shared';
-import { logHeaders } from '@provisioning/sync';
+import { exportRunLog, logHeaders } from '@provisioning/sync';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type ApiHarness,
   apiClient,
   createApiHarness,
+  insertLogChunksSql,
   type SeedLogEntry,
   seedConfiguration,
   seedLog,
@@ -13,7 +18,14 @@ import {
   seedRun,
   type TestOrganisation,
 } from '../api-harness.test-support.ts';
+import { type DownloadSlot, DownloadSlots } from './download-slots.ts';
 import { contentDisposition } from './log-download.ts';
+
+// The export as the route calls it, watched: a HEAD must not call it at all.
+vi.mock('@provisioning/sync', async (importOriginal) => {
+  const sync = await importOriginal<typeof import('@provisioning/sync')>();
+  return { ...sync, exportRunLog: vi.fn(sync.exportRunLog) };
+});
 
 let harness: ApiHarness;
 let kolkata: TestOrganisation;
@@ -228,5 +240,270 @@ describe('contentDisposition', () => {
     expect(contentDisposition('Zoë "quoted" \\ (1)*\r\n.csv')).toBe(
       `attachment; filename="Zo_ _quoted_ _ (1)*__.csv"; filename*=UTF-8''Zo%C3%AB%20%22quoted%22%20%5C%20%281%29%2A%0D%0A.csv`,
     );
+  });
+});
+
+/** Slots that remember every slot they handed out, so a test can follow each export to its end. */
+class WatchedSlots extends DownloadSlots {
+  readonly handedOut: DownloadSlot[] = [];
+  override acquire(sessionKey: string) {
+    const slot = super.acquire(sessionKey);
+    if (!('refused' in slot)) this.handedOut.push(slot);
+    return slot;
+  }
+}
+
+/** The app on a real loopback socket, as main.ts serves it. */
+async function listen(app: ReturnType<typeof apiClient>['app']) {
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * A raw HTTP client that sends a download request, takes the first chunk of the answer (the status line
+ * and headers, some of the file) and then reads nothing more, as a stuck or hostile client would.
+ */
+async function stalledDownload(port: number, path: string, cookie: string) {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nCookie: ${cookie}\r\n\r\n`);
+  const [first] = (await once(socket, 'data')) as [Buffer];
+  socket.pause();
+  return { socket, head: first.toString('latin1', 0, 200) };
+}
+
+/** Everything the server still sends on a paused socket, once it is read again, until the server closes it. */
+async function drain(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.resume();
+  await once(socket, 'close');
+  return Buffer.concat(chunks);
+}
+
+describe('log downloads under load', () => {
+  /** Lines of the large log: its file is many times what a socket's buffers can hold. */
+  const LINES = 100_000;
+  let largeRun: string;
+  /** As many lines, as alike as a real log's, so the XLSX compresses well. */
+  let repetitiveRun: string;
+  let otherBrowser: ReturnType<ReturnType<typeof apiClient>['browser']>;
+
+  beforeAll(async () => {
+    largeRun = await seedRun(harness.owner, {
+      organisationId: kolkata.id,
+      configurationId: configuration,
+      status: 'success',
+      queuedAt: '2024-03-01T10:00:00Z',
+    });
+    // Hex digests compress poorly, so the XLSX too stays larger than the socket buffers.
+    await harness.owner.em.fork().execute(
+      insertLogChunksSql(`
+        select ?::uuid, n, n + 1, md5(n::text), 'user' || n || '@acme.example', 'User ' || md5((n * 7)::text),
+          'create', 'applied', null, md5((n * 3)::text) || md5((n * 5)::text), null
+        from generate_series(1, ${LINES}) as n`),
+      [largeRun],
+    );
+    repetitiveRun = await seedRun(harness.owner, {
+      organisationId: kolkata.id,
+      configurationId: configuration,
+      status: 'success',
+      queuedAt: '2024-03-02T10:00:00Z',
+    });
+    await harness.owner.em.fork().execute(
+      insertLogChunksSql(`
+        select ?::uuid, n, n + 1, 'E-' || n, 'user' || n || '@acme.example', 'User ' || n, 'update', 'applied',
+          '{"department": {"before": "Sales", "after": "Marketing"}}'::jsonb,
+          repeat('m', 100), null
+        from generate_series(1, ${LINES}) as n`),
+      [repetitiveRun],
+    );
+    // A second session of the same account: the per-session limit counts sessions, not accounts.
+    otherBrowser = apiClient(harness.appOrm).browser();
+    await otherBrowser.signIn(kolkata.accounts['people-admin']);
+  });
+
+  beforeEach(() => {
+    vi.mocked(exportRunLog).mockClear();
+  });
+
+  it('answers HEAD with the download’s status and headers, no body, and exports nothing', async () => {
+    const slots = new DownloadSlots({ perSession: 2, perProcess: 4 });
+    const client = apiClient(harness.appOrm, { downloadSlots: slots });
+    const head = async (path: string) =>
+      client.app.request(`http://localhost${path}`, {
+        method: 'HEAD',
+        headers: { host: 'localhost', cookie: browser.cookie ?? '' },
+      });
+    for (const format of ['csv', 'xlsx'] as const) {
+      const response = await head(runLogPath(largeRun, format));
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe(
+        format === 'csv'
+          ? 'text/csv; charset=utf-8'
+          : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      );
+      expect(response.headers.get('content-disposition')).toBe(
+        contentDisposition(`Sync Logs - 1 Mar 2024 3.30pm.${format}`),
+      );
+      expect(response.headers.has('content-length')).toBe(false);
+      expect(response.body).toBeNull();
+    }
+    const cancelled = await runWithLog('cancelled', []);
+    expect((await head(runLogPath(cancelled, 'csv'))).status).toBe(409);
+    expect((await head('/api/runs/00000000-0000-4000-8000-000000000000/log.xlsx')).status).toBe(404);
+    expect(
+      (await client.app.request(`http://localhost${runLogPath(largeRun, 'csv')}`, { method: 'HEAD' })).status,
+    ).toBe(401);
+    expect(exportRunLog).not.toHaveBeenCalled();
+    expect(slots.started).toBe(0);
+  });
+
+  it('refuses a session’s third concurrent download with 429 and Retry-After, and the process’s fifth', async () => {
+    const slots = new WatchedSlots({ perSession: 2, perProcess: 4 });
+    const client = apiClient(harness.appOrm, { downloadSlots: slots });
+    const get = (who: typeof browser, format: 'csv' | 'xlsx') =>
+      client.app.request(`http://localhost${runLogPath(largeRun, format)}`, {
+        headers: { host: 'localhost', cookie: who.cookie ?? '' },
+      });
+    // Bodies left unread: the exports wait on them, holding their slots.
+    const running = [await get(browser, 'csv'), await get(browser, 'xlsx')];
+    expect(running.map((response) => response.status)).toEqual([200, 200]);
+
+    const third = await get(browser, 'csv');
+    expect(third.status).toBe(429);
+    expect(third.headers.get('retry-after')).toBe('5');
+    expect(await third.json()).toEqual({
+      error: 'You already have 2 log downloads in progress. Wait for one to finish, then try again.',
+    });
+
+    // Another session still has its own share, up to the process's.
+    running.push(await get(otherBrowser, 'csv'), await get(otherBrowser, 'csv'));
+    expect(running.map((response) => response.status)).toEqual([200, 200, 200, 200]);
+    const thirdSession = apiClient(harness.appOrm).browser();
+    await thirdSession.signIn(kolkata.accounts['org-admin']);
+    const busy = await get(thirdSession, 'xlsx');
+    expect(busy.status).toBe(429);
+    expect(busy.headers.get('retry-after')).toBe('5');
+    expect((await busy.json()) as unknown).toEqual({
+      error: 'The server is busy with other log downloads. Try again in a few seconds.',
+    });
+
+    for (const response of running) await response.body!.cancel();
+    expect(await Promise.all(slots.handedOut.map((slot) => slot.ended))).toEqual([
+      'aborted',
+      'aborted',
+      'aborted',
+      'aborted',
+    ]);
+    expect(slots.active).toBe(0);
+  });
+
+  it('frees the slot of a download that completed, so the session may download again', async () => {
+    const slots = new WatchedSlots({ perSession: 1, perProcess: 4 });
+    const client = apiClient(harness.appOrm, { downloadSlots: slots });
+    const runId = await runWithLog('success', HOSTILE_ENTRIES);
+    for (const format of ['csv', 'xlsx', 'csv'] as const) {
+      const response = await client.app.request(`http://localhost${runLogPath(runId, format)}`, {
+        headers: { host: 'localhost', cookie: browser.cookie ?? '' },
+      });
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      expect(await slots.handedOut.at(-1)!.ended).toBe('completed');
+      expect(slots.active).toBe(0);
+    }
+    expect(slots.started).toBe(3);
+  });
+
+  it('frees the slot of a download whose client hung up midway, and ends its export', async () => {
+    const slots = new WatchedSlots({ perSession: 1, perProcess: 4 });
+    const client = apiClient(harness.appOrm, { downloadSlots: slots });
+    const server = await listen(client.app);
+    try {
+      for (const format of ['csv', 'xlsx'] as const) {
+        const { socket, head } = await stalledDownload(
+          server.port,
+          runLogPath(largeRun, format),
+          browser.cookie!,
+        );
+        expect(head).toMatch(/^HTTP\/1\.1 200 /);
+        expect(slots.active).toBe(1);
+        socket.destroy();
+        expect(await slots.handedOut.at(-1)!.ended).toBe('aborted');
+        expect(slots.active).toBe(0);
+      }
+      // The freed slot serves the next download.
+      const response = await fetch(`http://127.0.0.1:${server.port}${runLogPath(largeRun, 'csv')}`, {
+        headers: { cookie: browser.cookie! },
+      });
+      expect(response.status).toBe(200);
+      await response.body!.cancel();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('drops a download whose client stops reading, freeing its slot and its database connection', async () => {
+    const slots = new WatchedSlots({ perSession: 2, perProcess: 4 });
+    const client = apiClient(harness.appOrm, { downloadSlots: slots, downloadStallTimeoutMs: 300 });
+    const server = await listen(client.app);
+    try {
+      const { socket } = await stalledDownload(server.port, runLogPath(largeRun, 'csv'), browser.cookie!);
+      const [slot] = slots.handedOut;
+      expect(await slot!.ended).toBe('stalled');
+      expect(slots.active).toBe(0);
+      // The server closed the connection midway: what the client still gets is cut short, never a
+      // complete-looking file (a chunked body ends with an empty chunk).
+      const rest = await drain(socket);
+      expect(rest.toString('latin1').endsWith('\r\n0\r\n\r\n')).toBe(false);
+      // Between batches the export holds no transaction; dropped, it holds no query either.
+      const busy = await harness.owner.em.fork().execute<{ count: string }[]>(
+        `select count(*) from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid()
+            and (state like 'idle in transaction%' or (state = 'active' and query ilike '%sync_log_chunk%'))`,
+      );
+      expect(Number(busy[0]!.count)).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('holds each export a bounded way ahead of clients that read nothing, whatever the format', async () => {
+    const slots = new WatchedSlots({ perSession: 2, perProcess: 4 });
+    const client = apiClient(harness.appOrm, { downloadSlots: slots, downloadStallTimeoutMs: 2_000 });
+    // Bodies never read: what @hono/node-server does to a response whose socket is full. Over a real
+    // socket the kernel's buffers (megabytes) would take part of the file first and blur the bound.
+    const responses: Response[] = [];
+    for (const [who, format] of [
+      [browser, 'csv'],
+      [browser, 'xlsx'],
+      [otherBrowser, 'csv'],
+      [otherBrowser, 'xlsx'],
+    ] as const) {
+      const response = await client.app.request(`http://localhost${runLogPath(repetitiveRun, format)}`, {
+        headers: { host: 'localhost', cookie: who.cookie ?? '' },
+      });
+      expect(response.status).toBe(200);
+      responses.push(response);
+    }
+    expect(await Promise.all(slots.handedOut.map((slot) => slot.ended))).toEqual([
+      'stalled',
+      'stalled',
+      'stalled',
+      'stalled',
+    ]);
+    for (const slot of slots.handedOut) {
+      console.log(
+        `stalled download: ${slot.linesRead} of ${LINES} lines read, ${slot.bytesWritten} bytes written`,
+      );
+      // A batch of lines or two, and for XLSX what exceljs's zip may hold: far from the whole log.
+      expect(slot.linesRead).toBeLessThan(LINES / 4);
+      expect(slot.bytesWritten).toBeLessThan(3 * 2 ** 20);
+    }
+    // The client that finally reads finds a broken download, not a complete-looking file.
+    for (const response of responses) await expect(response.arrayBuffer()).rejects.toThrow();
   });
 });
