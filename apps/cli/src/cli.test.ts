@@ -179,6 +179,20 @@ describe('the support CLI against a migrated database', () => {
         2,
         /Mars\/Olympus/,
       );
+      // Both are names Node still accepts and PostgreSQL no longer knows.
+      for (const zone of ['US/Pacific-New', 'Canada/East-Saskatchewan']) {
+        expectFailure(
+          await cli(env, 'org', 'create', '--name', 'A', '--timezone', zone),
+          2,
+          new RegExp(`Time zone ${zone} is not known to the database`),
+        );
+      }
+      const org = await createOrg();
+      expectFailure(
+        await cli(env, 'org', 'update', org, '--timezone', 'US/Pacific-New'),
+        2,
+        /not known to the database/,
+      );
       expectFailure(
         await cli(env, 'org', 'create', '--name', 'A', '--provisioning', 'yes'),
         2,

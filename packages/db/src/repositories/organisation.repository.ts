@@ -8,10 +8,26 @@ import {
   parseInput,
 } from '@provisioning/shared';
 import { Organisation } from '../entities/index.ts';
-import { isUuid } from './common.ts';
+import { isUuid, sql } from './common.ts';
+
+/**
+ * A zone the runtime accepts may still be unknown to PostgreSQL (US/Pacific-New), which computes the
+ * runs list's date filters in it: such a zone is refused here, where support sets it.
+ */
+async function requireKnownTimeZone(em: EntityManager, timeZone: string | undefined): Promise<void> {
+  if (timeZone === undefined) return;
+  const [row] = await sql<{ known: boolean }>(em, 'select known_time_zone(?) as known', [timeZone]);
+  if (row?.known) return;
+  throw new DomainError(
+    'BAD_INPUT',
+    `Time zone ${timeZone} is not known to the database: use a current IANA name such as America/Los_Angeles`,
+    { timeZone: ['Not known to the database'] },
+  );
+}
 
 export async function createOrganisation(em: EntityManager, input: OrganisationInput): Promise<Organisation> {
   const data = parseInput(OrganisationInputSchema, input, 'Organisation');
+  await requireKnownTimeZone(em, data.timeZone);
   const organisation = em.create(Organisation, data);
   await em.flush();
   return organisation;
@@ -29,6 +45,7 @@ export async function updateOrganisation(
   update: OrganisationUpdate,
 ): Promise<Organisation> {
   const data = parseInput(OrganisationUpdateSchema, update, 'Organisation update');
+  await requireKnownTimeZone(em, data.timeZone);
   const organisation = await getOrganisation(em, id);
   em.assign(organisation, data);
   await em.flush();

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_DATABASE_ROLE, createOrm, type Orm } from '../orm.ts';
 import * as seed from '../testing/seed.ts';
 import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
-import { inOrganisation } from './common.ts';
+import { inOrganisation, sql } from './common.ts';
 import {
   getRunDetails,
   listConfigurationChoices,
@@ -265,6 +265,28 @@ describe('listRuns date presets', () => {
     const now = new Date('2024-04-02T12:00:00Z');
     expect(await listIds(organisationId, { range: 'all' }, now)).toEqual([recent, old, older]);
     expect(await listIds(organisationId, {}, now)).toEqual([recent, old, older]);
+  });
+});
+
+describe('listRuns with a time zone only the runtime knows', () => {
+  it('reads the dates in UTC instead of failing, for an organisation whose zone PostgreSQL lacks', async () => {
+    const now = new Date('2024-04-02T12:00:00Z');
+    const {
+      organisationId,
+      runs: [before, first, today],
+    } = await organisationWithRuns('UTC', [
+      '2024-03-26T23:59:59Z',
+      '2024-03-27T00:00:00Z',
+      '2024-04-02T11:00:00Z',
+    ]);
+    // Set before zones were checked against the database: the runtime accepts it, PostgreSQL does not.
+    await sql(orm.em.fork(), `update organisation set time_zone = 'US/Pacific-New' where id = ?`, [
+      organisationId,
+    ]);
+    expect(await listIds(organisationId, { range: 'last7' }, now)).toEqual([today, first]);
+    expect(
+      await listIds(organisationId, { range: 'custom', from: '2024-03-26', to: '2024-03-26' }, now),
+    ).toEqual([before]);
   });
 });
 

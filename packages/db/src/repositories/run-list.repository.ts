@@ -208,7 +208,10 @@ export async function listRuns(
   return inOrganisation(em, organisationId, async (tx) => {
     const [organisation] = await sql<{ time_zone: string }>(
       tx,
-      'select time_zone from organisation where id = ?',
+      // A zone PostgreSQL does not know (set before it was checked) falls back to UTC instead of failing
+      // every date filter.
+      `select case when known_time_zone(time_zone) then time_zone else 'UTC' end as time_zone
+       from organisation where id = ?`,
       [organisationId],
     );
     if (!organisation) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
