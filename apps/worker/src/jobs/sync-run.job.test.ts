@@ -41,6 +41,11 @@ async function sql<T = Record<string, unknown>>(text: string, params: unknown[] 
   return orm.em.getConnection().execute<T[]>(text, params);
 }
 
+/** A worker on the test database that may reach the tests' loopback SFTP servers. */
+function startTestWorker(): Promise<RunningWorker> {
+  return startWorker({ databaseUrl: database.url, logger: silent, secretKey, allowList: LOOPBACK });
+}
+
 let configCount = 0;
 async function configuration(
   path: string,
@@ -136,12 +141,7 @@ afterAll(async () => {
 describe('the sync-run job', () => {
   it('runs a manual trigger from the queue to Success over a real SFTP server', async () => {
     const configurationId = await configuration('/outbound/small.csv');
-    const worker = await startWorker({
-      databaseUrl: database.url,
-      logger: silent,
-      secretKey,
-      allowList: LOOPBACK,
-    });
+    const worker = await startTestWorker();
     try {
       const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
       const run = await until(
@@ -166,10 +166,7 @@ describe('the sync-run job', () => {
     const configurations = await Promise.all(
       [1, 2, 3, 4].map(() => configuration('/outbound/side-by-side.csv', { organisation: organisation.id })),
     );
-    const workers = await Promise.all([
-      startWorker({ databaseUrl: database.url, logger: silent, secretKey, allowList: LOOPBACK }),
-      startWorker({ databaseUrl: database.url, logger: silent, secretKey, allowList: LOOPBACK }),
-    ]);
+    const workers = await Promise.all([startTestWorker(), startTestWorker()]);
     try {
       const runs = [];
       for (const id of configurations) runs.push((await triggerRun(orm, boss, id, 'manual')).runId);
@@ -202,12 +199,7 @@ describe('the sync-run job', () => {
 
   it('ends as Data Load Failed, writing nothing, when the file is missing', async () => {
     const configurationId = await configuration('/outbound/missing_*.csv');
-    const worker = await startWorker({
-      databaseUrl: database.url,
-      logger: silent,
-      secretKey,
-      allowList: LOOPBACK,
-    });
+    const worker = await startTestWorker();
     try {
       const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
       const run = await until(
@@ -316,12 +308,7 @@ describe('a run whose download stalls (the file cut short while it is read)', ()
   }
 
   it('is handed back to the queue, not left In Progress, when its worker stops', async () => {
-    const worker = await startWorker({
-      databaseUrl: database.url,
-      logger: silent,
-      secretKey,
-      allowList: LOOPBACK,
-    });
+    const worker = await startTestWorker();
     let runId: string;
     try {
       runId = await stuckRun();
@@ -339,12 +326,7 @@ describe('a run whose download stalls (the file cut short while it is read)', ()
   });
 
   it('ends as Cancelled when support cancels it', async () => {
-    const worker = await startWorker({
-      databaseUrl: database.url,
-      logger: silent,
-      secretKey,
-      allowList: LOOPBACK,
-    });
+    const worker = await startTestWorker();
     try {
       const runId = await stuckRun();
       expect(await requestCancel(orm.em.fork(), runId)).toBe('cancel_requested');
@@ -477,12 +459,7 @@ describe('crash safety', () => {
 
     // The reaper finds the silent run (here without waiting the production 90 s) and queues it again.
     expect(await reapStaleRuns(orm, boss, 0)).toContainEqual({ runId, outcome: 'requeued' });
-    const worker: RunningWorker = await startWorker({
-      databaseUrl: database.url,
-      logger: silent,
-      secretKey,
-      allowList: LOOPBACK,
-    });
+    const worker: RunningWorker = await startTestWorker();
     try {
       const run = await until(
         () => runRow(runId),

@@ -50,6 +50,11 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
+/** A server that cuts the file it serves short after 40,000 bytes, as an export rewriting it would. */
+function startTruncatingServer(): Promise<SftpServer> {
+  return startSftpServer({ root, username: USER, password: PASSWORD, truncateAfterBytes: 40_000 });
+}
+
 function settingsFor(path: string, overrides: Record<string, unknown> = {}, target: SftpServer = server) {
   return SftpSettingsSchema.parse({
     host: target.host,
@@ -492,12 +497,7 @@ describe('connection problems', () => {
   });
 
   test('gives up a download whose file is cut shorter while it is read: Interrupted, transient, nothing left behind', async () => {
-    const truncating = await startSftpServer({
-      root,
-      username: USER,
-      password: PASSWORD,
-      truncateAfterBytes: 40_000,
-    });
+    const truncating = await startTruncatingServer();
     try {
       await writeHrCsv(outbound('shrinking.csv'), { rows: 3_000 });
       const progress: number[] = [];
@@ -522,12 +522,7 @@ describe('connection problems', () => {
   });
 
   test('stops a download at once when the load is aborted, whatever the transfer is doing', async () => {
-    const truncating = await startSftpServer({
-      root,
-      username: USER,
-      password: PASSWORD,
-      truncateAfterBytes: 40_000,
-    });
+    const truncating = await startTruncatingServer();
     try {
       await writeHrCsv(outbound('aborted.csv'), { rows: 3_000 });
       const controller = new AbortController();
