@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import { API_DATABASE_ROLE, createOrm, migrate, type Orm, sql } from '@provisioning/db';
+import { loggerOptions } from '@provisioning/shared';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
 import { readEnv } from './env.ts';
@@ -10,7 +11,7 @@ import { RunChangeFeed } from './run-change-feed.ts';
 
 const env = readEnv();
 
-const logger = pino({ level: env.LOG_LEVEL, base: { service: 'api' } });
+const logger = pino(loggerOptions('api', env.LOG_LEVEL));
 
 let orm: Orm;
 try {

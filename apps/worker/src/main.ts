@@ -1,11 +1,12 @@
 import { parseSecretKey } from '@provisioning/db';
+import { loggerOptions } from '@provisioning/shared';
 import { pino } from 'pino';
 import { readEnv } from './env.ts';
 import { type RunningWorker, startWorker } from './worker.ts';
 
 const env = readEnv();
 
-const logger = pino({ level: env.LOG_LEVEL, base: { service: 'worker' } });
+const logger = pino(loggerOptions('worker', env.LOG_LEVEL));
 
 let worker: RunningWorker;
 try {

@@ -5,6 +5,7 @@ export * from './directory-fields.ts';
 export * from './environment.ts';
 export * from './errors.ts';
 export * from './jobs.ts';
+export * from './log-redaction.ts';
 export * from './organisation.ts';
 export * from './permissions.ts';
 export * from './roles.ts';
