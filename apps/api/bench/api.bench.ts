@@ -105,10 +105,8 @@ function bareListQuery(
     return `$${values.length}`;
   };
   let next = 0;
-  const text = sql.replace(/\?/g, () => {
-    const value = params[next++];
-    return Array.isArray(value) ? value.map(bind).join(', ') : bind(value);
-  });
+  // An array stays one parameter (`= any(?::text[])`), as the sql helper sends it.
+  const text = sql.replace(/\?/g, () => bind(params[next++]));
   return { text, values };
 }
 
