@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { sql } from './common.ts';
 
 /** A key to count one attempt under, and how many attempts its window allows. */
 export interface AttemptLimit {
@@ -40,7 +41,8 @@ export async function reserveAttempt(
   now: Date,
 ): Promise<AttemptReservation> {
   const windowEndsAt = new Date(now.getTime() + windowMs);
-  const rows = await em.getConnection().execute<CountRow[]>(
+  const rows = await sql<CountRow>(
+    em,
     `insert into "sign_in_attempt" ("key", "attempts", "window_ends_at")
      values ${limits.map(() => '(?, 1, ?::timestamptz)').join(', ')}
      on conflict ("key") do update set
@@ -67,7 +69,8 @@ export async function reserveAttempt(
 /** Uncounts an attempt in the windows it was counted in (a window that has since restarted is left alone). */
 export async function takeBackAttempt(em: EntityManager, counted: readonly CountedAttempt[]): Promise<void> {
   if (counted.length === 0) return;
-  await em.getConnection().execute(
+  await sql(
+    em,
     `update "sign_in_attempt" as a set "attempts" = a."attempts" - 1
      from (values ${counted.map(() => '(?, ?::timestamptz)').join(', ')}) as c ("key", "window_ends_at")
      where a."key" = c."key" and a."window_ends_at" = c."window_ends_at" and a."attempts" > 0`,
@@ -78,18 +81,15 @@ export async function takeBackAttempt(em: EntityManager, counted: readonly Count
 /** Forgets every attempt counted under these keys (an account that has just signed in). */
 export async function forgetAttempts(em: EntityManager, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
-  await em
-    .getConnection()
-    .execute(`delete from "sign_in_attempt" where "key" in (${keys.map(() => '?').join(', ')})`, [...keys]);
+  await sql(em, `delete from "sign_in_attempt" where "key" = any(?::text[])`, [keys]);
 }
 
 /** Deletes windows that have ended: their counts no longer limit anything. */
 export async function deleteEndedAttemptWindows(em: EntityManager, now: Date): Promise<number> {
-  const rows = await em
-    .getConnection()
-    .execute<{ key: string }[]>(
-      `delete from "sign_in_attempt" where "window_ends_at" <= ?::timestamptz returning "key"`,
-      [now],
-    );
+  const rows = await sql<{ key: string }>(
+    em,
+    `delete from "sign_in_attempt" where "window_ends_at" <= ?::timestamptz returning "key"`,
+    [now],
+  );
   return rows.length;
 }
