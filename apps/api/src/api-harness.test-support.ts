@@ -113,7 +113,11 @@ export function apiClient(
             headers: { 'content-type': 'application/json', origin: 'http://localhost', ...headers },
             body: input === undefined ? undefined : JSON.stringify(input),
           });
-          return { status: response.status, body: (await response.json()) as TrpcBody };
+          return {
+            status: response.status,
+            headers: response.headers,
+            body: (await response.json()) as TrpcBody,
+          };
         },
         async signIn(email: string, password = SEED_PASSWORD) {
           const result = await this.mutate('auth.signIn', { email, password });

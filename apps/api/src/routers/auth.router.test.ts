@@ -256,6 +256,9 @@ describe('sign-in rate limits', () => {
     const blocked = await browser.mutate('auth.signIn', { email: email.toUpperCase(), password: PASSWORD });
     expect(blocked.status).toBe(429);
     expect(blocked.body.error?.message).toMatch(/Too many sign-in attempts. Try again in 15 minute/);
+    // The window's end, as a client or proxy reads it.
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(14 * 60);
+    expect(Number(blocked.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60);
     now += 15 * 60 * 1000;
     expect((await browser.mutate('auth.signIn', { email, password: PASSWORD })).status).toBe(200);
   });

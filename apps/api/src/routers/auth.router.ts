@@ -32,6 +32,7 @@ export const authRouter = router({
     // Counted before the password is checked, so parallel guesses cannot all slip under the limit.
     const attempt = await ctx.loginLimiter.attempt(ctx.em, input.email, ctx.clientAddress);
     if (!attempt.allowed) {
+      ctx.setRetryAfter(attempt.retryAfterSeconds);
       throw new TRPCError({
         code: 'TOO_MANY_REQUESTS',
         message: `Too many sign-in attempts. Try again in ${Math.ceil(attempt.retryAfterSeconds / 60)} minute(s).`,

@@ -90,6 +90,7 @@ function innerContext(session: SessionInfo | null, onSession: (token: string) =>
     clientAddress: '127.0.0.1',
     userAgent: null,
     cookies: { setSession: onSession, clearSession: () => {} },
+    setRetryAfter: () => {},
   };
 }
 

@@ -25,6 +25,8 @@ export interface Context extends ApiServices {
   userAgent: string | null;
   /** Sets or clears the session cookie on this request's response. */
   cookies: { setSession(token: string, maxAgeSeconds: number): void; clearSession(): void };
+  /** When a refused request may be tried again (the `Retry-After` header of a 429). */
+  setRetryAfter(seconds: number): void;
 }
 
 /** `resHeaders`: the headers of the response tRPC will send (the adapter's own Response). */
@@ -42,5 +44,6 @@ export function createContext(c: HonoContext<AppEnv>, resHeaders: Headers, servi
         resHeaders.append('set-cookie', sessionCookie(c, token, maxAgeSeconds)),
       clearSession: () => resHeaders.append('set-cookie', expiredSessionCookie(c)),
     },
+    setRetryAfter: (seconds) => resHeaders.set('retry-after', String(Math.max(1, Math.ceil(seconds)))),
   };
 }
