@@ -186,10 +186,11 @@ export type RunChangeEvent = { type: 'run'; run: RunListRow } | { type: 'resync'
 
 const MAX_BIGINT = 2n ** 63n - 1n;
 
+/** A live-feed event ID: a PostgreSQL bigint, which nineteen digits can still overflow. */
+export function isRunEventId(value: string): boolean {
+  return /^\d{1,19}$/.test(value) && BigInt(value) <= MAX_BIGINT;
+}
+
 export const RunChangesInputSchema = z.strictObject({
-  lastEventId: z
-    .string()
-    // Event IDs are PostgreSQL bigints: nineteen digits can still overflow one.
-    .refine((id) => /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT, 'The last event ID is not valid')
-    .nullish(),
+  lastEventId: z.string().refine(isRunEventId, 'The last event ID is not valid').nullish(),
 });

@@ -2,8 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   type Connector,
   DomainError,
+  isRunEventId,
   parseInput,
+  RUN_COUNT_KEYS,
   RUN_STATUS_INFO,
+  type RunCountKey,
+  type RunCounts,
   type RunDetails,
   type RunListFilter,
   type RunListInput,
@@ -226,26 +230,30 @@ export async function listRuns(
   });
 }
 
-export interface RunDetailRow extends RunRow {
-  created_count: number;
-  updated_count: number;
-  reactivated_count: number;
-  deactivated_count: number;
-  unchanged_count: number;
-  skipped_count: number;
-  warning_count: number;
-  error_count: number;
-  error_summary: string | null;
-  threshold_details: ThresholdDetails | null;
-}
+/** The sync_run column of each count: the ledger writes them, RunDetails reads them. */
+export const RUN_COUNT_COLUMNS = {
+  created: 'created_count',
+  updated: 'updated_count',
+  reactivated: 'reactivated_count',
+  deactivated: 'deactivated_count',
+  unchanged: 'unchanged_count',
+  skipped: 'skipped_count',
+  warnings: 'warning_count',
+  errors: 'error_count',
+} as const satisfies Record<RunCountKey, string>;
+
+export type RunDetailRow = RunRow &
+  Record<(typeof RUN_COUNT_COLUMNS)[RunCountKey], number> & {
+    error_summary: string | null;
+    threshold_details: ThresholdDetails | null;
+  };
 
 /**
  * The select of RunDetails rows (`r` the run, `c` its configuration): the API's run details and support's
  * `runs show` / `runs list` read the same columns and print the same shape.
  */
-export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS}, r.created_count, r.updated_count, r.reactivated_count,
-    r.deactivated_count, r.unchanged_count, r.skipped_count, r.warning_count, r.error_count, r.error_summary,
-    r.threshold_details
+export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
+    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details
   from sync_run r join sync_configuration c on c.id = r.configuration_id`;
 
 /** A row of RUN_DETAILS_SELECT as RunDetails. */
@@ -253,16 +261,7 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
   const threshold = row.threshold_details;
   return {
     ...listRow(row),
-    counts: {
-      created: row.created_count,
-      updated: row.updated_count,
-      reactivated: row.reactivated_count,
-      deactivated: row.deactivated_count,
-      unchanged: row.unchanged_count,
-      skipped: row.skipped_count,
-      warnings: row.warning_count,
-      errors: row.error_count,
-    },
+    counts: Object.fromEntries(RUN_COUNT_KEYS.map((key) => [key, row[RUN_COUNT_COLUMNS[key]]])) as RunCounts,
     errorSummary: row.error_summary,
     // The sample of would-be deactivations stays with support: it names people.
     threshold: threshold
@@ -311,8 +310,6 @@ export async function listConfigurationChoices(
 /** Replayed at most this many changed runs on resume; past that the client reloads its list instead. */
 export const RUN_CHANGES_REPLAY_LIMIT = 1000;
 
-const MAX_BIGINT = 2n ** 63n - 1n;
-
 export interface RunChanges {
   /** Changed runs, oldest change first. */
   runs: RunListRow[];
@@ -338,8 +335,7 @@ export async function runChangesSince(
   organisationId: string,
   since: string | null,
 ): Promise<RunChanges> {
-  // Nineteen digits can still exceed a bigint, which PostgreSQL would refuse with an error of its own.
-  if (since !== null && !(/^\d{1,19}$/.test(since) && BigInt(since) <= MAX_BIGINT)) {
+  if (since !== null && !isRunEventId(since)) {
     throw new DomainError('BAD_INPUT', 'The last event ID is not valid', { lastEventId: ['Not valid'] });
   }
   return inOrganisation(em, organisationId, async (tx) => {
