@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   DomainError,
+  RUN_COUNT_KEYS,
   RUN_MAX_ATTEMPTS,
   RUN_STATUS_INFO,
   type RunCounts,
@@ -15,6 +16,7 @@ import type { ThresholdDetails } from '../entities/index.ts';
 import { sendSyncRunJob } from '../job-queue.ts';
 import type { Orm } from '../orm.ts';
 import { isUniqueViolation, isUuid, type SqlRunner, sql } from './common.ts';
+import { RUN_COUNT_COLUMNS } from './run-list.repository.ts';
 import { getConfiguration } from './sync-configuration.repository.ts';
 import { getRun } from './sync-run.repository.ts';
 
@@ -255,19 +257,6 @@ export async function lockRunForApply(
   return row.cancel ? 'cancelled' : 'owned';
 }
 
-/** The counts columns, by the key the API and the plan use. */
-const COUNT_COLUMNS: Record<keyof RunCounts, string> = {
-  created: 'created_count',
-  updated: 'updated_count',
-  reactivated: 'reactivated_count',
-  deactivated: 'deactivated_count',
-  unchanged: 'unchanged_count',
-  skipped: 'skipped_count',
-  warnings: 'warning_count',
-  errors: 'error_count',
-};
-const COUNT_KEYS = Object.keys(COUNT_COLUMNS) as (keyof RunCounts)[];
-
 /**
  * Inside the apply's transaction, after the directory writes: the run's final status, counts and progress
  * (every planned row applied). Fenced on the attempt; false when no row moved.
@@ -278,10 +267,10 @@ export async function finishApplied(
   outcome: { status: 'success' | 'needs_attention'; counts: RunCounts; progress: RunProgress },
 ): Promise<boolean> {
   const row = await transitionRun(trx, run.runId, outcome.status, {
-    set: `${DURATION_SET}, ${COUNT_KEYS.map((key) => `${COUNT_COLUMNS[key]} = ?`).join(', ')},
+    set: `${DURATION_SET}, ${RUN_COUNT_KEYS.map((key) => `${RUN_COUNT_COLUMNS[key]} = ?`).join(', ')},
       rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now()`,
     params: [
-      ...COUNT_KEYS.map((key) => outcome.counts[key]),
+      ...RUN_COUNT_KEYS.map((key) => outcome.counts[key]),
       outcome.progress.read,
       outcome.progress.planned,
       outcome.progress.applied,
