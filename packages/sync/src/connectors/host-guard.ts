@@ -3,8 +3,6 @@ import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { type AllowList, SourceError } from './source.ts';
 
-export type { AllowList } from './source.ts';
-
 /**
  * Server-side request forgery guard for connector hosts. A configuration names a host; before connecting,
  * the host is resolved and every address it resolves to must be public, or allowed by the operator's

@@ -1,8 +1,6 @@
 import type { BlockList } from 'node:net';
 import { formatBytes } from '../files/raw-rows.ts';
 
-export { DEFAULT_MAX_TEXT_BYTES } from '@provisioning/shared';
-
 /**
  * What every connector hands the engine: the header row and an async stream of source records, or a
  * typed SourceError. A SourceError anywhere before apply means Data Load Failed with nothing written.

@@ -1,6 +1,7 @@
+import { DEFAULT_MAX_TEXT_BYTES } from '@provisioning/shared';
 import { HR_COLUMNS, iterateHrRows, longValueRows } from '@provisioning/testkit';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_TEXT_BYTES, SourceError, type SourceRecord, TextBudget } from '../connectors/source.ts';
+import { SourceError, type SourceRecord, TextBudget } from '../connectors/source.ts';
 import { resolveColumns } from './columns.ts';
 import { createNormaliser, isValidEmail, parseStartDate } from './normalise.ts';
 import type { NormalisedRow } from './types.ts';

@@ -1,10 +1,11 @@
 import {
+  DEFAULT_MAX_TEXT_BYTES,
   DIRECTORY_FIELD_TABLE,
   DIRECTORY_FIELDS,
   type DirectoryField,
   DIRECTORY_FIELD_LABELS as LABELS,
 } from '@provisioning/shared';
-import { DEFAULT_MAX_TEXT_BYTES, type SourceRecord, TextBudget } from '../connectors/source.ts';
+import { type SourceRecord, TextBudget } from '../connectors/source.ts';
 import type { ColumnMap } from './columns.ts';
 import { createInterner, internRepeating } from './intern.ts';
 import {

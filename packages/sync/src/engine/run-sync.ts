@@ -12,15 +12,15 @@ import {
   type ThresholdDetails,
 } from '@provisioning/db';
 import {
+  DEFAULT_MAX_TEXT_BYTES,
   DIRECTORY_FIELDS,
   type DirectoryField,
   type RunProgress,
   type RunStatus,
 } from '@provisioning/shared';
-import type { AllowList } from '../connectors/host-guard.ts';
 import { loadSource } from '../connectors/load-source.ts';
 import {
-  DEFAULT_MAX_TEXT_BYTES,
+  type AllowList,
   type LoadOptions,
   SourceError,
   type SourceTable,

@@ -1,12 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import {
-  DEFAULT_MAX_TEXT_BYTES,
-  SourceError,
-  type SourceRecord,
-  type SourceTable,
-  TextBudget,
-} from '../connectors/source.ts';
+import { DEFAULT_MAX_TEXT_BYTES } from '@provisioning/shared';
+import { SourceError, type SourceRecord, type SourceTable, TextBudget } from '../connectors/source.ts';
 import { type CsvEncoding, csvRows } from './csv-rows.ts';
 import type { RawRow, RawRowSource } from './raw-rows.ts';
 import { xlsxRows } from './xlsx-rows.ts';
