@@ -4,17 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Migrator } from '@mikro-orm/migrations';
-import { DatabaseUrlSchema, parseEnvironment } from '@provisioning/shared';
 import pg from 'pg';
-import { z } from 'zod';
 import { migrate } from '../src/migrate.ts';
 import { createOrm } from '../src/orm.ts';
+import { readScriptEnv } from './env.ts';
 
-const { DATABASE_URL: serverUrl } = parseEnvironment(
-  z.object({ DATABASE_URL: DatabaseUrlSchema.default('postgres://postgres@127.0.0.1:5432/postgres') }),
-  process.env,
-  'migration:create cannot start, its environment is not valid',
-);
+const { DATABASE_URL: serverUrl } = readScriptEnv();
 const name = `migration_scratch_${randomBytes(4).toString('hex')}`;
 const admin = new pg.Client({ connectionString: serverUrl });
 await admin.connect();
