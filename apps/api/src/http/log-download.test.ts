@@ -96,6 +96,8 @@ describe('log downloads', () => {
       `attachment; filename="Sync Logs - 16 Jan 2024 4.00am.csv"; filename*=UTF-8''Sync%20Logs%20-%2016%20Jan%202024%204.00am.csv`,
     );
     expect(response.headers.get('cache-control')).toBe('no-store');
+    // The app's security headers cover downloads too: a browser must not sniff the log as HTML.
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     // response.text() would drop the BOM that Excel needs: read the bytes as they are.
     const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(await response.arrayBuffer());
     expect(text.charCodeAt(0)).toBe(0xfeff);

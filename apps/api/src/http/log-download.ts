@@ -64,7 +64,6 @@ export function logDownload({ slots, stallTimeoutMs }: LogDownloadOptions): Hand
       'content-type': LOG_CONTENT_TYPES[format],
       'content-disposition': contentDisposition(info.fileName(format)),
       'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
     };
     // No Content-Length: the size is known only once the file has been written.
     if (c.req.method === 'HEAD') return c.body(null, 200, headers);
