@@ -1,7 +1,32 @@
 import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@provisioning/db';
-import { CONNECTOR_LABELS, type SftpSettings } from '@provisioning/shared';
+import { CONNECTOR_LABELS, type Connector, type ConnectorSettings } from '@provisioning/shared';
 import { loadSftpSource } from './sftp.connector.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
+
+type Loader<C extends Connector> = (
+  settings: ConnectorSettings[C],
+  options: LoadOptions,
+) => Promise<SourceTable>;
+
+function notYetAvailable(connector: Connector): Loader<Connector> {
+  return () =>
+    Promise.reject(
+      new SourceError(
+        'SourceUnreachable',
+        `The ${CONNECTOR_LABELS[connector]} connector is not available yet in this version`,
+        {
+          hint: 'Use an SFTP file configuration for now, or contact support.',
+        },
+      ),
+    );
+}
+
+/** Each connector's loader: settings (secrets opened) and options in, the source table out. */
+const LOADERS: { [C in Connector]: Loader<C> } = {
+  sftp: loadSftpSource,
+  workday: notYetAvailable('workday'),
+  'google-workspace': notYetAvailable('google-workspace'),
+};
 
 /** The configuration's connector, with its secrets opened, loading the source. */
 export async function loadSource(
@@ -32,16 +57,8 @@ export async function loadSource(
       },
     );
   }
-  switch (configuration.connector) {
-    case 'sftp':
-      return loadSftpSource(settings as SftpSettings, options);
-    default:
-      throw new SourceError(
-        'SourceUnreachable',
-        `The ${CONNECTOR_LABELS[configuration.connector]} connector is not available yet in this version`,
-        { hint: 'Use an SFTP file configuration for now, or contact support.' },
-      );
-  }
+  const load = LOADERS[configuration.connector] as Loader<Connector>;
+  return load(settings as ConnectorSettings[Connector], options);
 }
 
 /** The host a connector with these (already valid) settings connects to, where it names one. */

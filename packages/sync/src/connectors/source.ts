@@ -1,4 +1,5 @@
 import type { BlockList } from 'node:net';
+import type { DirectoryField } from '@provisioning/shared';
 import { formatBytes } from '../files/raw-rows.ts';
 
 /**
@@ -108,6 +109,12 @@ export interface SourceTable {
    * the source breaks midway.
    */
   batches: AsyncIterable<SourceRecord[]>;
+  /**
+   * The connector's own names for directory fields (a Workday report's `Email_Address`, Google's
+   * `primaryEmail`), tried in order for a field the configuration's mapping and the header-name fallback
+   * leave unresolved. File sources have none: their headers are the customer's.
+   */
+  defaultColumns?: Partial<Record<DirectoryField, readonly string[]>>;
   /**
    * The text budget of the load, already charged with what the reader holds; the engine charges the values
    * it keeps to the same one. Absent: the engine uses DEFAULT_MAX_TEXT_BYTES.

@@ -120,4 +120,63 @@ describe('resolveColumns', () => {
     const headers = Array.from({ length: 60 }, (_, i) => `Column ${i + 1}`);
     expect(failure(headers).message).toMatch(/Column 50 and 10 more$/);
   });
+
+  describe("with the connector's default columns", () => {
+    const WORKDAY = {
+      employee_id: ['Employee_ID', 'Worker_ID'],
+      email: ['Email_Address', 'Work_Email'],
+      first_name: ['Legal_First_Name', 'First_Name'],
+      last_name: ['Legal_Last_Name', 'Last_Name'],
+    };
+
+    it('reads a field the mapping and header names leave unresolved from the first default present', () => {
+      const columns = resolveColumns(
+        ['Worker_ID', 'Work_Email', 'Legal_First_Name', 'Last_Name'],
+        {},
+        WORKDAY,
+      );
+      expect(columns.fields).toEqual({
+        employee_id: 'Worker_ID',
+        email: 'Work_Email',
+        first_name: 'Legal_First_Name',
+        last_name: 'Last_Name',
+      });
+      expect(columns.key).toBe('employee_id');
+    });
+
+    it('prefers the mapping and the header-name match to a default', () => {
+      const columns = resolveColumns(
+        ['Email_Address', 'Personal_Email', 'Legal_First_Name', 'First Name', 'Legal_Last_Name'],
+        { email: 'Personal_Email' },
+        WORKDAY,
+      );
+      expect(columns.fields).toEqual({
+        email: 'Personal_Email',
+        first_name: 'First Name',
+        last_name: 'Legal_Last_Name',
+      });
+    });
+
+    it('never reads one column into two fields', () => {
+      const columns = resolveColumns(
+        ['Email_Address', 'First_Name', 'Last_Name'],
+        {},
+        {
+          ...WORKDAY,
+          manager_email: ['Email_Address'],
+        },
+      );
+      expect(columns.fields.email).toBe('Email_Address');
+      expect(columns.fields.manager_email).toBeUndefined();
+    });
+
+    it('still names a required field that no default matches', () => {
+      try {
+        resolveColumns(['Employee_ID', 'Legal_First_Name', 'Legal_Last_Name'], {}, WORKDAY);
+        expect.unreachable('resolveColumns did not throw');
+      } catch (error) {
+        expect((error as SourceError).message).toMatch(/^Missing required column `email`\./);
+      }
+    });
+  });
 });

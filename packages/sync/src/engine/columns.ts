@@ -59,7 +59,15 @@ const bothOrAll = (columns: readonly string[]) => (columns.length === 2 ? 'both'
  * matches exactly); a field the mapping leaves out falls back to the header matching its name case-, space-
  * and underscore-insensitively, among the columns the mapping has not taken.
  */
-export function resolveColumns(headers: readonly string[], mapping: FieldMapping = {}): ColumnMap {
+export function resolveColumns(
+  headers: readonly string[],
+  mapping: FieldMapping = {},
+  /**
+   * The connector's own column names for fields the mapping and the header fallback leave unresolved
+   * (SourceTable.defaultColumns): the first candidate the source has, and nothing else has taken, wins.
+   */
+  defaultColumns: Partial<Record<DirectoryField, readonly string[]>> = {},
+): ColumnMap {
   const problems: string[] = [];
   let ambiguous = false;
   let missingColumn = false;
@@ -107,8 +115,17 @@ export function resolveColumns(headers: readonly string[], mapping: FieldMapping
     }
   }
 
+  for (const header of candidates.values()) taken.add(header[0]!);
+  for (const field of DIRECTORY_FIELDS) {
+    if (mapping[field] !== undefined || candidates.has(field)) continue;
+    const column = defaultColumns[field]?.find((name) => headers.includes(name) && !taken.has(name));
+    if (column === undefined) continue;
+    fields[field] = column;
+    taken.add(column);
+  }
+
   const missing = REQUIRED_DIRECTORY_FIELDS.filter(
-    (field) => mapping[field] === undefined && !candidates.has(field),
+    (field) => mapping[field] === undefined && !candidates.has(field) && fields[field] === undefined,
   );
   if (missing.length === 1) problems.push(`Missing required column ${quote(missing[0]!)}.`);
   if (missing.length > 1) problems.push(`Missing required columns ${missing.map(quote).join(', ')}.`);

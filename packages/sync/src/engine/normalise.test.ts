@@ -294,6 +294,15 @@ describe('createNormaliser', () => {
       expect(parseStartDate('2024-04-31')).toBeNull();
       expect(parseStartDate('2024-01/15')).toBeNull();
     });
+
+    it("reads Workday's dates, which carry an offset right after the day, without shifting the day", () => {
+      expect(parseStartDate('2016-02-02-08:00')).toBe('2016-02-02');
+      expect(parseStartDate('2016-02-02+05:30')).toBe('2016-02-02');
+      expect(parseStartDate('2016-02-02Z')).toBe('2016-02-02');
+      expect(parseStartDate('2016-02-30-08:00')).toBeNull();
+      expect(parseStartDate('2016-02-02-0800')).toBeNull();
+      expect(parseStartDate('2016-02-02-08:00x')).toBeNull();
+    });
   });
 
   describe('manager email', () => {

@@ -80,9 +80,10 @@ export function isValidEmail(email: string): boolean {
   return email.indexOf('@') <= MAX_EMAIL_LOCAL_LENGTH;
 }
 
-// YYYY-MM-DD or YYYY/MM/DD, optionally with the time part Excel and ISO exports add.
+// YYYY-MM-DD or YYYY/MM/DD, optionally with the time part Excel and ISO exports add, or with the bare
+// offset Workday writes after a date (xsd:date: `2016-02-02-08:00`, `2016-02-02Z`).
 const DATE_PATTERN =
-  /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+  /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?|Z|[+-]\d{2}:\d{2})?$/i;
 
 /**
  * The ISO date (YYYY-MM-DD) of a start date, or null. Day-first and month-first forms (15/01/2024,

@@ -274,6 +274,27 @@ describe.each([
     expect(await directory()).toEqual([]);
   });
 
+  it("reads fields from the connector's default columns when the mapping and header names leave them out", async () => {
+    const headers = ['Worker_ID', 'Email_Address', 'Legal_First_Name', 'Legal_Last_Name'];
+    const rows = [['W1', 'ada@example.com', 'Ada', 'Lovelace']] as unknown as Row[];
+    const plain = memorySource(rows, headers)!;
+    const { run } = await sync(rows, {
+      load: async (configuration, options) => ({
+        ...(await plain(configuration, options)),
+        defaultColumns: {
+          employee_id: ['Employee_ID', 'Worker_ID'],
+          email: ['Email_Address'],
+          first_name: ['Legal_First_Name'],
+          last_name: ['Legal_Last_Name'],
+        },
+      }),
+    });
+    expect(run).toMatchObject({ status: 'success', created_count: 1 });
+    expect(await directory()).toEqual([
+      { external_id: 'W1', email: 'ada@example.com', department: null, status: 'active' },
+    ]);
+  });
+
   describe('deactivation threshold', () => {
     async function blockedAt(
       active: number,

@@ -138,9 +138,12 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     });
     const normaliser = (() => {
       try {
-        return createNormaliser(resolveColumns(source.headers, configuration.mapping), {
-          text: source.textBudget ?? new TextBudget(DEFAULT_MAX_TEXT_BYTES, source.origin),
-        });
+        return createNormaliser(
+          resolveColumns(source.headers, configuration.mapping, source.defaultColumns),
+          {
+            text: source.textBudget ?? new TextBudget(DEFAULT_MAX_TEXT_BYTES, source.origin),
+          },
+        );
       } catch (error) {
         void source.close();
         throw error;
