@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SftpSettings } from '@provisioning/shared';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import { openTabularFile } from '../files/file-reader.ts';
 import { formatBytes } from '../files/raw-rows.ts';
 import { parseAllowList, vetHost } from './host-guard.ts';
+import { withRetries } from './retry.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
 export interface SftpLoadOptions extends LoadOptions {
@@ -194,11 +194,9 @@ async function connect(
   settings: SftpSettings,
   options: SftpLoadOptions,
 ): Promise<{ client: SftpClient; sftp: SFTPWrapper }> {
-  const attempts = Math.max(1, options.connectAttempts ?? 3);
   const readyTimeout = options.readyTimeoutMs ?? 20_000;
   const pinned = normaliseFingerprint(settings.hostFingerprint);
-  for (let attempt = 1; ; attempt++) {
-    options.signal?.throwIfAborted();
+  const attempt = async () => {
     let presented: string | undefined;
     // ssh2-sftp-client logs unexpected events to the console by default; errors surface through its promises.
     const client = new SftpClient('provisioning', { error: () => {}, end: () => {}, close: () => {} });
@@ -233,16 +231,17 @@ async function connect(
       await client.end().catch(() => {});
       options.signal?.throwIfAborted();
       if (error instanceof SourceError) throw error;
-      const failure = connectError(error, settings, presented, pinned, readyTimeout);
-      if (!failure.transient || attempt >= attempts) throw failure;
-      options.onRetry?.(failure, attempt);
-      await sleep((options.retryDelayMs ?? 1_000) * 2 ** (attempt - 1), undefined, {
-        signal: options.signal,
-      });
+      throw connectError(error, settings, presented, pinned, readyTimeout);
     } finally {
       options.signal?.removeEventListener('abort', abort);
     }
-  }
+  };
+  return withRetries(attempt, (error) => (error instanceof SourceError && error.transient ? {} : false), {
+    attempts: options.connectAttempts ?? 3,
+    retryDelayMs: options.retryDelayMs,
+    signal: options.signal,
+    onRetry: (error, attemptNumber) => options.onRetry?.(error as SourceError, attemptNumber),
+  });
 }
 
 function connectError(
