@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { isPublicAddress, parseAllowList, vetHost } from './host-guard.ts';
+import { once } from 'node:events';
+import { Agent, createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardedLookup, isPublicAddress, parseAllowList, vetHost } from './host-guard.ts';
 import { SourceError } from './source.ts';
 
 const PUBLIC_ONLY = parseAllowList(undefined);
@@ -125,5 +128,48 @@ describe('parseAllowList', () => {
     ['-rf', /neither a host name nor a CIDR range/],
   ])('refuses %j, naming it', (entry, message) => {
     expect(() => parseAllowList(entry)).toThrow(message);
+  });
+});
+
+describe('guardedLookup', () => {
+  const server = createServer((_request, response) => response.end('hello'));
+  let port: number;
+  beforeAll(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    server.close();
+  });
+
+  /** GET through an agent whose connections go through the guard; the body, or the request's error. */
+  function fetchThrough(host: string, lookup: ReturnType<typeof guardedLookup>): Promise<string> {
+    const agent = new Agent({ lookup });
+    return new Promise<string>((resolve, reject) => {
+      get({ host, port, path: '/', agent }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve(body));
+      }).on('error', reject);
+    }).finally(() => agent.destroy());
+  }
+
+  it('refuses, as the request error, a connection to a loopback host that is not allowed', async () => {
+    const error = await refusal(fetchThrough('localhost', guardedLookup(PUBLIC_ONLY)));
+    expect(error.message).toMatch(/^localhost resolves to (127\.0\.0\.1|::1), which is a private/);
+  });
+
+  it('connects to the vetted address when the allow-list lets it through', async () => {
+    const allowList = parseAllowList('127.0.0.1/32');
+    expect(await fetchThrough('workday.test', guardedLookup(allowList, resolvesTo('127.0.0.1')))).toBe(
+      'hello',
+    );
+  });
+
+  it('refuses a name whose DNS answer points inside the network', async () => {
+    await refusal(fetchThrough('rebound.example.com', guardedLookup(PUBLIC_ONLY, resolvesTo('127.0.0.1'))));
   });
 });

@@ -1,3 +1,4 @@
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
@@ -109,6 +110,34 @@ export async function vetHost(
     );
   }
   return addresses[0]!.address;
+}
+
+/** The `lookup` a socket calls (net.connect, http.Agent): every form node uses, `all` included. */
+export type SocketLookup = (
+  hostname: string,
+  options: LookupOptions,
+  callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+) => void;
+
+/**
+ * A `lookup` for HTTP agents (`new https.Agent({ lookup })`, or gaxios's `agent`) that connects only to
+ * an address vetHost accepted: the same guard as SFTP's, applied at every connection an HTTP client
+ * opens, redirects included. A refusal surfaces as the request's error: the SourceError itself.
+ */
+export function guardedLookup(
+  allowList: AllowList,
+  resolve?: (host: string) => Promise<{ address: string }[]>,
+): SocketLookup {
+  return (hostname, options, callback) => {
+    vetHost(hostname, allowList, resolve).then(
+      (address) => {
+        const family = isIP(address);
+        if (options.all) callback(null, [{ address, family }]);
+        else callback(null, address, family);
+      },
+      (error: Error) => callback(error, ''),
+    );
+  };
 }
 
 /** `CONNECTOR_ALLOWED_HOSTS` as the apps' env.ts read it: the text, refused with the entry at fault. */
