@@ -87,7 +87,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     cwd: API_DIR,
     env: {
       ...options.apiEnv,
-      DATABASE_URL: database.url,
+      DATABASE_URL: database.apiUrl,
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: 'production',

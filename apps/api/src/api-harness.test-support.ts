@@ -43,7 +43,7 @@ export async function createApiHarness(label: string): Promise<ApiHarness> {
 /** Another connection pool as the API's role: what a second API replica on the same database has. */
 export function createApiOrm(database: MigratedTestOrm): Promise<Orm> {
   return createOrm({
-    databaseUrl: database.url,
+    databaseUrl: database.apiUrl,
     ...(database.kind === 'server' ? { role: API_DATABASE_ROLE } : {}),
   });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type CountedAttempt,
   deleteEndedAttemptWindows,
@@ -81,7 +82,8 @@ export class LoginRateLimiter {
 }
 
 function accountKey(email: string): string {
-  return `account:${email.trim().toLowerCase()}`;
+  // Hashed: the table is the API role's to write, and should not list who tries to sign in.
+  return `account:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
 }
 
 function addressKey(address: string): string {

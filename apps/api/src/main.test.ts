@@ -12,10 +12,12 @@ import {
   seedOrganisation,
   sseEvents,
   type TestOrganisation,
+  testDatabaseKind,
 } from './api-harness.test-support.ts';
 
 const apiDirectory = fileURLToPath(new URL('..', import.meta.url));
 
+const onServer = (await testDatabaseKind()) === 'server';
 let harness: ApiHarness;
 let acme: TestOrganisation;
 
@@ -36,13 +38,13 @@ interface ApiProcess {
 }
 
 /** The API as production runs it: `src/main.ts` in a process of its own, on the test database. */
-async function startApi(): Promise<ApiProcess> {
+async function startApi(databaseUrl = harness.database.apiUrl): Promise<ApiProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: apiDirectory,
     env: {
       ...process.env,
-      DATABASE_URL: harness.database.url,
+      DATABASE_URL: databaseUrl,
       PORT: String(port),
       LOG_LEVEL: 'info',
       // Shorter than any keep-alive timeout (Node's 5 s, undici's 4 s): exiting in time means the server
@@ -55,7 +57,9 @@ async function startApi(): Promise<ApiProcess> {
   const lines: string[] = [];
   const output = createInterface({ input: child.stdout! });
   await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`the API exited with ${code} while starting`)));
+    child.once('exit', (code) =>
+      reject(new Error(`the API exited with ${code} while starting:\n${lines.join('\n')}`)),
+    );
     output.on('line', (line) => {
       lines.push(line);
       if (line.includes('API listening')) resolve();
@@ -121,4 +125,15 @@ describe('the API process', () => {
       if (api.child.exitCode === null) api.child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it.runIf(onServer)(
+    "refuses to start on the owner's login, which row-level security does not hold, and says what to do",
+    async () => {
+      const failed = startApi(harness.database.url);
+      await expect(failed).rejects.toThrow(
+        /the API exited with 1 while starting:[\s\S]*API refused to start: DATABASE_URL must log in as a role that holds only provisioning_api, and it logs in as \\"postgres\\", a superuser\. Create one as the owner/,
+      );
+    },
+    60_000,
+  );
 });

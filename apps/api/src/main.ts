@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
-import { API_DATABASE_ROLE, createOrm, migrate, type Orm, sql } from '@provisioning/db';
+import {
+  API_DATABASE_ROLE,
+  API_LOGIN_ROLE,
+  apiLoginProblem,
+  createOrm,
+  type Orm,
+  pendingMigrations,
+} from '@provisioning/db';
 import { loggerOptions } from '@provisioning/shared';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
@@ -11,25 +18,49 @@ import { RunChangeFeed } from './run-change-feed.ts';
 
 const env = readEnv();
 
+/**
+ * Why the API must not serve from this database, or null: a login that could escape row-level security,
+ * or a schema older than this code. On the embedded database (one shared session, `pnpm start` only)
+ * the login is the owner's: there the role is switched per transaction instead.
+ */
+async function startUpRefusal(orm: Orm, sharedSession: boolean): Promise<string | null> {
+  const problem = sharedSession ? null : await apiLoginProblem(orm);
+  if (problem) {
+    return (
+      `API refused to start: DATABASE_URL must log in as a role that holds only ${API_DATABASE_ROLE}, ` +
+      `and ${problem}. Create one as the owner (e.g. create role ${API_LOGIN_ROLE} login password '...'; ` +
+      `grant ${API_DATABASE_ROLE} to ${API_LOGIN_ROLE};) and give the API its URL: see "Database roles" in the README.`
+    );
+  }
+  const pending = await pendingMigrations(orm);
+  if (pending.length === 0) return null;
+  return (
+    `API refused to start: the database schema is ${pending.length} migration(s) behind this code ` +
+    `(${pending.at(-1)} is missing). Migrate it with the owner's connection first: ` +
+    '`pnpm provisioning migrate`, or start the worker, which migrates as it starts.'
+  );
+}
+
 const logger = pino(loggerOptions('api', env.LOG_LEVEL));
 
 let orm: Orm;
 try {
-  // Migrations run as the database owner; requests then run as the API's own role, which row-level
-  // security applies to.
-  const owner = await createOrm({ databaseUrl: env.DATABASE_URL, poolSize: 1 });
-  const applied = await migrate(owner).finally(() => owner.close());
-  logger.info(
-    { migrations: applied },
-    applied.length > 0 ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
-  );
+  // The API does not migrate: its login holds only the API's role, which row-level security applies to.
+  // The worker and `pnpm provisioning migrate` migrate, with the owner's connection.
   orm = await createOrm({
     databaseUrl: env.DATABASE_URL,
     ...(env.DATABASE_SHARED_SESSION ? {} : { role: API_DATABASE_ROLE }),
   });
-  await sql(orm.em, 'select 1');
 } catch (error) {
-  logger.fatal({ err: error }, 'API failed to start: could not connect to or migrate the database');
+  logger.fatal({ err: error }, 'API failed to start: could not connect to the database');
+  process.exit(1);
+}
+const refusal = await startUpRefusal(orm, env.DATABASE_SHARED_SESSION).catch((error: unknown) => {
+  logger.fatal({ err: error }, 'API failed to start: could not read the database');
+  return process.exit(1);
+});
+if (refusal) {
+  logger.fatal(refusal);
   process.exit(1);
 }
 

@@ -11,6 +11,13 @@ const EnvSchema = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'DATABASE_URL must be a postgres:// URL' })
     .optional(),
+  /**
+   * `pnpm start` with DATABASE_URL: the API's own login (a role holding only provisioning_api). Unset:
+   * the launcher creates API_LOGIN_ROLE with a new random password on each start.
+   */
+  API_DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'API_DATABASE_URL must be a postgres:// URL' })
+    .optional(),
   /** 32 bytes (base64 or hex) sealing configuration secrets; unset with the embedded database: a local key. */
   PROVISIONING_SECRET_KEY: SecretKeySchema.optional(),
   PROVISIONING_DATA_DIR: z.string().min(1).default(`${REPO_ROOT}.data`),

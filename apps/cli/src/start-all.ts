@@ -12,7 +12,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
-import { migrate, seedDemo } from '@provisioning/db';
+import {
+  API_LOGIN_ROLE,
+  apiLoginUrl,
+  ensureApiLoginRole,
+  migrate,
+  newApiLoginPassword,
+  seedDemo,
+} from '@provisioning/db';
 import { openDatabase } from './database.ts';
 import { seedDemoConfigurations } from './demo/demo-configurations.ts';
 import { startDemoSftp } from './demo/demo-sftp-server.ts';
@@ -30,7 +37,28 @@ const demoSftp = seeded ? await startDemoSftp(env.PROVISIONING_DATA_DIR, env.DEM
 if (seeded && demoSftp) {
   await seedDemoConfigurations(db.orm, db.url, seeded.organisationId, db.secretKey(), demoSftp);
 }
+const apiDatabaseUrl = db.embedded ? db.url : await apiLogin();
 await db.orm.close(true);
+
+/**
+ * The API logs in as a role that holds only provisioning_api (it refuses the owner's login):
+ * API_DATABASE_URL's, else API_LOGIN_ROLE, created with a new password now (the owner needs CREATEROLE).
+ */
+async function apiLogin(): Promise<string> {
+  if (env.API_DATABASE_URL) return env.API_DATABASE_URL;
+  const password = newApiLoginPassword();
+  try {
+    await ensureApiLoginRole(db.orm, { password });
+  } catch (error) {
+    log(
+      `could not create the API's database login ${API_LOGIN_ROLE} (${(error as Error).message}): ` +
+        'set API_DATABASE_URL to a login that holds only provisioning_api (see "Database roles" in the README)',
+    );
+    process.exit(1);
+  }
+  log(`the API logs in as ${API_LOGIN_ROLE} (a new password on each start)`);
+  return apiLoginUrl(db.url, password);
+}
 
 const childEnv: Record<string, string> = {
   ...inheritedEnvironment(),
@@ -53,7 +81,11 @@ const apps = [
     args: TSX_MAIN,
     // The embedded database's connections share one session: a connection-wide `set role` would
     // switch the worker's too. The API then switches role per transaction only.
-    env: { PORT: String(env.API_PORT), ...(db.embedded ? { DATABASE_SHARED_SESSION: 'true' } : {}) },
+    env: {
+      PORT: String(env.API_PORT),
+      DATABASE_URL: apiDatabaseUrl,
+      ...(db.embedded ? { DATABASE_SHARED_SESSION: 'true' } : {}),
+    },
     ready: /API listening on/,
   },
   {

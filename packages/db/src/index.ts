@@ -1,4 +1,5 @@
 export type { EntityManager } from '@mikro-orm/postgresql';
+export * from './api-login.ts';
 export * from './embedded-database.ts';
 export * from './entities/index.ts';
 export * from './environment.ts';

@@ -1,5 +1,4 @@
-import type { EntityManager } from '@provisioning/db';
-import type { Role, SyncService } from '@provisioning/shared';
+import type { EntityManager, LiveSession } from '@provisioning/db';
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from 'pino';
 
@@ -16,16 +15,7 @@ export type AppEnv = {
   };
 };
 
-/** The signed-in account as every procedure and download sees it; read fresh on each request. */
-export interface SessionInfo {
+/** The signed-in account as every procedure and download sees it (read fresh on each request), with its cookie token. */
+export interface SessionInfo extends LiveSession {
   token: string;
-  account: { id: string; email: string; name: string };
-  roles: Role[];
-  organisation: {
-    id: string;
-    name: string;
-    timeZone: string;
-    provisioningEnabled: boolean;
-    syncService: SyncService;
-  };
 }

@@ -46,21 +46,7 @@ export async function loadSession(
 ): Promise<SessionInfo | null> {
   if (!token) return null;
   const session = await findSession(em, token, options);
-  if (!session) return null;
-  const { account } = session;
-  const organisation = account.organisation;
-  return {
-    token,
-    account: { id: account.id, email: account.email, name: account.name },
-    roles: [...account.roles],
-    organisation: {
-      id: organisation.id,
-      name: organisation.name,
-      timeZone: organisation.timeZone,
-      provisioningEnabled: organisation.provisioningEnabled,
-      syncService: organisation.syncService,
-    },
-  };
+  return session ? { token, ...session } : null;
 }
 
 /** Resolves the session cookie, if any, for the handlers after it (tRPC and the downloads). */

@@ -42,7 +42,7 @@ beforeAll(async () => {
   acme = await seedOrganisation(harness.owner, { name: 'Acme' });
   other = await seedOrganisation(harness.owner, { name: 'Other' });
   feed = new RunChangeFeed({
-    databaseUrl: harness.database.url,
+    databaseUrl: harness.database.apiUrl,
     logger: silent,
     fallbackPollIntervalMs: 500,
   });

@@ -1,7 +1,7 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 
 /**
- * Sign-in attempts counted per key (`account:<email>` or `address:<ip>`) in a fixed window. Kept in
+ * Sign-in attempts counted per key (`account:<SHA-256 of the email>` or `address:<ip>`) in a fixed window. Kept in
  * PostgreSQL, not in a process, so every API replica counts against the same limit. Written only by
  * sign-in-attempt.repository.ts, one atomic upsert per attempt.
  */

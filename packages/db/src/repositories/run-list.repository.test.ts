@@ -37,7 +37,10 @@ let appOrm: Orm;
 beforeAll(async () => {
   database = await createMigratedTestOrm('run_list_repository');
   orm = database.orm;
-  appOrm = await createOrm({ databaseUrl: database.url, ...(onServer ? { role: API_DATABASE_ROLE } : {}) });
+  appOrm = await createOrm({
+    databaseUrl: database.apiUrl,
+    ...(onServer ? { role: API_DATABASE_ROLE } : {}),
+  });
 });
 
 /** A transaction as the API's role with no organisation named. */

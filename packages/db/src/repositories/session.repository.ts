@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Account, Session } from '../entities/index.ts';
+import type { Role, SyncService } from '@provisioning/shared';
+import { Session } from '../entities/index.ts';
 import { hashPassword, verifyPassword } from '../password.ts';
-import { escapeLike } from './common.ts';
+import { sql } from './common.ts';
 
 /** A session ends after this long without a request... */
 export const SESSION_IDLE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
@@ -18,25 +19,26 @@ function tokenHash(token: string): string {
 /** A hash to verify against when no account has the email, so both answers take the same time. */
 let decoyHash: Promise<string> | undefined;
 
-/** The account whose email and password these are, or null; the email's case does not matter. */
+/**
+ * The ID of the account whose email and password these are, or null; the email's case does not matter.
+ * The API's database role reads no account table: `api_account_for_sign_in` hands it the one hash to check.
+ */
 export async function findAccountByCredentials(
   em: EntityManager,
   email: string,
   password: string,
-): Promise<Account | null> {
-  const account = await em.findOne(
-    Account,
-    { email: { $ilike: escapeLike(email) } },
-    {
-      populate: ['organisation'],
-    },
+): Promise<{ id: string } | null> {
+  const [account] = await sql<{ id: string; password_hash: string }>(
+    em,
+    'select "id", "password_hash" from api_account_for_sign_in(?)',
+    [email],
   );
   if (!account) {
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
     await verifyPassword(password, await decoyHash);
     return null;
   }
-  return (await verifyPassword(password, account.passwordHash)) ? account : null;
+  return (await verifyPassword(password, account.password_hash)) ? { id: account.id } : null;
 }
 
 export interface NewSession {
@@ -47,56 +49,85 @@ export interface NewSession {
 
 export async function createSession(
   em: EntityManager,
-  account: Account,
+  account: { id: string },
   client: { ipAddress?: string | null; userAgent?: string | null } = {},
   now = new Date(),
 ): Promise<NewSession> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_IDLE_TIMEOUT_MS);
-  em.create(Session, {
-    tokenHash: tokenHash(token),
-    account,
-    createdAt: now,
-    lastSeenAt: now,
+  await sql(em, 'select api_create_session(?, ?, ?, ?, ?, ?)', [
+    tokenHash(token),
+    account.id,
+    now,
     expiresAt,
-    ipAddress: client.ipAddress?.slice(0, 100) ?? null,
-    userAgent: client.userAgent?.slice(0, 500) ?? null,
-  });
-  await em.flush();
+    client.ipAddress?.slice(0, 100) ?? null,
+    client.userAgent?.slice(0, 500) ?? null,
+  ]);
   return { token, expiresAt };
+}
+
+/** A live session: who is signed in, with their roles and organisation, as read on each request. */
+export interface LiveSession {
+  account: { id: string; email: string; name: string };
+  roles: Role[];
+  organisation: {
+    id: string;
+    name: string;
+    timeZone: string;
+    provisioningEnabled: boolean;
+    syncService: SyncService;
+  };
+}
+
+interface SessionRow {
+  account_id: string;
+  email: string;
+  name: string;
+  roles: Role[];
+  organisation_id: string;
+  organisation_name: string;
+  time_zone: string;
+  provisioning_enabled: boolean;
+  sync_service: SyncService;
 }
 
 /**
  * The live session behind a cookie token, with its account and organisation, or null when the token is
- * unknown, revoked or expired. Extends the idle expiry (never past the maximum age) unless `extendIdle` is
- * false: a look that is not the person's own activity (an open live feed checking it is still allowed)
- * must not keep an unattended session alive.
+ * unknown, revoked or expired: one round trip (`api_session`). Extends the idle expiry (never past the
+ * maximum age) unless `extendIdle` is false: a look that is not the person's own activity (an open live
+ * feed checking it is still allowed) must not keep an unattended session alive.
  */
 export async function findSession(
   em: EntityManager,
   token: string,
   { now = new Date(), extendIdle = true }: { now?: Date; extendIdle?: boolean } = {},
-): Promise<Session | null> {
+): Promise<LiveSession | null> {
   if (token.length === 0 || token.length > 200) return null;
-  const session = await em.findOne(
-    Session,
-    { tokenHash: tokenHash(token) },
-    { populate: ['account', 'account.organisation'] },
-  );
-  if (!session || session.revokedAt || session.expiresAt <= now) return null;
-  const absoluteEnd = session.createdAt.getTime() + SESSION_MAX_AGE_MS;
-  if (absoluteEnd <= now.getTime()) return null;
-  if (extendIdle && now.getTime() - session.lastSeenAt.getTime() >= SESSION_TOUCH_INTERVAL_MS) {
-    session.lastSeenAt = now;
-    session.expiresAt = new Date(Math.min(now.getTime() + SESSION_IDLE_TIMEOUT_MS, absoluteEnd));
-    await em.flush();
-  }
-  return session;
+  const [row] = await sql<SessionRow>(em, 'select * from api_session(?, ?, ?, ?, ?, ?)', [
+    tokenHash(token),
+    now,
+    SESSION_IDLE_TIMEOUT_MS,
+    SESSION_MAX_AGE_MS,
+    SESSION_TOUCH_INTERVAL_MS,
+    extendIdle,
+  ]);
+  if (!row) return null;
+  return {
+    account: { id: row.account_id, email: row.email, name: row.name },
+    roles: row.roles,
+    organisation: {
+      id: row.organisation_id,
+      name: row.organisation_name,
+      timeZone: row.time_zone,
+      provisioningEnabled: row.provisioning_enabled,
+      syncService: row.sync_service,
+    },
+  };
 }
 
 /** Signs one browser out. Unknown tokens are ignored: signing out twice is not an error. */
 export async function revokeSession(em: EntityManager, token: string, now = new Date()): Promise<void> {
-  await em.nativeUpdate(Session, { tokenHash: tokenHash(token), revokedAt: null }, { revokedAt: now });
+  await sql(em, 'select api_revoke_session(?, ?)', [tokenHash(token), now]);
 }
 
 /** Signs an account out everywhere (support, a password change); returns how many sessions ended. */

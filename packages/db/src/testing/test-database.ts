@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import pg from 'pg';
+import { apiLoginUrl, ensureApiLoginRole } from '../api-login.ts';
 import { startEmbeddedDatabase } from '../embedded-database.ts';
 import { migrate } from '../migrate.ts';
 import { createOrm, type Orm, type OrmOptions } from '../orm.ts';
@@ -94,6 +95,12 @@ async function createEmbeddedTestDatabase(label: string): Promise<TestDatabase> 
 export interface MigratedTestOrm extends Omit<TestDatabase, 'drop'> {
   /** Connected as the database's owner: row-level security does not apply to it. */
   orm: Orm;
+  /**
+   * Where the API connects: on a server, as the API's own login role (API_LOGIN_ROLE, created here,
+   * holding only the API's role), as production does; on the embedded database, which has one session
+   * for all, the owner's URL (the API then switches role per transaction).
+   */
+  apiUrl: string;
   /** Closes the ORM, then drops the database. */
   close(): Promise<void>;
 }
@@ -111,6 +118,7 @@ export async function createMigratedTestOrm(
   try {
     orm = await createOrm({ ...options, databaseUrl: database.url });
     await migrate(orm);
+    if (database.kind === 'server') await ensureApiLoginRole(orm);
   } catch (error) {
     await orm?.close(true);
     await drop();
@@ -120,6 +128,7 @@ export async function createMigratedTestOrm(
   return {
     ...database,
     orm: owner,
+    apiUrl: database.kind === 'server' ? apiLoginUrl(database.url) : database.url,
     async close() {
       await owner.close(true);
       await drop();
