@@ -111,6 +111,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
           PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
           // The tests' SFTP servers listen on loopback, which connectors refuse unless allowed.
           CONNECTOR_ALLOWED_HOSTS: '127.0.0.1/32',
+          // Stacks run side by side: each worker's health endpoints on a port of their own.
+          WORKER_HTTP_PORT: '0',
         },
         ready: /"worker ready"/,
       });

@@ -1,8 +1,10 @@
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { serve } from '@hono/node-server';
 import { MikroORM } from '@mikro-orm/core';
 import { type Orm, ormConfig } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
@@ -57,6 +59,42 @@ describe('the API app against a real database', () => {
     const response = await createApp({ orm, logger: silent }).request('/readyz');
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ready' });
+  });
+
+  it('serves /metrics to a caller on the same machine, with each request timed under its route', async () => {
+    const app = createApp({ orm, logger: silent });
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await fetch(`${baseUrl}/api/runs/00000000-0000-4000-8000-000000000001/log.csv`);
+      const response = await fetch(`${baseUrl}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await response.text();
+      expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect(text).toMatch(
+        /provisioning_api_request_seconds_count\{method="GET",route="\/api\/runs\/:runId\/:file",status="401"\} 1/,
+      );
+      // The run's ID is never a label: one series per route, however many runs.
+      expect(text).not.toContain('00000000-0000-4000-8000-000000000001');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('serves /metrics elsewhere only with the bearer token', async () => {
+    const token = 'metrics-token-0123456789';
+    // app.request has no socket: the caller is not on this machine.
+    const app = createApp({ orm, logger: silent, metricsToken: token });
+    expect((await app.request('/metrics')).status).toBe(403);
+    expect(
+      (await app.request('/metrics', { headers: { authorization: 'Bearer wrong-token-000000000' } })).status,
+    ).toBe(403);
+    const allowed = await app.request('/metrics', { headers: { authorization: `Bearer ${token}` } });
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain('# TYPE provisioning_api_request_seconds histogram');
+    expect((await createApp({ orm, logger: silent }).request('/metrics')).status).toBe(403);
   });
 
   it('echoes a well-formed X-Request-Id and logs the request with it', async () => {

@@ -4,6 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { trpcServer } from '@hono/trpc-server';
 import { sql } from '@provisioning/db';
+import { metricsRequestAllowed } from '@provisioning/shared';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
@@ -13,6 +14,7 @@ import { LIVE_ACCESS_CHECK_INTERVAL_MS_DEFAULT } from './env.ts';
 import type { AppEnv } from './http/app-env.ts';
 import { DownloadSlots } from './http/download-slots.ts';
 import { logDownload } from './http/log-download.ts';
+import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
 import { originCheck } from './http/origin-check.ts';
 import { sessionMiddleware } from './http/session.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
@@ -35,6 +37,10 @@ export interface AppDependencies extends Partial<ApiServices> {
   downloadSlots?: DownloadSlots;
   /** A log download whose client reads nothing for this long is dropped (default 30 s). */
   downloadStallTimeoutMs?: number;
+  /** Served at /metrics; the app's own when absent. */
+  metrics?: ApiMetrics;
+  /** Lets a scraper that is not on this machine read /metrics (`Authorization: Bearer <token>`). */
+  metricsToken?: string;
 }
 
 /** tRPC request bodies are small JSON inputs; anything bigger is refused before it is read. */
@@ -51,6 +57,7 @@ export function createApp(dependencies: AppDependencies) {
     trustProxy = false,
     trustedProxyHops = 1,
     webDistDir = null,
+    metrics = createApiMetrics(),
   } = dependencies;
   const services: ApiServices = {
     orm,
@@ -65,10 +72,18 @@ export function createApp(dependencies: AppDependencies) {
 
   // An incoming ID is kept only if it is a short token of [A-Za-z0-9_=-], so it is safe to log and echo.
   app.use(requestId({ limitLength: 64 }));
-  app.use(requestLog(logger));
+  app.use(requestLog(logger, metrics));
   app.use(securityHeaders);
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) => {
+    const allowed = metricsRequestAllowed(
+      { remoteAddress: remoteAddress(c), authorization: c.req.header('authorization') },
+      dependencies.metricsToken,
+    );
+    if (!allowed) return c.json({ error: 'metrics are served to loopback or with METRICS_TOKEN only' }, 403);
+    return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
 
   app.get('/readyz', async (c) => {
     try {
@@ -145,7 +160,7 @@ export function createApp(dependencies: AppDependencies) {
 }
 
 /** One structured line per request, and a per-request child logger for handlers. */
-function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
+function requestLog(logger: Logger, metrics: ApiMetrics): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     const log = logger.child({ requestId: c.var.requestId });
@@ -161,6 +176,8 @@ function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     };
     if (status >= 500) log.error(fields, 'request failed');
     else log.info(fields, 'request completed');
+    // The matched route (`/api/runs/:runId/:file`), never the path itself: one series per route, not per run.
+    metrics.request(c.req.method, c.req.routePath, status, (performance.now() - started) / 1000);
   };
 }
 
@@ -201,11 +218,15 @@ function clientAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustedProxy
     const forwarded = entries.length >= trustedProxyHops ? entries[entries.length - trustedProxyHops] : '';
     if (forwarded) return forwarded.slice(0, 100);
   }
+  return remoteAddress(c) ?? 'unknown';
+}
+
+/** The socket's peer, whatever X-Forwarded-For says; none for app.request() in tests (no socket). */
+function remoteAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | undefined {
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    return getConnInfo(c).remote.address;
   } catch {
-    // app.request() in tests has no socket.
-    return 'unknown';
+    return undefined;
   }
 }
 

@@ -84,6 +84,8 @@ const EnvSchema = z.object({
   LOG_DOWNLOADS_PER_PROCESS: z.coerce.number().int().min(1).max(1000).default(4),
   /** A log download whose client reads nothing for this long is dropped, freeing its slot. */
   LOG_DOWNLOAD_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Lets a scraper that is not on this machine read /metrics, with `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   /** How long open requests get to finish on SIGTERM before the process exits anyway (with code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });

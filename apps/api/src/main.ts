@@ -85,6 +85,7 @@ const app = createApp({
     perProcess: env.LOG_DOWNLOADS_PER_PROCESS,
   }),
   downloadStallTimeoutMs: env.LOG_DOWNLOAD_STALL_TIMEOUT_MS,
+  metricsToken: env.METRICS_TOKEN,
   // In production the API serves the built page itself, from the same origin.
   webDistDir:
     env.NODE_ENV === 'production' ? fileURLToPath(new URL('../../web/dist', import.meta.url)) : null,

@@ -13,6 +13,15 @@ const EnvSchema = z.object({
   NODE_ENV: NodeEnvSchema,
   /** Non-public hosts and CIDR ranges connectors may reach (an SFTP server inside the network). */
   CONNECTOR_ALLOWED_HOSTS: AllowListTextSchema.transform(parseAllowList),
+  /** Where the worker serves /healthz, /readyz and /metrics; 0 picks a free port. */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  WORKER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Lets a scraper that is not on this machine read /metrics, with `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** /readyz fails above this many jobs waiting in the sync-run queue. */
+  READY_MAX_QUEUE: z.coerce.number().int().min(1).default(1000),
+  /** /readyz fails when the oldest queued run has waited longer than this. */
+  READY_MAX_QUEUED_WAIT_SECONDS: z.coerce.number().int().min(10).default(600),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

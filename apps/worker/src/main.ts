@@ -16,6 +16,12 @@ try {
     secretKey: parseSecretKey(env.PROVISIONING_SECRET_KEY),
     concurrency: env.WORKER_CONCURRENCY,
     allowList: env.CONNECTOR_ALLOWED_HOSTS,
+    http: {
+      host: env.WORKER_HTTP_HOST,
+      port: env.WORKER_HTTP_PORT,
+      metricsToken: env.METRICS_TOKEN,
+      limits: { maxQueue: env.READY_MAX_QUEUE, maxQueuedWaitSeconds: env.READY_MAX_QUEUED_WAIT_SECONDS },
+    },
   });
 } catch (error) {
   logger.fatal({ err: error }, 'worker failed to start');

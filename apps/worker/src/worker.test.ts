@@ -103,6 +103,87 @@ describe('startWorker', () => {
   });
 });
 
+describe("the worker's health and metrics endpoints", () => {
+  let database: TestDatabase;
+  let orm: Orm;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker_health');
+  });
+
+  afterAll(async () => {
+    await orm?.close();
+    await database?.drop();
+  });
+
+  it('answers healthz, says why it is not ready, and serves the queue and ledger figures as metrics', async () => {
+    const idle: JobDefinition = { name: 'test-idle', payload: z.object({}), async handle() {} };
+    // Only an unrelated job is worked: what is sent to sync-run waits in its queue.
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: silent,
+      secretKey,
+      jobs: [idle],
+      http: { host: '127.0.0.1', port: 0, limits: { maxQueue: 2, maxQueuedWaitSeconds: 600 } },
+    });
+    const sender = new PgBoss({
+      connectionString: database.url,
+      schema: 'pgboss',
+      supervise: false,
+      schedule: false,
+    });
+    try {
+      orm = await createOrm({ databaseUrl: database.url });
+      await sender.start();
+      const get = async (path: string) => {
+        const response = await fetch(`${worker.httpUrl}${path}`);
+        return { status: response.status, body: await response.text() };
+      };
+      expect(await get('/healthz')).toEqual({ status: 200, body: '{"status":"ok"}' });
+      expect(await get('/readyz')).toEqual({ status: 200, body: '{"status":"ready"}' });
+
+      for (let index = 0; index < 3; index++) await sender.send('sync-run', { runId: randomUUID() });
+      const organisation = await queryOne<{ id: string }>(
+        orm,
+        `insert into organisation (id, name, created_at, updated_at) values (gen_random_uuid(), 'Acme', now(), now()) returning id`,
+      );
+      const configuration = await queryOne<{ id: string }>(
+        orm,
+        `insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
+         values (gen_random_uuid(), '${organisation.id}', 'HR', 'sftp', '{}', '{}', now(), now()) returning id`,
+      );
+      await orm.em.getConnection().execute(
+        `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
+         values (gen_random_uuid(), '${organisation.id}', '${configuration.id}', 'queued', 'schedule', now() - interval '20 minutes')`,
+      );
+      const notReady = await get('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(JSON.parse(notReady.body)).toEqual({
+        status: 'unavailable',
+        reasons: [
+          '3 jobs wait in the sync-run queue (more than 2)',
+          expect.stringMatching(/^the oldest queued run has waited 12\d\d s \(more than 600 s\)$/),
+        ],
+      });
+
+      const metrics = await get('/metrics');
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toContain('provisioning_queue_depth{queue="sync-run"} 3');
+      expect(metrics.body).toContain('provisioning_runs_in_progress 0');
+      expect(metrics.body).toContain('provisioning_stale_runs 0');
+      expect(metrics.body).toContain('# TYPE provisioning_runs_finished_total counter');
+      expect(metrics.body).toContain('# TYPE provisioning_run_phase_seconds histogram');
+      expect(metrics.body).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect((await get('/nowhere')).status).toBe(404);
+    } finally {
+      await sender.stop({ graceful: false });
+      await worker.stop();
+    }
+    // Stopping the worker closes its endpoints too.
+    await expect(fetch(`${worker.httpUrl}/healthz`)).rejects.toThrow();
+  });
+});
+
 describe('the worker process (tsx src/main.ts)', () => {
   let database: TestDatabase;
   let child: ChildProcessByStdio<null, Readable, Readable> | undefined;
@@ -135,6 +216,7 @@ describe('the worker process (tsx src/main.ts)', () => {
     const worker = startMain({
       DATABASE_URL: database.url,
       PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
+      WORKER_HTTP_PORT: '0',
     });
     const exited = once(worker, 'exit');
     const ready = new Promise<void>((resolve, reject) => {

@@ -3,8 +3,10 @@ import { QUEUE_OPTIONS } from '@provisioning/shared';
 import { type AllowList, parseAllowList, removeLeftoverDownloads } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
+import { type HealthServer, type ReadinessLimits, startHealthServer } from './http/health-server.ts';
 import { JOBS } from './jobs/index.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -15,9 +17,13 @@ export interface WorkerOptions {
   /** Non-public hosts connectors may reach; default: public addresses only. */
   allowList?: AllowList;
   jobs?: readonly JobDefinition[];
+  /** The worker's /healthz, /readyz and /metrics; none when absent. */
+  http?: { host: string; port: number; metricsToken?: string; limits: ReadinessLimits };
 }
 
 export interface RunningWorker {
+  /** Where /healthz, /readyz and /metrics answer, when the worker serves them. */
+  httpUrl: string | null;
   /** Stops fetching jobs, waits for jobs in progress, then closes the database connections. */
   stop(): Promise<void>;
 }
@@ -29,11 +35,13 @@ export async function startWorker({
   concurrency = 2,
   jobs = JOBS,
   allowList = parseAllowList(undefined),
+  http,
 }: WorkerOptions): Promise<RunningWorker> {
   const orm = await createOrm({ databaseUrl });
   // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
   const stopping = new AbortController();
   let boss: PgBoss | undefined;
+  let healthServer: HealthServer | undefined;
   try {
     const applied = await migrate(orm);
     logger.info(
@@ -49,10 +57,9 @@ export async function startWorker({
     // Creates or upgrades the pgboss schema, under pg-boss's own advisory lock.
     await boss.start();
     // The product's queues, and those of any job list a test passes in.
-    await ensureQueues(boss, {
-      ...QUEUE_OPTIONS,
-      ...Object.fromEntries(jobs.map((job) => [job.name, job.queue])),
-    });
+    const queues = { ...QUEUE_OPTIONS, ...Object.fromEntries(jobs.map((job) => [job.name, job.queue])) };
+    await ensureQueues(boss, queues);
+    const metrics = createWorkerMetrics({ orm, boss, queues: Object.keys(queues) });
 
     for (const job of jobs) {
       await registerJob(boss, job, {
@@ -62,9 +69,15 @@ export async function startWorker({
         secretKey,
         allowList,
         signal: stopping.signal,
+        metrics,
       });
     }
+    if (http) {
+      healthServer = await startHealthServer({ ...http, orm, boss, metrics, logger });
+      logger.info({ url: healthServer.url }, `worker health and metrics on ${healthServer.url}`);
+    }
   } catch (error) {
+    await healthServer?.close();
     await boss?.stop({ graceful: false });
     await orm.close();
     throw error;
@@ -73,10 +86,13 @@ export async function startWorker({
 
   const running = boss;
   let stopped: Promise<void> | undefined;
+  const health = healthServer;
   return {
+    httpUrl: health?.url ?? null,
     stop() {
       stopped ??= (async () => {
         stopping.abort();
+        await health?.close();
         // wait: true resolves once jobs in progress have finished (or pg-boss's 30 s timeout has passed).
         await running.stop({ graceful: true, wait: true });
         await orm.close();
@@ -96,6 +112,7 @@ async function registerJob(
     secretKey,
     allowList,
     signal,
+    metrics,
   }: {
     orm: Orm;
     logger: Logger;
@@ -103,6 +120,7 @@ async function registerJob(
     secretKey: Buffer;
     allowList: AllowList;
     signal: AbortSignal;
+    metrics: WorkerMetrics;
   },
 ): Promise<void> {
   // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
@@ -126,6 +144,7 @@ async function registerJob(
             createdOn: item.createdOn,
             allowList,
             signal,
+            metrics,
           });
         } catch (error) {
           // Rethrown so pg-boss records the failure and applies the queue's retry policy.

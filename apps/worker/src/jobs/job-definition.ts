@@ -3,6 +3,7 @@ import type { AllowList } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { WorkerMetrics } from '../metrics.ts';
 
 export interface JobContext {
   /** An EntityManager forked for this job alone. */
@@ -22,6 +23,8 @@ export interface JobContext {
   allowList: AllowList;
   /** Aborted when the worker begins to stop: long work ends early and hands its work back. */
   signal: AbortSignal;
+  /** This process's Prometheus metrics. */
+  metrics: WorkerMetrics;
 }
 
 /** One queue: its name (from @provisioning/shared), payload schema, pg-boss queue options and handler. */

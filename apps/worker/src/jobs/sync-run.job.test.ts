@@ -155,6 +155,38 @@ describe('the sync-run job', () => {
     }
   });
 
+  it('labels its log lines with the run, configuration and organisation, and counts the outcome in metrics', async () => {
+    const configurationId = await configuration('/outbound/small.csv');
+    let finishedLine: (line: Record<string, unknown>) => void = () => {};
+    const finished = new Promise<Record<string, unknown>>((resolve) => {
+      finishedLine = resolve;
+    });
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(text: string) {
+          const line = JSON.parse(text) as Record<string, unknown>;
+          if (line.msg === 'sync run finished') finishedLine(line);
+        },
+      },
+    );
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger,
+      secretKey,
+      allowList: LOOPBACK,
+      http: { host: '127.0.0.1', port: 0, limits: { maxQueue: 1000, maxQueuedWaitSeconds: 600 } },
+    });
+    try {
+      const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+      expect(await finished).toMatchObject({ runId, configurationId, organisationId, status: 'success' });
+      const metrics = await (await fetch(`${worker.httpUrl}/metrics`)).text();
+      expect(metrics).toContain('provisioning_runs_finished_total{status="success",connector="sftp"} 1');
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('shares the runs of several configurations between two worker processes side by side', async () => {
     const organisation = await createOrganisation(orm.em.fork(), {
       name: 'Two Workers Ltd',

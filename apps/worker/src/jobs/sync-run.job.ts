@@ -1,5 +1,11 @@
-import { finishCancelled, requeueRun, sendSyncRunJob } from '@provisioning/db';
-import { JOB_NAMES, QUEUE_OPTIONS, SyncRunJobSchema } from '@provisioning/shared';
+import { finishCancelled, requeueRun, runLabels, sendSyncRunJob } from '@provisioning/db';
+import {
+  JOB_NAMES,
+  QUEUE_OPTIONS,
+  RUN_STATUS_INFO,
+  type RunStatus,
+  SyncRunJobSchema,
+} from '@provisioning/shared';
 import { RetryLater, runSync } from '@provisioning/sync';
 import type { JobDefinition } from './job-definition.ts';
 
@@ -10,8 +16,12 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
   name: JOB_NAMES.syncRun,
   payload: SyncRunJobSchema,
   queue: QUEUE_OPTIONS[JOB_NAMES.syncRun],
-  async handle({ runId }, { orm, boss, secretKey, logger, retryCount, retryLimit, em, signal, allowList }) {
+  async handle({ runId }, context) {
+    const { orm, boss, secretKey, retryCount, retryLimit, em, signal, allowList, metrics } = context;
     const lastTry = retryCount >= retryLimit;
+    // Every line about the run names it, its configuration and its organisation.
+    const labels = await runLabels(em, runId);
+    const logger = labels ? context.logger.child(labels) : context.logger.child({ runId });
     try {
       const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry, signal, allowList });
       if (result.status === 'stopped') {
@@ -30,6 +40,9 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
         await sendSyncRunJob(boss, { runId }, { startAfter: BUSY_RETRY_SECONDS });
         logger.info({ runId }, 'configuration busy with another run; trying again shortly');
         return;
+      }
+      if (labels && RUN_STATUS_INFO[result.status as RunStatus]?.final) {
+        metrics.runFinished(result.status, labels.connector);
       }
       logger.info({ runId, ...result }, 'sync run finished');
     } catch (error) {

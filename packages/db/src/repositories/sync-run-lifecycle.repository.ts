@@ -340,6 +340,36 @@ export async function findStaleRuns(db: SqlRunner, staleAfterSeconds: number): P
   return stale.map((row) => ({ runId: row.id, attempt: row.attempt, configurationId: row.configuration_id }));
 }
 
+/** The ledger's unfinished work at a glance, for metrics and readiness. */
+export interface RunQueueHealth {
+  queued: number;
+  inProgress: number;
+  /** In progress without a heartbeat for `staleAfterSeconds`: the reaper's next catch. */
+  stale: number;
+  /** How long the longest-waiting queued run has waited, or null when none waits. */
+  oldestQueuedSeconds: number | null;
+}
+
+/** One read of the unfinished runs (a partial index holds only those, so it stays cheap at any history). */
+export async function runQueueHealth(db: SqlRunner, staleAfterSeconds: number): Promise<RunQueueHealth> {
+  const [row] = await sql<{ queued: number; in_progress: number; stale: number; oldest: number | null }>(
+    db,
+    `select count(*) filter (where status = 'queued')::int as queued,
+            count(*) filter (where status = 'in_progress')::int as in_progress,
+            count(*) filter (where status = 'in_progress'
+                               and heartbeat_at < now() - make_interval(secs => ?))::int as stale,
+            extract(epoch from now() - min(queued_at) filter (where status = 'queued'))::float8 as oldest
+       from sync_run where status in ('queued', 'in_progress')`,
+    [staleAfterSeconds],
+  );
+  return {
+    queued: row?.queued ?? 0,
+    inProgress: row?.in_progress ?? 0,
+    stale: row?.stale ?? 0,
+    oldestQueuedSeconds: row?.oldest ?? null,
+  };
+}
+
 /**
  * A run whose worker stopped heart-beating goes back to the queue with a new job, or, after its last
  * attempt, ends as Cancelled with the reason; nothing is ever left In Progress. Fenced on the attempt seen.

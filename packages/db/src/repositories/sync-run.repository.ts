@@ -11,6 +11,33 @@ export async function getRun(em: EntityManager, id: string): Promise<SyncRun> {
   return run;
 }
 
+/** What every log line and metric about a run is labelled with; null for an unknown run. */
+export interface RunLabels {
+  runId: string;
+  configurationId: string;
+  organisationId: string;
+  connector: string;
+}
+
+export async function runLabels(em: EntityManager, runId: string): Promise<RunLabels | null> {
+  const [row] = isUuid(runId)
+    ? await sql<{ configuration_id: string; organisation_id: string; connector: string }>(
+        em,
+        `select r.configuration_id, r.organisation_id, c.connector
+           from sync_run r join sync_configuration c on c.id = r.configuration_id where r.id = ?`,
+        [runId],
+      )
+    : [];
+  return row
+    ? {
+        runId,
+        configurationId: row.configuration_id,
+        organisationId: row.organisation_id,
+        connector: row.connector,
+      }
+    : null;
+}
+
 /**
  * One run as support tools show it (`runs show`): the API's RunDetails, read by ID alone (support is not
  * scoped to an organisation).
