@@ -182,6 +182,11 @@ describe('the sync-run job', () => {
       expect(await finished).toMatchObject({ runId, configurationId, organisationId, status: 'success' });
       const metrics = await (await fetch(`${worker.httpUrl}/metrics`)).text();
       expect(metrics).toContain('provisioning_runs_finished_total{status="success",connector="sftp"} 1');
+      for (const phase of ['load', 'plan', 'apply']) {
+        expect(metrics).toContain(
+          `provisioning_run_phase_seconds_count{connector="sftp",phase="${phase}"} 1`,
+        );
+      }
     } finally {
       await worker.stop();
     }

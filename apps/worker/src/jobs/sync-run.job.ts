@@ -7,7 +7,36 @@ import {
   SyncRunJobSchema,
 } from '@provisioning/shared';
 import { RetryLater, runSync } from '@provisioning/sync';
+import type { RunPhase } from '../metrics.ts';
 import type { JobDefinition } from './job-definition.ts';
+
+/**
+ * Times a run's phases from runSync's phase events: load (start to loaded), plan (loaded to planned, the
+ * first plan) and apply (applying to the final status). A run that stops earlier reports what it reached.
+ */
+function phaseTimer(observe: (phase: RunPhase, seconds: number) => void) {
+  let mark = performance.now();
+  let current: RunPhase | null = 'load';
+  const end = (next: RunPhase | null) => {
+    const now = performance.now();
+    if (current) observe(current, (now - mark) / 1000);
+    mark = now;
+    current = next;
+  };
+  return {
+    reached(phase: 'loaded' | 'planned' | 'applying') {
+      if (phase === 'loaded') end('plan');
+      else if (phase === 'planned' && current === 'plan') end(null);
+      else if (phase === 'applying') {
+        mark = performance.now();
+        current = 'apply';
+      }
+    },
+    finished() {
+      if (current === 'apply') end(null);
+    },
+  };
+}
 
 /** Seconds before a run that found its configuration busy asks again. */
 const BUSY_RETRY_SECONDS = 15;
@@ -23,7 +52,16 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
     const labels = await runLabels(em, runId);
     const logger = labels ? context.logger.child(labels) : context.logger.child({ runId });
     try {
-      const result = await runSync(runId, { orm, secretKey, canRetry: !lastTry, signal, allowList });
+      const timer = phaseTimer((phase, seconds) => labels && metrics.phase(labels.connector, phase, seconds));
+      const result = await runSync(runId, {
+        orm,
+        secretKey,
+        canRetry: !lastTry,
+        signal,
+        allowList,
+        onPhase: timer.reached,
+      });
+      if (RUN_STATUS_INFO[result.status as RunStatus]?.final) timer.finished();
       if (result.status === 'stopped') {
         // The worker is stopping: another worker takes the run from the queue, from the start.
         const outcome = await requeueRun(

@@ -57,7 +57,10 @@ export interface RunSyncOptions {
   onHeartbeat?: (advanced: boolean) => void;
   /** Replaces the connector, for tests that feed rows directly. */
   load?: (configuration: SyncConfiguration, options: LoadOptions) => Promise<SourceTable>;
-  /** Called between phases; tests use it to act at an exact point (e.g. crash before apply). */
+  /**
+   * Called between phases: the worker times them for its metrics; tests act at an exact point (e.g.
+   * crash before apply).
+   */
   onPhase?: (phase: 'loaded' | 'planned' | 'applying') => Promise<void> | void;
   /** false: write users and the log by unnest() arrays even where COPY works (tests cover both ways). */
   copy?: boolean;
