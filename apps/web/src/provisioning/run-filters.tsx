@@ -48,9 +48,8 @@ export function RunFilters({
         legend="Show syncs from"
         options={CONNECTORS}
         selected={filter.sources}
-        summary={(count, only) =>
-          count === 0 ? 'Any source' : only ? CONNECTOR_LABELS[only] : `${count} sources`
-        }
+        nouns={['source', 'sources']}
+        labelOf={(source) => CONNECTOR_LABELS[source]}
         renderOption={(source) => <ConnectorLabel connector={source} />}
         onChange={(sources) => onChange({ ...filter, sources })}
       />
@@ -89,9 +88,8 @@ export function RunFilters({
         legend="Show runs that are"
         options={RUN_STATUSES}
         selected={filter.statuses}
-        summary={(count, only) =>
-          count === 0 ? 'Any status' : only ? RUN_STATUS_INFO[only].label : `${count} statuses`
-        }
+        nouns={['status', 'statuses']}
+        labelOf={(status) => RUN_STATUS_INFO[status].label}
         renderOption={(status) => (
           <>
             <span className={`badge-dot badge-dot-${status}`} aria-hidden="true" />
@@ -187,7 +185,8 @@ function MultiSelectFilter<T extends string>({
   legend,
   options,
   selected,
-  summary,
+  nouns: [singular, plural],
+  labelOf,
   renderOption,
   onChange,
 }: {
@@ -196,11 +195,19 @@ function MultiSelectFilter<T extends string>({
   legend: string;
   options: readonly T[];
   selected: T[];
-  /** The button's text for `count` values checked; `only` is the value when there is one. */
-  summary: (count: number, only: T | undefined) => string;
+  /** What one value is and what several are, for the button: "Any source", "2 sources". */
+  nouns: [string, string];
+  labelOf: (option: T) => string;
   renderOption: (option: T) => ReactNode;
   onChange: (selected: T[]) => void;
 }) {
+  const [only] = selected;
+  const summary =
+    selected.length === 0
+      ? `Any ${singular}`
+      : selected.length === 1 && only !== undefined
+        ? labelOf(only)
+        : `${selected.length} ${plural}`;
   return (
     <div className="filter-field">
       <span className="label" id={`${id}-label`}>
@@ -209,7 +216,7 @@ function MultiSelectFilter<T extends string>({
       <Popover.Root>
         <Popover.Trigger asChild>
           <button type="button" id={id} className="select-button" aria-labelledby={`${id}-label ${id}`}>
-            {summary(selected.length, selected.length === 1 ? selected[0] : undefined)}
+            {summary}
             <svg className="chevron" viewBox="0 0 12 12" aria-hidden="true" focusable="false">
               <path d="M3 4.5l3 3 3-3" fill="none" stroke="currentColor" strokeWidth="1.5" />
             </svg>
