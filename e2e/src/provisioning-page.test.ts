@@ -386,6 +386,74 @@ describe('User Provisioning in Chromium against the real API, worker and Postgre
     await expectRows(page, ['success', 'attention', 'failed', 'threshold', 'oldSuccess', 'cancelled']);
   });
 
+  it('filters by source: each source alone, several, with a status, in the URL and pills, and none matching', async () => {
+    const page = await open(acmeAdmin);
+    await expectRows(page, ['success', 'attention', 'failed', 'threshold', 'oldSuccess', 'cancelled']);
+    // The page says what it lists, and where manual uploads are instead.
+    expect(await page.locator('.page-header').innerText()).toContain(
+      'This page lists automated syncs only. Manual bulk uploads are on the Bulk Update page in the Users section.',
+    );
+
+    const sourceButton = page.getByRole('button', { name: /^Source/ });
+    expect(await sourceButton.innerText()).toBe('Any source');
+    await sourceButton.click();
+    await page.getByRole('checkbox', { name: 'Workday' }).check();
+    await expectRows(page, ['attention', 'failed', 'oldSuccess']);
+    expect(await pillLabels(page)).toEqual(['Remove filter: Source: Workday']);
+    expect(new URL(page.url()).search).toBe('?source=workday');
+    // Only the chosen source's configurations are offered.
+    await expect(
+      page.getByLabel('Configuration', { exact: true }).locator('option').allInnerTexts(),
+    ).resolves.toEqual(['All configurations', 'Workday workers']);
+
+    await page.getByRole('checkbox', { name: 'Google Workspace' }).check();
+    await expectRows(page, ['success', 'attention', 'failed', 'threshold', 'oldSuccess', 'cancelled']);
+    await page.getByRole('checkbox', { name: 'Workday' }).uncheck();
+    await expectRows(page, ['success', 'threshold', 'cancelled']);
+    await page.keyboard.press('Escape');
+    expect(await sourceButton.innerText()).toBe('Google Workspace');
+
+    await page.getByRole('button', { name: /^Status/ }).click();
+    await page.getByRole('checkbox', { name: 'Success' }).check();
+    await page.getByRole('checkbox', { name: 'Cancelled' }).check();
+    await page.keyboard.press('Escape');
+    await expectRows(page, ['success', 'cancelled']);
+    const pills = [
+      'Remove filter: Source: Google Workspace',
+      'Remove filter: Status: Success',
+      'Remove filter: Status: Cancelled',
+    ];
+    expect(await pillLabels(page)).toEqual(pills);
+    expect(new URL(page.url()).search).toBe('?status=success&status=cancelled&source=google-workspace');
+    await page.reload();
+    await expectRows(page, ['success', 'cancelled']);
+    expect(await pillLabels(page)).toEqual(pills);
+    await screenshot(page, '04b-filtered-by-source');
+
+    await page.getByRole('button', { name: 'Remove filter: Source: Google Workspace' }).click();
+    await expectRows(page, ['success', 'oldSuccess', 'cancelled']);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expectRows(page, ['success', 'attention', 'failed', 'threshold', 'oldSuccess', 'cancelled']);
+    expect(new URL(page.url()).search).toBe('');
+
+    // A source with no runs (the SFTP file has not run yet): the empty state, and its Clear filters.
+    await page.goto('/provisioning?source=sftp');
+    await page.getByRole('heading', { name: 'No syncs match these filters' }).waitFor();
+    expect(await pillLabels(page)).toEqual(['Remove filter: Source: SFTP Sync']);
+    await page.locator('.empty-state').getByRole('button', { name: 'Clear filters' }).click();
+    await expectRows(page, ['success', 'attention', 'failed', 'threshold', 'oldSuccess', 'cancelled']);
+
+    // A source the page does not know is left out, and said so.
+    await page.goto('/provisioning?source=bamboohr&source=workday');
+    await expectRows(page, ['attention', 'failed', 'oldSuccess']);
+    const notice = page.getByRole('status').filter({ hasText: 'Some filters in the link could not be used' });
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain(
+      'Source “bamboohr” ignored: the choices are SFTP Sync, Workday and Google Workspace.',
+    );
+    expect(new URL(page.url()).search).toBe('?source=workday');
+  });
+
   it('falls back from filters in the URL that it cannot use, and says so', async () => {
     const page = await open(acmeAdmin, '/provisioning?range=last7&status=exploded&sort=sideways');
     await expectRows(page, ['success', 'attention']);

@@ -241,6 +241,13 @@ async function benchList(context: ListContext, configurationId: string): Promise
       '30 days, config, failed',
       { range: 'last30', configurationId, statuses: ['data_load_failed', 'cancelled'] },
     ],
+    ['one source (Google, 10%)', { sources: ['google-workspace'] }],
+    ['two sources', { sources: ['workday', 'google-workspace'] }],
+    [
+      'two sources, failed + cancelled',
+      { sources: ['workday', 'google-workspace'], statuses: ['data_load_failed', 'cancelled'] },
+    ],
+    ['30 days, SFTP, cancelled', { range: 'last30', sources: ['sftp'], statuses: ['cancelled'] }],
   ];
   const figures: ListFigure[] = [];
   for (const [name, filter] of filters) {

@@ -44,7 +44,8 @@ export interface SeededRuns {
 
 export async function seedRuns(client: pg.Client, organisationId: string, now: Date): Promise<SeededRuns> {
   // Neither the change-feed triggers (a NOTIFY per row) nor the foreign-key checks are wanted for a bulk
-  // load whose rows are consistent by construction; change_xid is stamped directly instead.
+  // load whose rows are consistent by construction; change_xid and connector (the run's source) are set
+  // directly instead.
   await client.query('begin');
   await client.query('set local session_replication_role = replica');
   await client.query(
@@ -61,20 +62,28 @@ export async function seedRuns(client: pg.Client, organisationId: string, now: D
   );
   const configurationIds: Record<string, string> = {};
   let from = 0;
-  await client.query('create temp table bench_big_configuration (id uuid, lo int, hi int) on commit drop');
+  await client.query(
+    'create temp table bench_big_configuration (id uuid, connector text, lo int, hi int) on commit drop',
+  );
   for (const [name, share] of CONFIGURATIONS) {
+    const connector = name.includes('Workday')
+      ? 'workday'
+      : name.includes('Google')
+        ? 'google-workspace'
+        : 'sftp';
     const { rows } = await client.query<{ id: string }>(
       `insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
        values (gen_random_uuid(), $1, $2, $3, '{}', '{}', now(), now()) returning id`,
-      [
-        organisationId,
-        name,
-        name.includes('Workday') ? 'workday' : name.includes('Google') ? 'google-workspace' : 'sftp',
-      ],
+      [organisationId, name, connector],
     );
     const id = rows[0]!.id;
     configurationIds[name] = id;
-    await client.query('insert into bench_big_configuration values ($1, $2, $3)', [id, from, from + share]);
+    await client.query('insert into bench_big_configuration values ($1, $2, $3, $4)', [
+      id,
+      connector,
+      from,
+      from + share,
+    ]);
     from += share;
   }
   await client.query(
@@ -87,10 +96,11 @@ export async function seedRuns(client: pg.Client, organisationId: string, now: D
     'select count(*)::int as n from bench_other_configuration',
   );
   await client.query(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at, started_at,
+    `insert into sync_run (id, organisation_id, configuration_id, connector, status, trigger, queued_at, started_at,
        finished_at, duration_ms, created_count, updated_count, deactivated_count, unchanged_count,
        warning_count, error_count, rows_read, rows_planned, rows_applied, error_summary, attempt, change_xid)
      select gen_random_uuid(), coalesce(b.organisation_id, oc.organisation_id), coalesce(b.id, oc.id),
+       coalesce(b.connector, 'sftp'),
        x.status, case when x.h_n % 10 = 0 then 'manual' else 'schedule' end,
        x.queued_at, x.queued_at + interval '2 seconds', x.queued_at + interval '2 seconds' + x.duration,
        (extract(epoch from x.duration) * 1000)::int,
@@ -110,16 +120,16 @@ export async function seedRuns(client: pg.Client, organisationId: string, now: D
        ) s
      ) x
      left join (
-       select c.id, c.lo, c.hi, $4::uuid as organisation_id from bench_big_configuration c
+       select c.id, c.connector, c.lo, c.hi, $4::uuid as organisation_id from bench_big_configuration c
      ) b on x.g % 10 = 0 and abs(hashint4(x.g * 31 + 3)) % 100 >= b.lo and abs(hashint4(x.g * 31 + 3)) % 100 < b.hi
      left join bench_other_configuration oc on x.g % 10 <> 0 and oc.n = x.g % $5::int`,
     [TOTAL_RUNS, now, SPAN_DAYS, organisationId, others[0]!.n],
   );
   // One queued and one in-progress run per configuration of the organisation: the newest of its runs.
   await client.query(
-    `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at, started_at,
+    `insert into sync_run (id, organisation_id, configuration_id, connector, status, trigger, queued_at, started_at,
        rows_read, attempt, change_xid)
-     select gen_random_uuid(), $1, c.id, s.status, 'schedule', $2::timestamptz - make_interval(secs => s.age),
+     select gen_random_uuid(), $1, c.id, c.connector, s.status, 'schedule', $2::timestamptz - make_interval(secs => s.age),
        case when s.status = 'in_progress' then $2::timestamptz - make_interval(secs => s.age - 1) end,
        case when s.status = 'in_progress' then 1200 else 0 end, 1, txid_current()
      from bench_big_configuration c

@@ -760,9 +760,11 @@ describe('the support CLI against a migrated database', () => {
   describe('runs list and runs show', () => {
     async function insertRun(org: string, configId: string, fields: Partial<SyncRun>): Promise<string> {
       const em = orm.em.fork();
+      const configuration = await em.findOneOrFail(SyncConfiguration, configId);
       const run = em.create(SyncRun, {
         organisation: em.getReference(Organisation, org),
-        configuration: em.getReference(SyncConfiguration, configId),
+        configuration,
+        connector: configuration.connector,
         trigger: 'schedule',
         ...fields,
       });

@@ -1,7 +1,13 @@
 // @vitest-environment happy-dom
-import { ACCESS_DENIAL_MESSAGES, type RunChangeEvent, type RunListRow } from '@provisioning/shared';
+import {
+  ACCESS_DENIAL_MESSAGES,
+  type RunChangeEvent,
+  type RunListFilter,
+  type RunListRow,
+} from '@provisioning/shared';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { cleanup, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { createTRPCClient, TRPCClientError, type TRPCLink } from '@trpc/client';
 import { observable } from '@trpc/server/observable';
 import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
@@ -58,6 +64,8 @@ function fakeApi() {
   const api = {
     me: PEOPLE_ADMIN as Me | null,
     feeds: [] as OpenFeed[],
+    /** The sources of each `runs.list` call's filter (other calls' too, as []). */
+    listedSources: [] as string[][],
     link: null as never as TRPCLink<AppRouter>,
   };
   api.link =
@@ -77,9 +85,15 @@ function fakeApi() {
             feed.closed = true;
           };
         }
+        // The run is listed unless the filter's sources leave out its own.
+        const sources = (op.input as { filter?: RunListFilter } | undefined)?.filter?.sources ?? [];
+        api.listedSources.push(sources);
         const answers: Record<string, unknown> = {
           'auth.me': api.me,
-          'runs.list': { runs: [RUN], nextCursor: null },
+          'runs.list': {
+            runs: sources.length === 0 || sources.includes(RUN.connector) ? [RUN] : [],
+            nextCursor: null,
+          },
           'configurations.list': [],
         };
         const answer = answers[op.path];
@@ -164,5 +178,36 @@ describe('the page when its live feed ends because access did', () => {
     expect(cachedRuns()).toHaveLength(0);
     expect(feed.closed).toBe(true);
     expect(api.feeds).toHaveLength(1);
+  });
+});
+
+describe('the User Provisioning page', () => {
+  it('says under its title that it lists automated syncs only, and where bulk uploads are', async () => {
+    await openLivePage();
+    const header = screen.getByRole('heading', { level: 1, name: 'User Provisioning' }).parentElement!;
+    expect(header.textContent).toContain(
+      'This page lists automated syncs only. Manual bulk uploads are on the Bulk Update page in the Users section.',
+    );
+  });
+
+  it('filters by source through the URL, shows a removable pill, and says when no sync matches', async () => {
+    const user = userEvent.setup();
+    const { api } = await openLivePage();
+    await user.click(screen.getByRole('button', { name: /^Source / }));
+    await user.click(screen.getByRole('checkbox', { name: 'Workday' }));
+    expect(window.location.search).toBe('?source=workday');
+    await screen.findByRole('heading', { name: 'No syncs match these filters' });
+    expect(api.listedSources).toContainEqual(['workday']);
+    expect(screen.getByRole('button', { name: 'Remove filter: Source: Workday' })).toBeTruthy();
+
+    await user.click(screen.getByRole('checkbox', { name: 'SFTP Sync' }));
+    expect(window.location.search).toBe('?source=sftp&source=workday');
+    await screen.findAllByText('Nightly HR file');
+    await user.keyboard('{Escape}');
+
+    await user.click(screen.getByRole('button', { name: 'Clear filters' }));
+    expect(window.location.search).toBe('');
+    expect(screen.queryByRole('button', { name: /^Remove filter: / })).toBeNull();
+    expect(screen.getByRole('button', { name: /^Source / }).textContent).toBe('Any source');
   });
 });

@@ -5,15 +5,8 @@ import { MIGRATIONS } from './migrations/index.ts';
 import { createOrm, type Orm } from './orm.ts';
 import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
 
-const ALL = [
-  'Migration20261126165248_initial',
-  'Migration20261126233000_api_access',
-  'Migration20261127040000_statement_level_references',
-  'Migration20261127100000_log_in_chunks',
-  'Migration20261202051641_sign_in_attempts',
-  'Migration20261202060000_known_time_zone',
-  'Migration20261202080000_api_sign_in_functions',
-];
+/** Every migration, in the order they apply. */
+const ALL = MIGRATIONS.map((migration) => migration.name);
 const databases: TestDatabase[] = [];
 const orms: Orm[] = [];
 
@@ -326,6 +319,78 @@ describe('the log moved into chunks', () => {
     ).rejects.toMatchObject({ code: '23503' });
     await sql('delete from sync_run where id = ?', [runs[0]]);
     expect(await sql('select count(*)::int as n from sync_log')).toEqual([{ n: 3 }]);
+  });
+});
+
+describe('runs learn their source', () => {
+  const BEFORE = 'Migration20261202060000_known_time_zone';
+  const ORGANISATION = '00000000-0000-4000-8000-000000000001';
+  const CONFIGURATIONS = {
+    sftp: '00000000-0000-4000-8000-000000000002',
+    workday: '00000000-0000-4000-8000-000000000003',
+    'google-workspace': '00000000-0000-4000-8000-000000000004',
+  } as const;
+
+  it('copies each configuration’s connector into its existing runs, then into every new run, and refuses another', async () => {
+    const orm = await ormFor(await freshDatabase('migrate_run_connector'));
+    const migrator = orm.getMigrator();
+    await migrator.up({ to: BEFORE });
+    const sql = (text: string, params: unknown[] = []) =>
+      orm.em.getConnection().execute<Record<string, unknown>[]>(text, params);
+    const insertRun = (configuration: string, connector?: string) =>
+      sql(
+        `insert into sync_run (id, organisation_id, configuration_id, ${connector ? 'connector, ' : ''}status, trigger, queued_at)
+         values (gen_random_uuid(), ?, ?, ${connector ? '?, ' : ''}'success', 'schedule', now()) returning id`,
+        [ORGANISATION, configuration, ...(connector ? [connector] : [])],
+      );
+    await sql(
+      `insert into organisation (id, name, created_at, updated_at) values (?, 'Acme', now(), now())`,
+      [ORGANISATION],
+    );
+    for (const [connector, id] of Object.entries(CONFIGURATIONS)) {
+      await sql(
+        `insert into sync_configuration (id, organisation_id, name, connector, settings, mapping, created_at, updated_at)
+         values (?, ?, ?, ?, '{}', '{}', now(), now())`,
+        [id, ORGANISATION, connector, connector],
+      );
+      await insertRun(id);
+      await insertRun(id);
+    }
+
+    await migrator.up();
+    const sources = await sql(
+      'select configuration_id, connector, count(*)::int as n from sync_run group by 1, 2 order by 1',
+    );
+    expect(sources).toEqual(
+      Object.entries(CONFIGURATIONS).map(([connector, id]) => ({ configuration_id: id, connector, n: 2 })),
+    );
+    // No default is left behind: a new run takes its configuration's source, whatever the insert names.
+    expect(
+      await sql(
+        `select column_default, is_nullable from information_schema.columns where table_name = 'sync_run' and column_name = 'connector'`,
+      ),
+    ).toEqual([{ column_default: null, is_nullable: 'NO' }]);
+    const [added] = await insertRun(CONFIGURATIONS['google-workspace']);
+    const [named] = await insertRun(CONFIGURATIONS.workday, 'workday');
+    expect(
+      await sql('select connector from sync_run where id in (?, ?) order by connector', [
+        added!.id,
+        named!.id,
+      ]),
+    ).toEqual([{ connector: 'google-workspace' }, { connector: 'workday' }]);
+    await expect(insertRun(CONFIGURATIONS.workday, 'sftp')).rejects.toThrow(/loads from workday, not sftp/);
+    await expect(
+      sql(`update sync_run set connector = 'sftp' where configuration_id = ?`, [CONFIGURATIONS.workday]),
+    ).rejects.toMatchObject({ code: '23514' });
+    await expect(insertRun('00000000-0000-4000-8000-0000000000ff')).rejects.toMatchObject({ code: '23503' });
+
+    await migrator.down({ to: BEFORE });
+    expect(
+      await sql(
+        `select column_name from information_schema.columns where table_name = 'sync_run' and column_name = 'connector'`,
+      ),
+    ).toEqual([]);
+    expect(await sql('select count(*)::int as n from sync_run')).toEqual([{ n: 8 }]);
   });
 });
 

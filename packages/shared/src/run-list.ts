@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Connector } from './connectors.ts';
+import { CONNECTORS, type Connector } from './connectors.ts';
 import {
   RUN_STATUSES,
   type RunCounts,
@@ -70,6 +70,12 @@ export const RunListFilterSchema = z
       .max(RUN_STATUSES.length * 2, 'Too many statuses')
       .default([])
       .transform((statuses) => [...new Set(statuses)]),
+    /** The sources (connectors) whose runs are listed; none: every source. */
+    sources: z
+      .array(z.enum(CONNECTORS, { error: () => `Source must be one of: ${CONNECTORS.join(', ')}` }))
+      .max(CONNECTORS.length * 2, 'Too many sources')
+      .default([])
+      .transform((sources) => [...new Set(sources)]),
   })
   .superRefine((filter, ctx) => {
     if (filter.range === 'custom') {
@@ -105,7 +111,7 @@ export type RunListFilterInput = z.input<typeof RunListFilterSchema>;
 export const RunCursorSchema = z.string().min(1).max(200, 'The page cursor is not valid');
 
 export const RunListInputSchema = z.strictObject({
-  filter: RunListFilterSchema.default({ range: 'all', sort: 'newest', statuses: [] }),
+  filter: RunListFilterSchema.default({ range: 'all', sort: 'newest', statuses: [], sources: [] }),
   cursor: RunCursorSchema.nullish(),
   limit: z
     .number({ error: 'Page size must be a number' })

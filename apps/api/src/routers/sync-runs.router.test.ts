@@ -468,6 +468,56 @@ describe('an open live feed ends when access does', () => {
   });
 });
 
+describe('runs.list by source', () => {
+  it('lists only the runs of the chosen sources, of the caller’s organisation, with the other filters', async () => {
+    const organisation = await seedOrganisation(harness.owner, { name: 'Sources', roles: ['people-admin'] });
+    const stranger = await seedOrganisation(harness.owner, { name: 'Stranger', roles: [] });
+    const seedAt = async (organisationId: string, configurationId: string, day: number, status = 'success') =>
+      seedRun(harness.owner, {
+        organisationId,
+        configurationId,
+        status: status as 'success',
+        queuedAt: `2024-06-${String(day).padStart(2, '0')}T09:00:00Z`,
+      });
+    const file = await seedConfiguration(harness.owner, organisation.id, 'HR file', 'sftp');
+    const workday = await seedConfiguration(harness.owner, organisation.id, 'Workday', 'workday');
+    const google = await seedConfiguration(harness.owner, organisation.id, 'Google', 'google-workspace');
+    const theirWorkday = await seedConfiguration(harness.owner, stranger.id, 'Workday', 'workday');
+    const fileRun = await seedAt(organisation.id, file, 1);
+    const workdayRun = await seedAt(organisation.id, workday, 2);
+    const googleFailed = await seedAt(organisation.id, google, 3, 'data_load_failed');
+    const googleRun = await seedAt(organisation.id, google, 4);
+    await seedAt(stranger.id, theirWorkday, 5);
+
+    const caller = await callerAs(organisation.accounts['people-admin'], new AbortController().signal);
+    const list = async (filter: Parameters<typeof caller.runs.list>[0]['filter'], limit?: number) =>
+      (await caller.runs.list({ filter, limit })).runs.map((run) => [run.id, run.connector]);
+    expect(await list({ sources: ['workday'] })).toEqual([[workdayRun, 'workday']]);
+    expect(await list({ sources: ['google-workspace', 'sftp'] })).toEqual([
+      [googleRun, 'google-workspace'],
+      [googleFailed, 'google-workspace'],
+      [fileRun, 'sftp'],
+    ]);
+    expect(await list({ sources: ['google-workspace'], statuses: ['data_load_failed'] })).toEqual([
+      [googleFailed, 'google-workspace'],
+    ]);
+    expect(await list({ sources: ['sftp'], configurationId: workday })).toEqual([]);
+    // Paging carries the source filter.
+    const first = await caller.runs.list({ filter: { sources: ['google-workspace', 'workday'] }, limit: 2 });
+    expect(first.runs.map((run) => run.id)).toEqual([googleRun, googleFailed]);
+    const second = await caller.runs.list({
+      filter: { sources: ['google-workspace', 'workday'] },
+      limit: 2,
+      cursor: first.nextCursor,
+    });
+    expect(second).toMatchObject({ runs: [{ id: workdayRun }], nextCursor: null });
+
+    await expect(caller.runs.list({ filter: { sources: ['bamboohr' as 'sftp'] } })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
+  });
+});
+
 describe('bad input to the runs procedures', () => {
   it('answers 400 with field errors, never 500', async () => {
     const browser = apiClient(harness.appOrm).browser();
@@ -480,6 +530,11 @@ describe('bad input to the runs procedures', () => {
       ['runs.list', { filter: { statuses: ['success', 'exploded'] } }, 'filter.statuses.1'],
       ['runs.list', { filter: { statuses: 'success' } }, 'filter.statuses'],
       ['runs.list', { filter: { configurationId: 'x' } }, 'filter.configurationId'],
+      ['runs.list', { filter: { sources: ['sftp', 'bamboohr'] } }, 'filter.sources.1'],
+      ['runs.list', { filter: { sources: 'sftp' } }, 'filter.sources'],
+      ['runs.list', { filter: { sources: ['x'.repeat(100_000)] } }, 'filter.sources.0'],
+      ['runs.list', { filter: { sources: Array.from({ length: 500 }, () => 'sftp') } }, 'filter.sources'],
+      ['runs.list', { filter: { source: ['sftp'] } }, 'filter'],
       ['runs.list', { filter: { sort: 'random' } }, 'filter.sort'],
       ['runs.list', { filter: { organisationId: acme.id } }, 'filter'],
       ['runs.list', { limit: 1_000_000 }, 'limit'],

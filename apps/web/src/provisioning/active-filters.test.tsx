@@ -15,6 +15,7 @@ const everything: RunListFilter = {
   sort: 'oldest',
   configurationId: CONFIGURATION,
   statuses: ['success', 'data_load_failed'],
+  sources: ['workday'],
 };
 
 /** The pills as the page holds them: the filter lives in state that the pills change. */
@@ -49,6 +50,7 @@ describe('ActiveFilters', () => {
     expect(pillNames()).toEqual([
       'Remove filter: Last 30 Days',
       'Remove filter: Oldest first',
+      'Remove filter: Source: Workday',
       'Remove filter: Configuration: HR file',
       'Remove filter: Status: Success',
       'Remove filter: Status: Data Load Failed',
@@ -61,7 +63,19 @@ describe('ActiveFilters', () => {
     await user.click(screen.getByRole('button', { name: 'Remove filter: Status: Success' }));
     expect(currentFilter()).toEqual({ ...everything, statuses: ['data_load_failed'] });
     await user.click(screen.getByRole('button', { name: 'Remove filter: Configuration: HR file' }));
-    expect(currentFilter()).toEqual({ range: 'last30', sort: 'oldest', statuses: ['data_load_failed'] });
+    expect(currentFilter()).toEqual({
+      range: 'last30',
+      sort: 'oldest',
+      statuses: ['data_load_failed'],
+      sources: ['workday'],
+    });
+    await user.click(screen.getByRole('button', { name: 'Remove filter: Source: Workday' }));
+    expect(currentFilter()).toEqual({
+      range: 'last30',
+      sort: 'oldest',
+      statuses: ['data_load_failed'],
+      sources: [],
+    });
   });
 
   it('clears every filter at once', async () => {
@@ -78,9 +92,10 @@ describe('ActiveFilters', () => {
     screen.getByRole('button', { name: 'Remove filter: Oldest first' }).focus();
     await user.keyboard('{Enter}');
     expect(currentFilter().sort).toBe('newest');
-    expect(document.activeElement?.getAttribute('aria-label')).toBe('Remove filter: Configuration: HR file');
+    expect(document.activeElement?.getAttribute('aria-label')).toBe('Remove filter: Source: Workday');
     await user.keyboard(' ');
-    expect(document.activeElement?.getAttribute('aria-label')).toBe('Remove filter: Status: Success');
+    expect(currentFilter().sources).toEqual([]);
+    expect(document.activeElement?.getAttribute('aria-label')).toBe('Remove filter: Configuration: HR file');
   });
 
   it('hands focus on when the last pill goes', async () => {

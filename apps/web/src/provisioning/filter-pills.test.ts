@@ -13,6 +13,7 @@ const everything: RunListFilter = {
   sort: 'oldest',
   configurationId: CONFIGURATION,
   statuses: ['needs_attention', 'success'],
+  sources: ['google-workspace', 'sftp'],
 };
 
 describe('filterPills', () => {
@@ -20,10 +21,12 @@ describe('filterPills', () => {
     expect(filterPills(DEFAULT_FILTER, names)).toEqual([]);
   });
 
-  it('shows one pill per active filter, in the order of the controls, statuses in display order', () => {
+  it('shows one pill per active filter, in the order of the controls, statuses and sources in display order', () => {
     expect(filterPills(everything, names).map((pill) => pill.label)).toEqual([
       '1 Jan 2024 – 31 Jan 2024',
       'Oldest first',
+      'Source: SFTP Sync',
+      'Source: Google Workspace',
       'Configuration: HR file',
       'Status: Success',
       'Status: Needs Attention',
@@ -58,6 +61,7 @@ describe('filterPills', () => {
       ...everything,
       statuses: ['needs_attention'],
     });
+    expect(byId['source-sftp']?.remove(everything)).toEqual({ ...everything, sources: ['google-workspace'] });
   });
 
   it('removing every pill one after another gives the defaults', () => {

@@ -1,4 +1,10 @@
-import { RUN_STATUS_INFO, RUN_STATUSES, type RunListFilter } from '@provisioning/shared';
+import {
+  CONNECTOR_LABELS,
+  CONNECTORS,
+  RUN_STATUS_INFO,
+  RUN_STATUSES,
+  type RunListFilter,
+} from '@provisioning/shared';
 import { formatDay } from './format.ts';
 import { DEFAULT_FILTER } from './run-filter-url.ts';
 
@@ -29,8 +35,9 @@ export function customRangeLabel(from: string, to: string): string {
 }
 
 /**
- * The pills of a filter, in the order of the controls: date range, sort order, configuration, then one
- * per status. Defaults (All Time, Newest first, any configuration, any status) have none.
+ * The pills of a filter, in the order of the controls: date range, sort order, one per source,
+ * configuration, then one per status. Defaults (All Time, Newest first, any source, any configuration,
+ * any status) have none.
  */
 export function filterPills(
   filter: RunListFilter,
@@ -52,6 +59,13 @@ export function filterPills(
       id: 'sort',
       label: SORT_LABELS[filter.sort],
       remove: (current) => ({ ...current, sort: DEFAULT_FILTER.sort }),
+    });
+  }
+  for (const source of CONNECTORS.filter((candidate) => filter.sources.includes(candidate))) {
+    pills.push({
+      id: `source-${source}`,
+      label: `Source: ${CONNECTOR_LABELS[source]}`,
+      remove: (current) => ({ ...current, sources: current.sources.filter((other) => other !== source) }),
     });
   }
   if (filter.configurationId) {

@@ -68,6 +68,10 @@ function PageHeader({ timeZone, live }: { timeZone: string; live: { state: LiveS
           Each sync brings your user directory in step with your HR or identity source. Times are in{' '}
           {timeZone}.
         </p>
+        <p className="page-lead page-scope">
+          This page lists automated syncs only. Manual bulk uploads are on the <strong>Bulk Update</strong>{' '}
+          page in the Users section.
+        </p>
       </div>
       <LiveIndicator state={live.state} onRetry={live.retry} />
     </header>

@@ -97,6 +97,15 @@ describe('applyRunChange', () => {
     ]);
   });
 
+  it('ignores a new run of another source than the filter’s, and puts one of a chosen source on top', () => {
+    const data = pages({ runs: [newer], nextCursor: null });
+    const bySource = { ...DEFAULT_FILTER, sources: ['workday' as const, 'google-workspace' as const] };
+    const fromFile = row('r9', '2024-02-01T00:00:00.000Z', 'queued');
+    expect(ids(applyRunChange(data, bySource, fromFile))).toEqual([['r2:success']]);
+    const fromWorkday = { ...fromFile, connector: 'workday' as const };
+    expect(ids(applyRunChange(data, bySource, fromWorkday))).toEqual([['r9:queued', 'r2:success']]);
+  });
+
   it('asks for a refetch when only the server can tell where the run goes', () => {
     const data = pages({ runs: [newer], nextCursor: null });
     const custom = { ...DEFAULT_FILTER, range: 'custom' as const, from: '2024-01-01', to: '2024-01-31' };

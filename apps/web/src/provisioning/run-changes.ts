@@ -5,9 +5,10 @@ import type { RouterOutputs } from '../api/trpc.ts';
 export type RunsPage = RouterOutputs['runs']['list'];
 export type RunsData = InfiniteData<RunsPage, unknown>;
 
-/** Whether a run passes the filters the page can check by itself (status, configuration). */
+/** Whether a run passes the filters the page can check by itself (status, source, configuration). */
 function passesFilter(filter: RunListFilter, run: RunListRow): boolean {
   if (filter.configurationId && filter.configurationId !== run.configurationId) return false;
+  if (filter.sources.length > 0 && !filter.sources.includes(run.connector)) return false;
   if (filter.statuses.length > 0 && !filter.statuses.includes(run.status)) return false;
   return true;
 }
@@ -21,7 +22,7 @@ export type RunChangeOutcome =
 /**
  * One pushed run change applied to the loaded pages of a runs list, without a round trip where the page
  * can tell where the run belongs: a run already shown is replaced in place (or leaves, when it no longer
- * passes the status filter); a run newer than every row goes on top of a newest-first list, or at the end
+ * passes the filters); a run newer than every row goes on top of a newest-first list, or at the end
  * of a fully loaded oldest-first one.
  */
 export function applyRunChange(data: RunsData, filter: RunListFilter, run: RunListRow): RunChangeOutcome {

@@ -14,12 +14,13 @@ afterEach(cleanup);
 
 describe('useRunFilter: the runs filter held in the URL', () => {
   it('reads the filter from the URL the page was opened with (a bookmark, a reload)', () => {
-    visit('/provisioning?range=last7&sort=oldest&status=success&status=cancelled');
+    visit('/provisioning?range=last7&sort=oldest&status=success&status=cancelled&source=workday');
     const { result } = renderHook(() => useRunFilter());
     expect(result.current.filter).toEqual({
       range: 'last7',
       sort: 'oldest',
       statuses: ['success', 'cancelled'],
+      sources: ['workday'],
     });
     expect(result.current.ignored).toEqual([]);
   });
@@ -32,6 +33,13 @@ describe('useRunFilter: the runs filter held in the URL', () => {
     expect(window.location.search).toBe('?status=data_load_failed&run=abc');
     expect(window.history.length).toBe(before + 1);
     expect(result.current.filter.statuses).toEqual(['data_load_failed']);
+  });
+
+  it('writes chosen sources as repeated source parameters, in display order', () => {
+    const { result } = renderHook(() => useRunFilter());
+    act(() => result.current.setFilter({ ...DEFAULT_FILTER, sources: ['google-workspace', 'sftp'] }));
+    expect(window.location.search).toBe('?source=sftp&source=google-workspace');
+    expect(result.current.filter.sources).toEqual(['sftp', 'google-workspace']);
   });
 
   it('follows Back and Forward', () => {

@@ -5,14 +5,14 @@ import { DEFAULT_FILTER, filterFromSearch, hasActiveFilters, searchFromFilter } 
 const CONFIGURATION = '0b9f6f7e-9d2a-4a8e-b7a4-1f2d3c4b5a69';
 
 describe('filterFromSearch', () => {
-  it('reads no parameters as the defaults: All Time, newest first, any configuration, any status', () => {
+  it('reads no parameters as the defaults: All Time, newest first, any source, configuration or status', () => {
     expect(filterFromSearch('')).toEqual({ filter: DEFAULT_FILTER, ignored: [] });
-    expect(DEFAULT_FILTER).toEqual({ range: 'all', sort: 'newest', statuses: [] });
+    expect(DEFAULT_FILTER).toEqual({ range: 'all', sort: 'newest', statuses: [], sources: [] });
   });
 
-  it('reads every filter from its parameter, statuses repeated', () => {
+  it('reads every filter from its parameter, statuses and sources repeated', () => {
     const parsed = filterFromSearch(
-      `?range=custom&from=2024-01-01&to=2024-01-31&sort=oldest&configuration=${CONFIGURATION}&status=success&status=needs_attention`,
+      `?range=custom&from=2024-01-01&to=2024-01-31&sort=oldest&configuration=${CONFIGURATION}&status=success&status=needs_attention&source=workday&source=sftp`,
     );
     expect(parsed).toEqual({
       filter: {
@@ -22,6 +22,7 @@ describe('filterFromSearch', () => {
         sort: 'oldest',
         configurationId: CONFIGURATION,
         statuses: ['success', 'needs_attention'],
+        sources: ['workday', 'sftp'],
       },
       ignored: [],
     });
@@ -73,6 +74,29 @@ describe('filterFromSearch', () => {
     expect(parsed.ignored[0]).toMatch(/^First day “2024-01-01” ignored/);
   });
 
+  it('drops an unknown source and keeps the valid ones, naming the choices', () => {
+    const parsed = filterFromSearch('?source=workday&source=bamboohr&source=google-workspace');
+    expect(parsed.filter.sources).toEqual(['workday', 'google-workspace']);
+    expect(parsed.ignored).toEqual([
+      'Source “bamboohr” ignored: the choices are SFTP Sync, Workday and Google Workspace.',
+    ]);
+  });
+
+  it('reads a source given twice once', () => {
+    expect(filterFromSearch('?source=sftp&source=sftp').filter.sources).toEqual(['sftp']);
+  });
+
+  it('quotes a long bad value cut short, and drops a list too long to be real whole', () => {
+    const long = filterFromSearch(`?source=${'x'.repeat(5000)}&status=success`);
+    expect(long.filter).toEqual({ ...DEFAULT_FILTER, statuses: ['success'] });
+    expect(long.ignored).toEqual([
+      `Source “${'x'.repeat(40)}…” ignored: the choices are SFTP Sync, Workday and Google Workspace.`,
+    ]);
+    const many = filterFromSearch(`?${'source=sftp&'.repeat(1000)}range=last7`);
+    expect(many.filter).toEqual({ ...DEFAULT_FILTER, range: 'last7' });
+    expect(many.ignored).toEqual(['Sources ignored: Too many sources.']);
+  });
+
   it('reads a status given twice once', () => {
     expect(filterFromSearch('?status=success&status=success').filter.statuses).toEqual(['success']);
   });
@@ -83,7 +107,7 @@ describe('searchFromFilter', () => {
     expect(searchFromFilter(DEFAULT_FILTER)).toBe('');
   });
 
-  it('writes only what differs from the defaults, in one order, statuses in display order', () => {
+  it('writes only what differs from the defaults, in one order, statuses and sources in display order', () => {
     const filter: RunListFilter = {
       range: 'custom',
       from: '2024-01-01',
@@ -91,9 +115,10 @@ describe('searchFromFilter', () => {
       sort: 'oldest',
       configurationId: CONFIGURATION,
       statuses: ['needs_attention', 'success'],
+      sources: ['google-workspace', 'sftp'],
     };
     expect(searchFromFilter(filter)).toBe(
-      `?range=custom&from=2024-01-01&to=2024-01-31&sort=oldest&configuration=${CONFIGURATION}&status=success&status=needs_attention`,
+      `?range=custom&from=2024-01-01&to=2024-01-31&sort=oldest&configuration=${CONFIGURATION}&status=success&status=needs_attention&source=sftp&source=google-workspace`,
     );
   });
 
@@ -114,13 +139,18 @@ describe('searchFromFilter', () => {
       DEFAULT_FILTER,
       { ...DEFAULT_FILTER, range: 'last7' },
       { ...DEFAULT_FILTER, sort: 'oldest', statuses: ['cancelled', 'queued', 'data_load_failed'] },
-      { range: 'custom', from: '2023-12-31', to: '2024-01-01', sort: 'newest', statuses: [] },
+      { range: 'custom', from: '2023-12-31', to: '2024-01-01', sort: 'newest', statuses: [], sources: [] },
       { ...DEFAULT_FILTER, configurationId: CONFIGURATION },
+      { ...DEFAULT_FILTER, sources: ['google-workspace', 'workday'], statuses: ['success'] },
     ];
     for (const filter of filters) {
       const { filter: parsed, ignored } = filterFromSearch(searchFromFilter(filter));
       expect(ignored).toEqual([]);
-      expect(parsed).toEqual({ ...filter, statuses: expect.arrayContaining(filter.statuses) });
+      expect(parsed).toEqual({
+        ...filter,
+        statuses: expect.arrayContaining(filter.statuses),
+        sources: expect.arrayContaining(filter.sources),
+      });
       expect(searchFromFilter(parsed)).toBe(searchFromFilter(filter));
     }
   });
@@ -131,5 +161,6 @@ describe('hasActiveFilters', () => {
     expect(hasActiveFilters(DEFAULT_FILTER)).toBe(false);
     expect(hasActiveFilters({ ...DEFAULT_FILTER, sort: 'oldest' })).toBe(true);
     expect(hasActiveFilters({ ...DEFAULT_FILTER, statuses: ['success'] })).toBe(true);
+    expect(hasActiveFilters({ ...DEFAULT_FILTER, sources: ['workday'] })).toBe(true);
   });
 });

@@ -1,14 +1,16 @@
 import {
+  CONNECTOR_LABELS,
+  CONNECTORS,
   RUN_DATE_RANGES,
   RUN_SORTS,
   RUN_STATUS_INFO,
   RUN_STATUSES,
   type RunListFilter,
-  type RunStatus,
 } from '@provisioning/shared';
 import * as Popover from '@radix-ui/react-popover';
-import { lazy, Suspense, useRef, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useRef, useState } from 'react';
 import type { ConfigurationChoice } from '../api/trpc.ts';
+import { ConnectorLabel } from './connector-icon.tsx';
 import { customRangeLabel, RANGE_LABELS, SORT_LABELS } from './filter-pills.ts';
 
 const DateRangePicker = lazy(() => import('./date-range-picker.tsx'));
@@ -40,6 +42,17 @@ export function RunFilters({
           ))}
         </select>
       </div>
+      <MultiSelectFilter
+        id="filter-source"
+        label="Source"
+        legend="Show syncs from"
+        options={CONNECTORS}
+        selected={filter.sources}
+        nouns={['source', 'sources']}
+        labelOf={(source) => CONNECTOR_LABELS[source]}
+        renderOption={(source) => <ConnectorLabel connector={source} />}
+        onChange={(sources) => onChange({ ...filter, sources })}
+      />
       <div className="filter-field">
         <label htmlFor="filter-configuration">Configuration</label>
         <select
@@ -48,11 +61,19 @@ export function RunFilters({
           onChange={(event) => onChange({ ...filter, configurationId: event.target.value || undefined })}
         >
           <option value="">All configurations</option>
-          {configurations?.map((configuration) => (
-            <option key={configuration.id} value={configuration.id}>
-              {configuration.name}
-            </option>
-          ))}
+          {/* Only the chosen sources' configurations, and the chosen one whatever its source. */}
+          {configurations
+            ?.filter(
+              (c) =>
+                filter.sources.length === 0 ||
+                filter.sources.includes(c.connector) ||
+                c.id === filter.configurationId,
+            )
+            .map((configuration) => (
+              <option key={configuration.id} value={configuration.id}>
+                {configuration.name}
+              </option>
+            ))}
           {/* A configuration from a shared link that is not (or no longer) the organisation's. */}
           {filter.configurationId && !configurations?.some((c) => c.id === filter.configurationId) && (
             <option value={filter.configurationId}>
@@ -61,7 +82,22 @@ export function RunFilters({
           )}
         </select>
       </div>
-      <StatusFilter statuses={filter.statuses} onChange={(statuses) => onChange({ ...filter, statuses })} />
+      <MultiSelectFilter
+        id="filter-status"
+        label="Status"
+        legend="Show runs that are"
+        options={RUN_STATUSES}
+        selected={filter.statuses}
+        nouns={['status', 'statuses']}
+        labelOf={(status) => RUN_STATUS_INFO[status].label}
+        renderOption={(status) => (
+          <>
+            <span className={`badge-dot badge-dot-${status}`} aria-hidden="true" />
+            {RUN_STATUS_INFO[status].label}
+          </>
+        )}
+        onChange={(statuses) => onChange({ ...filter, statuses })}
+      />
     </form>
   );
 }
@@ -139,32 +175,47 @@ function DateRangeFilter({
   );
 }
 
-function StatusFilter({
-  statuses,
+/**
+ * A filter of several values as a button that opens a list of checkboxes; none checked is no filter. The
+ * values stay in the options' order, whatever order they were checked in.
+ */
+function MultiSelectFilter<T extends string>({
+  id,
+  label,
+  legend,
+  options,
+  selected,
+  nouns: [singular, plural],
+  labelOf,
+  renderOption,
   onChange,
 }: {
-  statuses: RunStatus[];
-  onChange: (statuses: RunStatus[]) => void;
+  id: string;
+  label: string;
+  legend: string;
+  options: readonly T[];
+  selected: T[];
+  /** What one value is and what several are, for the button: "Any source", "2 sources". */
+  nouns: [string, string];
+  labelOf: (option: T) => string;
+  renderOption: (option: T) => ReactNode;
+  onChange: (selected: T[]) => void;
 }) {
+  const [only] = selected;
   const summary =
-    statuses.length === 0
-      ? 'Any status'
-      : statuses.length === 1
-        ? RUN_STATUS_INFO[statuses[0]!].label
-        : `${statuses.length} statuses`;
+    selected.length === 0
+      ? `Any ${singular}`
+      : selected.length === 1 && only !== undefined
+        ? labelOf(only)
+        : `${selected.length} ${plural}`;
   return (
     <div className="filter-field">
-      <span className="label" id="filter-status-label">
-        Status
+      <span className="label" id={`${id}-label`}>
+        {label}
       </span>
       <Popover.Root>
         <Popover.Trigger asChild>
-          <button
-            type="button"
-            id="filter-status"
-            className="select-button"
-            aria-labelledby="filter-status-label filter-status"
-          >
+          <button type="button" id={id} className="select-button" aria-labelledby={`${id}-label ${id}`}>
             {summary}
             <svg className="chevron" viewBox="0 0 12 12" aria-hidden="true" focusable="false">
               <path d="M3 4.5l3 3 3-3" fill="none" stroke="currentColor" strokeWidth="1.5" />
@@ -174,22 +225,21 @@ function StatusFilter({
         <Popover.Portal>
           <Popover.Content className="popover" align="start" sideOffset={6} collisionPadding={8}>
             <fieldset className="status-options">
-              <legend>Show runs that are</legend>
-              {RUN_STATUSES.map((status) => (
-                <label key={status} className="checkbox">
+              <legend>{legend}</legend>
+              {options.map((option) => (
+                <label key={option} className="checkbox">
                   <input
                     type="checkbox"
-                    checked={statuses.includes(status)}
+                    checked={selected.includes(option)}
                     onChange={(event) =>
                       onChange(
                         event.target.checked
-                          ? RUN_STATUSES.filter((s) => s === status || statuses.includes(s))
-                          : statuses.filter((s) => s !== status),
+                          ? options.filter((o) => o === option || selected.includes(o))
+                          : selected.filter((o) => o !== option),
                       )
                     }
                   />
-                  <span className={`badge-dot badge-dot-${status}`} aria-hidden="true" />
-                  {RUN_STATUS_INFO[status].label}
+                  {renderOption(option)}
                 </label>
               ))}
             </fieldset>

@@ -81,7 +81,7 @@ function NoMatchingRuns({ onClearFilters }: { onClearFilters: () => void }) {
   return (
     <div className="empty-state" data-empty="filtered">
       <h3>No syncs match these filters</h3>
-      <p>Try a longer date range or fewer statuses.</p>
+      <p>Try a longer date range, or fewer statuses or sources.</p>
       <button type="button" className="button" onClick={onClearFilters}>
         Clear filters
       </button>

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { RUN_STATUSES, RUN_TRIGGERS } from '@provisioning/shared';
+import { CONNECTORS, RUN_STATUSES, RUN_TRIGGERS } from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
 import { uuidPrimaryKey } from './properties.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
@@ -22,6 +22,12 @@ export const SyncRun = defineEntity({
     id: uuidPrimaryKey(),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     configuration: p.manyToOne(SyncConfiguration).deleteRule('cascade'),
+    /**
+     * The source the run loads from: its configuration's connector, copied when the run is queued (a
+     * trigger fills it and refuses any other), so the runs list filters by source from an index of this
+     * table alone.
+     */
+    connector: p.enum([...CONNECTORS]),
     status: p.enum([...RUN_STATUSES]).default('queued'),
     trigger: p.enum([...RUN_TRIGGERS]),
     queuedAt: p.datetime().onCreate(() => new Date()),
@@ -53,6 +59,14 @@ export const SyncRun = defineEntity({
     {
       name: 'sync_run_organisation_status_queued_at_index',
       properties: ['organisation', 'status', 'queuedAt', 'id'],
+    },
+    {
+      name: 'sync_run_organisation_connector_queued_at_index',
+      properties: ['organisation', 'connector', 'queuedAt', 'id'],
+    },
+    {
+      name: 'sync_run_organisation_connector_status_queued_at_index',
+      properties: ['organisation', 'connector', 'status', 'queuedAt', 'id'],
     },
     { name: 'sync_run_configuration_queued_at_index', properties: ['configuration', 'queuedAt', 'id'] },
     { name: 'sync_run_organisation_change_xid_index', properties: ['organisation', 'changeXid'] },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  CONNECTORS,
   type Connector,
   DomainError,
   RUN_STATUSES,
@@ -505,6 +506,177 @@ describe('listRuns status and configuration filters', () => {
     );
     expect(error.code).toBe('BAD_INPUT');
     expect(Object.keys(error.fieldErrors)).toEqual(['filter.configurationId']);
+  });
+});
+
+describe('listRuns source filter', () => {
+  /**
+   * An organisation with a configuration of each source and runs of several statuses of each, a day apart
+   * in the order given: `runs[source][status]`.
+   */
+  async function organisationWithEverySource() {
+    const organisationId = await seedOrganisation();
+    const configurations: Record<Connector, string> = {
+      sftp: await seedConfiguration(organisationId, 'HR file', 'sftp'),
+      workday: await seedConfiguration(organisationId, 'Workday', 'workday'),
+      'google-workspace': await seedConfiguration(organisationId, 'Google', 'google-workspace'),
+    };
+    const statuses = ['success', 'data_load_failed', 'cancelled'] as const;
+    const runs = {} as Record<Connector, Record<(typeof statuses)[number], string>>;
+    const all: string[] = [];
+    let day = 1;
+    for (const source of CONNECTORS) {
+      runs[source] = {} as (typeof runs)[Connector];
+      for (const status of statuses) {
+        const at = `2024-05-${String(day++).padStart(2, '0')}T10:00:00Z`;
+        runs[source][status] = await seedRun(organisationId, configurations[source], at, { status });
+        all.push(runs[source][status]);
+      }
+    }
+    return { organisationId, configurations, runs, newestFirst: [...all].reverse() };
+  }
+
+  it('returns only the runs of each source, newest first, each row naming its source', async () => {
+    const { organisationId, runs } = await organisationWithEverySource();
+    for (const source of CONNECTORS) {
+      const page = await listRuns(orm.em.fork(), organisationId, { filter: { sources: [source] } });
+      expect(ids(page), source).toEqual([
+        runs[source].cancelled,
+        runs[source].data_load_failed,
+        runs[source].success,
+      ]);
+      expect(new Set(page.runs.map((run) => run.connector)), source).toEqual(new Set([source]));
+    }
+  });
+
+  it('returns the runs of any of several sources, in one order', async () => {
+    const { organisationId, runs } = await organisationWithEverySource();
+    expect(await listIds(organisationId, { sources: ['sftp', 'google-workspace'] })).toEqual([
+      runs['google-workspace'].cancelled,
+      runs['google-workspace'].data_load_failed,
+      runs['google-workspace'].success,
+      runs.sftp.cancelled,
+      runs.sftp.data_load_failed,
+      runs.sftp.success,
+    ]);
+    expect(await listIds(organisationId, { sources: ['workday', 'sftp'], sort: 'oldest' })).toEqual([
+      runs.sftp.success,
+      runs.sftp.data_load_failed,
+      runs.sftp.cancelled,
+      runs.workday.success,
+      runs.workday.data_load_failed,
+      runs.workday.cancelled,
+    ]);
+  });
+
+  it('returns every run when no source or every source is chosen', async () => {
+    const { organisationId, newestFirst } = await organisationWithEverySource();
+    expect(await listIds(organisationId, { sources: [] })).toEqual(newestFirst);
+    expect(await listIds(organisationId, { sources: [...CONNECTORS] })).toEqual(newestFirst);
+    expect(await listIds(organisationId, { sources: [...CONNECTORS], statuses: [...RUN_STATUSES] })).toEqual(
+      newestFirst,
+    );
+  });
+
+  it('combines sources with statuses, a configuration and a date range', async () => {
+    const { organisationId, configurations, runs } = await organisationWithEverySource();
+    expect(
+      await listIds(organisationId, {
+        sources: ['workday', 'google-workspace'],
+        statuses: ['cancelled', 'data_load_failed'],
+      }),
+    ).toEqual([
+      runs['google-workspace'].cancelled,
+      runs['google-workspace'].data_load_failed,
+      runs.workday.cancelled,
+      runs.workday.data_load_failed,
+    ]);
+    expect(await listIds(organisationId, { sources: ['workday'], statuses: ['success'] })).toEqual([
+      runs.workday.success,
+    ]);
+    expect(
+      await listIds(organisationId, { sources: ['workday'], configurationId: configurations.workday }),
+    ).toEqual([runs.workday.cancelled, runs.workday.data_load_failed, runs.workday.success]);
+    // A configuration of another source: nothing matches both.
+    expect(
+      await listIds(organisationId, { sources: ['workday'], configurationId: configurations.sftp }),
+    ).toEqual([]);
+    // Days 4 to 7: Workday's three runs and Google's first.
+    expect(
+      await listIds(organisationId, {
+        range: 'custom',
+        from: '2024-05-04',
+        to: '2024-05-07',
+        sources: ['google-workspace', 'workday'],
+        statuses: ['success', 'cancelled'],
+        sort: 'oldest',
+      }),
+    ).toEqual([runs.workday.success, runs.workday.cancelled, runs['google-workspace'].success]);
+  });
+
+  it('pages through several sources and statuses without repeats or gaps, runs of one instant included', async () => {
+    const organisationId = await seedOrganisation();
+    const workday = await seedConfiguration(organisationId, 'Workday', 'workday');
+    const google = await seedConfiguration(organisationId, 'Google', 'google-workspace');
+    const sftp = await seedConfiguration(organisationId, 'HR file', 'sftp');
+    const wanted: { id: string; at: string }[] = [];
+    const sameInstant = '2024-05-10T10:00:00Z';
+    for (let index = 0; index < 12; index += 1) {
+      // Every fourth run at one instant, across sources and statuses, so ties are broken by ID across branches.
+      const at = index % 4 === 0 ? sameInstant : `2024-05-${String(index + 11).padStart(2, '0')}T10:00:00Z`;
+      const status: RunStatus =
+        index % 3 === 0 ? 'success' : index % 3 === 1 ? 'needs_attention' : 'cancelled';
+      const configuration = [workday, google, sftp][index % 3]!;
+      const id = await seedRun(organisationId, configuration, at, { status });
+      if (configuration !== sftp && status !== 'cancelled') wanted.push({ id, at });
+    }
+    const byOldest = wanted
+      .sort((a, b) => (a.at === b.at ? (a.id < b.id ? -1 : 1) : a.at < b.at ? -1 : 1))
+      .map((run) => run.id);
+    expect(byOldest.length).toBeGreaterThan(4);
+    const filter: RunListFilterInput = {
+      sources: ['workday', 'google-workspace'],
+      statuses: ['success', 'needs_attention'],
+    };
+    for (const limit of [1, 2, 3]) {
+      const newest = await walkPages(organisationId, { filter, limit });
+      expect(newest.pages.flat(), `newest, pages of ${limit}`).toEqual([...byOldest].reverse());
+      const oldest = await walkPages(organisationId, { filter: { ...filter, sort: 'oldest' }, limit });
+      expect(oldest.pages.flat(), `oldest, pages of ${limit}`).toEqual(byOldest);
+    }
+  });
+
+  it('never lists another organisation’s runs of the chosen source', async () => {
+    const mine = await organisationWithEverySource();
+    const theirs = await organisationWithEverySource();
+    const page = await listIds(mine.organisationId, { sources: ['workday'] });
+    expect(page).toHaveLength(3);
+    for (const id of Object.values(theirs.runs.workday)) expect(page).not.toContain(id);
+    // Through the API's own role as well.
+    const viaRole = await listRuns(appOrm.em.fork(), theirs.organisationId, {
+      filter: { sources: ['workday'] },
+    });
+    expect(ids(viaRole)).toEqual(Object.values(theirs.runs.workday).reverse());
+  });
+
+  it('refuses an unknown source with a field error naming its place, and no database error', async () => {
+    const organisationId = await seedOrganisation();
+    for (const source of ['bamboohr', 'SFTP', "sftp' or 1=1 --", 'x'.repeat(10_000)]) {
+      const error = await domainError(
+        listRuns(orm.em.fork(), organisationId, { filter: { sources: ['sftp', source as Connector] } }),
+      );
+      expect(error.code).toBe('BAD_INPUT');
+      expect(error.fieldErrors).toEqual({
+        'filter.sources.1': ['Source must be one of: sftp, workday, google-workspace'],
+      });
+      expect(error.message.length).toBeLessThan(500);
+    }
+    const tooMany = await domainError(
+      listRuns(orm.em.fork(), organisationId, {
+        filter: { sources: Array.from({ length: 1000 }, () => 'sftp' as const) },
+      }),
+    );
+    expect(tooMany.fieldErrors).toEqual({ 'filter.sources': ['Too many sources'] });
   });
 });
 

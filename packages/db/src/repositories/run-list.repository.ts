@@ -1,11 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
+  CONNECTORS,
   type Connector,
   DomainError,
   isRunEventId,
   parseInput,
   RUN_COUNT_KEYS,
   RUN_STATUS_INFO,
+  RUN_STATUSES,
   type RunCountKey,
   type RunCounts,
   type RunDetails,
@@ -43,7 +45,7 @@ interface RunRow {
   rows_applied: number;
 }
 
-const ROW_COLUMNS = `r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, c.connector,
+const ROW_COLUMNS = `r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, r.connector,
   r.queued_at, r.queued_at::text as queued_at_key, r.started_at, r.finished_at, r.duration_ms,
   r.rows_read, r.rows_planned, r.rows_applied`;
 
@@ -143,14 +145,43 @@ export interface SqlQuery {
 }
 
 /** The columns of sync_run a list row needs, read in the page subquery. */
-const PAGE_COLUMNS = `id, status, trigger, configuration_id, queued_at, started_at, finished_at, duration_ms,
+const PAGE_COLUMNS = `id, status, trigger, configuration_id, connector, queued_at, started_at, finished_at, duration_ms,
   rows_read, rows_planned, rows_applied`;
+
+/** One `and`-ed condition of the page query with its parameters. */
+interface Condition {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * The equalities a multi-valued filter asks for, one set per branch of the page query: every pair of a
+ * chosen source and a chosen status. A filter with nothing chosen, or everything (the same rows), adds no
+ * condition.
+ */
+function branchConditions(filter: RunListFilter): Condition[][] {
+  const sources = filter.sources.length === CONNECTORS.length ? [] : filter.sources;
+  const statuses = filter.statuses.length === RUN_STATUSES.length ? [] : filter.statuses;
+  const bySource: Condition[][] =
+    sources.length === 0 ? [[]] : sources.map((source) => [{ sql: 'connector = ?', params: [source] }]);
+  return bySource.flatMap((conditions) =>
+    statuses.length === 0
+      ? [conditions]
+      : statuses.map((status) => [...conditions, { sql: 'status = ?', params: [status] }]),
+  );
+}
 
 /**
  * The page query of `listRuns`, exported so `pnpm bench:api` times the very same SQL bare. The page is
  * cut from sync_run alone (the (organisation_id, queued_at, id) index answers the order and the cursor's
  * row comparison directly), and only its rows are joined to their configurations: joining first lets
  * row-level security's and the join's estimates steer the planner to a far slower plan.
+ *
+ * Several sources or statuses make a branch per source and status, each an equality that an index
+ * ((organisation_id, status | connector [, status], queued_at, id)) returns already in order, merged by
+ * PostgreSQL (Merge Append) up to the page's size. `status = any(...)` instead loses the index order: the
+ * planner then reads every matching run and sorts them, 85 ms for two sources and two statuses over 100k
+ * runs against 3 ms merged.
  */
 export function runPageQuery(
   organisationId: string,
@@ -161,39 +192,52 @@ export function runPageQuery(
   now: Date,
 ): SqlQuery {
   const after = cursor ? decodeCursor(cursor) : null;
-  const where = ['organisation_id = ?'];
-  const params: unknown[] = [organisationId];
+  const common: Condition[] = [{ sql: 'organisation_id = ?', params: [organisationId] }];
   if (filter.range === 'last7' || filter.range === 'last30') {
     // Midnight at the start of the first day, in the organisation's time zone (DST-aware).
-    where.push(`queued_at >= (((?::timestamptz at time zone ?)::date - ?::int)::timestamp at time zone ?)`);
-    params.push(now.toISOString(), timeZone, filter.range === 'last7' ? 6 : 29, timeZone);
+    common.push({
+      sql: `queued_at >= (((?::timestamptz at time zone ?)::date - ?::int)::timestamp at time zone ?)`,
+      params: [now.toISOString(), timeZone, filter.range === 'last7' ? 6 : 29, timeZone],
+    });
   } else if (filter.range === 'custom' && filter.from && filter.to) {
-    where.push('queued_at >= ((?::date)::timestamp at time zone ?)');
-    params.push(filter.from, timeZone);
-    where.push('queued_at < (((?::date) + 1)::timestamp at time zone ?)');
-    params.push(filter.to, timeZone);
+    common.push({
+      sql: 'queued_at >= ((?::date)::timestamp at time zone ?)',
+      params: [filter.from, timeZone],
+    });
+    common.push({
+      sql: 'queued_at < (((?::date) + 1)::timestamp at time zone ?)',
+      params: [filter.to, timeZone],
+    });
   }
   if (filter.configurationId) {
-    where.push('configuration_id = ?');
-    params.push(filter.configurationId);
-  }
-  if (filter.statuses.length > 0) {
-    where.push('status = any(?::text[])');
-    params.push(filter.statuses);
+    common.push({ sql: 'configuration_id = ?', params: [filter.configurationId] });
   }
   const newest = filter.sort === 'newest';
   if (after) {
-    where.push(`(queued_at, id) ${newest ? '<' : '>'} (?::timestamptz, ?::uuid)`);
-    params.push(after.queuedAt, after.id);
+    common.push({
+      sql: `(queued_at, id) ${newest ? '<' : '>'} (?::timestamptz, ?::uuid)`,
+      params: [after.queuedAt, after.id],
+    });
   }
   const direction = newest ? 'desc' : 'asc';
   const order = `order by queued_at ${direction}, id ${direction}`;
+  const params: unknown[] = [];
+  const branches = branchConditions(filter).map((conditions) => {
+    const all = [...common, ...conditions];
+    params.push(...all.flatMap((condition) => condition.params), limit + 1);
+    return `select ${PAGE_COLUMNS} from sync_run where ${all.map((condition) => condition.sql).join(' and ')} ${order} limit ?`;
+  });
+  let page = branches[0]!;
+  if (branches.length > 1) {
+    page = `${branches.map((branch) => `(${branch})`).join(' union all ')} ${order} limit ?`;
+    params.push(limit + 1);
+  }
   return {
     sql: `select ${ROW_COLUMNS}
-      from (select ${PAGE_COLUMNS} from sync_run where ${where.join(' and ')} ${order} limit ?) r
+      from (${page}) r
       join sync_configuration c on c.id = r.configuration_id
       order by r.queued_at ${direction}, r.id ${direction}`,
-    params: [...params, limit + 1],
+    params,
   };
 }
 

@@ -1,5 +1,7 @@
 import { RUN_STATUSES, RUN_TRANSITIONS, type RunStatus } from '@provisioning/shared';
+import type PgBoss from 'pg-boss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBoss, ensureQueues } from '../job-queue.ts';
 import type { Orm } from '../orm.ts';
 import { seedConfiguration, seedOrganisation, seedRun } from '../testing/seed.ts';
 import { createMigratedTestOrm, type MigratedTestOrm } from '../testing/test-database.ts';
@@ -10,6 +12,7 @@ import {
   finishUnapplied,
   heartbeat,
   transitionRun,
+  triggerRun,
 } from './sync-run-lifecycle.repository.ts';
 
 let database: MigratedTestOrm;
@@ -23,7 +26,10 @@ beforeAll(async () => {
   organisationId = (await seedOrganisation(orm, { name: 'Ledger', roles: [] })).id;
 });
 
+let boss: PgBoss | undefined;
+
 afterAll(async () => {
+  await boss?.stop({ graceful: false, wait: true });
   await database?.close();
 });
 
@@ -150,5 +156,27 @@ describe('the run ledger', () => {
       [runId],
     );
     expect(row!.rows_read).toBe(10);
+  });
+
+  it('queues a run with its configuration’s source, which the runs list filters on', async () => {
+    boss = createBoss(database.url, { max: 2, supervise: false, schedule: false });
+    await boss.start();
+    await ensureQueues(boss);
+    for (const connector of ['workday', 'google-workspace', 'sftp'] as const) {
+      const configurationId = await seedConfiguration(
+        orm,
+        organisationId,
+        `Triggered ${connector}`,
+        connector,
+      );
+      const { runId, created } = await triggerRun(orm, boss, configurationId, 'manual');
+      expect(created).toBe(true);
+      const [row] = await sql<{ connector: string; status: string }>(
+        orm.em.fork(),
+        'select connector, status from sync_run where id = ?',
+        [runId],
+      );
+      expect(row).toEqual({ connector, status: 'queued' });
+    }
   });
 });

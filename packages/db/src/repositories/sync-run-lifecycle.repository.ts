@@ -100,11 +100,12 @@ export async function triggerRun(
     const triggered = await knex.transaction(async (trx): Promise<TriggeredRun | undefined> => {
       const [created] = await sql<{ id: string }>(
         trx,
-        `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at)
-         values (gen_random_uuid(), ?, ?, 'queued', ?, now())
+        // The run's source is its configuration's (the database refuses any other): the runs list filters on it.
+        `insert into sync_run (id, organisation_id, configuration_id, connector, status, trigger, queued_at)
+         values (gen_random_uuid(), ?, ?, ?, 'queued', ?, now())
          on conflict (configuration_id) where status = 'queued' do nothing
          returning id`,
-        [configuration.organisation.id, configuration.id, trigger],
+        [configuration.organisation.id, configuration.id, configuration.connector, trigger],
       );
       if (created) {
         await sendSyncRunJob(boss, { runId: created.id }, { trx });
