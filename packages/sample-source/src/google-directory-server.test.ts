@@ -161,6 +161,20 @@ describe('users.list', () => {
     expect(emails).toEqual([1, 2, 3, 4, 5, 6, 7].map((n) => `user.${n}@example.com`));
   });
 
+  it('sends only the fields asked for, in every user alike, and refuses a malformed selection', async () => {
+    const { body } = await list(accessToken, {
+      customer: 'my_customer',
+      fields: 'nextPageToken,users(primaryEmail,name(givenName),organizations(title))',
+    });
+    expect(Object.keys(body).sort()).toEqual(['nextPageToken', 'users']);
+    expect(body.users[0]).toEqual({
+      primaryEmail: 'user.1@example.com',
+      name: { givenName: expect.any(String) },
+      organizations: [{ title: expect.any(String) }],
+    });
+    expect((await list(accessToken, { customer: 'my_customer', fields: 'users(id' })).status).toBe(400);
+  });
+
   it('refuses a request without a valid bearer token', async () => {
     const { status, body } = await list('ya29.forged', { customer: 'my_customer' });
     expect(status).toBe(401);

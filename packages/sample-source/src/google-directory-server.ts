@@ -81,6 +81,46 @@ export function googleDirectoryUser(n: number, seed = 1, row: HrRow = hrRow(n, s
   };
 }
 
+/** A partial-response selector (`nextPageToken,users(id,name(givenName))`): field → its own selector, or all. */
+type FieldSelector = Map<string, FieldSelector | null>;
+
+/** Reads Google's `fields` parameter; null when it is malformed. */
+export function parseFieldSelector(text: string): FieldSelector | null {
+  let at = 0;
+  const parse = (): FieldSelector | null => {
+    const selector: FieldSelector = new Map();
+    for (;;) {
+      const name = /^[A-Za-z_][\w]*/.exec(text.slice(at))?.[0];
+      if (!name) return null;
+      at += name.length;
+      let inner: FieldSelector | null = null;
+      if (text[at] === '(') {
+        at += 1;
+        inner = parse();
+        if (inner === null || text[at] !== ')') return null;
+        at += 1;
+      }
+      selector.set(name, inner);
+      if (text[at] !== ',') return selector;
+      at += 1;
+    }
+  };
+  const selector = parse();
+  return selector !== null && at === text.length ? selector : null;
+}
+
+/** Keeps only the selected fields, in each element of an array alike. */
+function select(value: unknown, selector: FieldSelector | null): unknown {
+  if (selector === null || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => select(item, selector));
+  const picked: Record<string, unknown> = {};
+  for (const [name, inner] of selector) {
+    const field = (value as Record<string, unknown>)[name];
+    if (field !== undefined) picked[name] = select(field, inner);
+  }
+  return picked;
+}
+
 /** Where a fault applies: the token endpoint, `users.list`, or both (default: users.list). */
 type FaultTarget = { on?: 'token' | 'users' | 'any' };
 /** Which requests a fault hits: the next `times` that match (default: all), and only page `page` if set. */
@@ -463,6 +503,13 @@ export async function startGoogleDirectoryServer(
         message: `Invalid value '${params.maxResults}'. Values must be within the range: [1, ${MAX_RESULTS}]`,
       });
     }
+    const fields = params.fields === undefined ? undefined : parseFieldSelector(params.fields);
+    if (fields === null) {
+      return apiError(response, 400, fault, {
+        reason: 'invalidParameter',
+        message: `Invalid field selection ${params.fields}`,
+      });
+    }
     const listing = `${generation}|${customer ?? ''}|${domain ?? ''}|${params.query ?? ''}|${maxResults}`;
     if (params.pageToken !== undefined && (cursor === undefined || cursor.listing !== listing)) {
       return apiError(response, 400, fault, { reason: 'invalid', message: 'Invalid Input: pageToken' });
@@ -481,13 +528,18 @@ export async function startGoogleDirectoryServer(
       nextPageToken = randomBytes(18).toString('base64url');
       cursors.set(nextPageToken, { offset: end, page: page + 1, listing });
     }
-    const body = JSON.stringify({
-      kind: 'admin#directory#users',
-      etag: `"listing-${generation}-${page}"`,
-      // Google leaves `users` out of an empty page.
-      ...(pageUsers.length > 0 ? { users: pageUsers } : {}),
-      ...(nextPageToken === undefined ? {} : { nextPageToken }),
-    });
+    const body = JSON.stringify(
+      select(
+        {
+          kind: 'admin#directory#users',
+          etag: `"listing-${generation}-${page}"`,
+          // Google leaves `users` out of an empty page.
+          ...(pageUsers.length > 0 ? { users: pageUsers } : {}),
+          ...(nextPageToken === undefined ? {} : { nextPageToken }),
+        },
+        fields ?? null,
+      ),
+    );
     send(response, 200, body, fault);
     return 200;
   }

@@ -119,7 +119,15 @@ describe('loadGoogleWorkspaceSource', () => {
       ['users', 3, 200],
       ['users', 4, 200],
     ]);
-    expect(rest[0]?.params).toEqual({ customer: 'my_customer', maxResults: '500' });
+    expect(rest[0]?.params).toEqual({
+      customer: 'my_customer',
+      maxResults: '500',
+      fields: expect.any(String),
+    });
+    // Only the fields the columns read: Google then sends the rest of each user's record not at all.
+    expect(rest[0]?.params.fields).toMatch(
+      /^nextPageToken,users\(id,primaryEmail,name\(givenName,familyName\),suspended,archived,/,
+    );
     expect(rest[1]?.params.pageToken).toEqual(expect.any(String));
     expect(table.origin).toBe('Google Workspace (customer my_customer)');
   });
@@ -210,6 +218,7 @@ describe('loadGoogleWorkspaceSource', () => {
     expect(userRequests()[0]?.params).toEqual({
       domain: 'example.com',
       maxResults: '500',
+      fields: expect.any(String),
       query: "orgUnitPath='/Sales'",
     });
   });

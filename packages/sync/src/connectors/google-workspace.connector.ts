@@ -24,6 +24,15 @@ const BATCH_SIZE = 256;
 /** Enough of a server's error text to recognise it, without echoing a whole page. */
 const QUOTED = 300;
 
+/**
+ * Only what the columns read (partial response): a Workspace user resource carries much more (aliases,
+ * emails, login times, photo URLs), which would cost transfer, parsing and the maxBytes budget.
+ */
+const USER_FIELDS =
+  'nextPageToken,users(id,primaryEmail,name(givenName,familyName),suspended,archived,orgUnitPath,' +
+  'organizations(title,department,location,costCenter,primary),relations(value,type),externalIds(value,type),' +
+  'phones(value,type,primary),locations(area))';
+
 /** The 403 reasons Google gives for a rate limit or quota: waited out, unlike a refusal. */
 const RATE_LIMIT_REASONS = new Set(['userRateLimitExceeded', 'quotaExceeded', 'rateLimitExceeded']);
 
@@ -298,6 +307,7 @@ export async function loadGoogleWorkspaceSource(
             {
               ...(settings.domain ? { domain: settings.domain } : { customer: settings.customerId }),
               maxResults: PAGE_SIZE,
+              fields: USER_FIELDS,
               ...(settings.query ? { query: settings.query } : {}),
               ...(pageToken ? { pageToken } : {}),
             },
