@@ -88,7 +88,8 @@ describe('a Google Workspace configuration, through the support CLI and the work
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function createConfig(name: string, target: GoogleDirectoryServer): Promise<string> {
+  /** `config create` of a google-workspace configuration signing in to `target`. */
+  function configCreate(runEnv: Env, name: string, target: GoogleDirectoryServer) {
     const settings = join(dir, `${name}.json`);
     writeFileSync(
       settings,
@@ -100,21 +101,12 @@ describe('a Google Workspace configuration, through the support CLI and the work
         apiBaseUrl: target.apiBaseUrl,
       }),
     );
-    const created = output(
-      await cli(
-        env,
-        'config',
-        'create',
-        '--org',
-        org,
-        '--name',
-        name,
-        '--connector',
-        'google-workspace',
-        '--settings',
-        settings,
-      ),
-    );
+    const flags = ['--org', org, '--name', name, '--connector', 'google-workspace', '--settings', settings];
+    return cli(runEnv, 'config', 'create', ...flags);
+  }
+
+  async function createConfig(name: string, target: GoogleDirectoryServer): Promise<string> {
+    const created = output(await configCreate(env, name, target));
     // The fake listens on loopback, which the allow-list lets through: no warning.
     expect(created).toEqual({ id: expect.any(String) });
     return (created as { id: string }).id;
@@ -138,6 +130,16 @@ describe('a Google Workspace configuration, through the support CLI and the work
     );
     return rows.map((row) => row.v);
   }
+
+  it('warns, once for the one host, when the token and API endpoints are off the allow-list', async () => {
+    const created = output(
+      await configCreate({ ...env, CONNECTOR_ALLOWED_HOSTS: undefined }, 'Google unlisted', google),
+    );
+    expect(created).toEqual({
+      id: expect.any(String),
+      warnings: [expect.stringMatching(/^127\.0\.0\.1 is a private, loopback or link-local address/)],
+    });
+  });
 
   it('imports every user over three pages, one of them empty', async () => {
     config = await createConfig('Google Workspace', google);

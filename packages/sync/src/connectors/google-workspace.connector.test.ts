@@ -129,7 +129,7 @@ describe('loadGoogleWorkspaceSource', () => {
       /^nextPageToken,users\(id,primaryEmail,name\(givenName,familyName\),suspended,archived,/,
     );
     expect(rest[1]?.params.pageToken).toEqual(expect.any(String));
-    expect(table.origin).toBe('Google Workspace (customer my_customer)');
+    expect(table.origin).toBe('Google Workspace customer my_customer');
   });
 
   it("hands each user on in Google's own fields, and names them as the directory fields' default columns", async () => {
@@ -209,7 +209,7 @@ describe('loadGoogleWorkspaceSource', () => {
     // Numbered by their place in Google's listing, so a number names the same user whatever was left out.
     expect(records.map((record) => record.rowNumber)).toEqual([1, 2, 4, 5, 7, 9, 10]);
     expect(table.origin).toBe(
-      'Google Workspace (customer my_customer); 3 suspended or archived users left out',
+      'Google Workspace customer my_customer, 3 suspended or archived users left out',
     );
   });
 
@@ -237,6 +237,16 @@ describe('loadGoogleWorkspaceSource', () => {
     expect(error.message).toMatch(/^127\.0\.0\.1 is a private, loopback or link-local address/);
     expect(error.hint).toMatch(/CONNECTOR_ALLOWED_HOSTS/);
     expect(server.requests).toEqual([]);
+  });
+
+  it('says which setting names a host that does not resolve', async () => {
+    const error = await loadError({ tokenUrl: 'https://oauth2.googleapis.invalid/token' });
+    expect(error.kind).toBe('SourceUnreachable');
+    expect(error.message).toMatch(
+      /^Could not reach oauth2\.googleapis\.invalid: the host name could not be resolved \(\w+\)\.$/,
+    );
+    expect(error.hint).toMatch(/^Check tokenUrl in the configuration/);
+    expect(error.transient).toBe(true);
   });
 
   it('reads a private key pasted with the escaped line breaks of the JSON key file', async () => {
@@ -273,7 +283,7 @@ describe('loadGoogleWorkspaceSource', () => {
     const error = await loadError({ maxRows: 700 });
     expect(error.kind).toBe('SizeLimitExceeded');
     expect(error.message).toBe(
-      'Google Workspace (customer my_customer) lists more than 700 active users, the limit for this configuration (maxRows).',
+      'Google Workspace customer my_customer lists more than 700 active users, the limit for this configuration (maxRows).',
     );
     expect(error.hint).toMatch(/raise maxRows/);
   });
@@ -282,7 +292,7 @@ describe('loadGoogleWorkspaceSource', () => {
     const error = await loadError({ maxBytes: 600_000 });
     expect(error.kind).toBe('SizeLimitExceeded');
     expect(error.message).toBe(
-      'Google Workspace (customer my_customer) sent more than 585.9 KB, the limit for this configuration (maxBytes).',
+      'Google Workspace customer my_customer sent more than 585.9 KB, the limit for this configuration (maxBytes).',
     );
     expect(error.hint).toMatch(/raise maxBytes/);
   });
@@ -292,7 +302,7 @@ describe('loadGoogleWorkspaceSource', () => {
     const error = await loadError({ query: 'isSuspended=true' });
     expect(error.kind).toBe('NoDataRows');
     expect(error.message).toBe(
-      'Google Workspace (customer my_customer, query isSuspended=true); 1 suspended or archived user left out lists no active users.',
+      'Google Workspace customer my_customer (query isSuspended=true) lists no active users (1 suspended or archived user left out).',
     );
     expect(error.hint).toBe('Check customerId, domain and query (isSuspended=true): nothing was changed.');
   });

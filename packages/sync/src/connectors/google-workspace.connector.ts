@@ -193,12 +193,9 @@ export async function loadGoogleWorkspaceSource(
 ): Promise<SourceTable> {
   const key = readPrivateKey(settings.privateKey);
   const scope = settings.domain ? `domain ${settings.domain}` : `customer ${settings.customerId}`;
-  const described = `Google Workspace (${scope}${settings.query ? `, query ${settings.query}` : ''})`;
+  const described = `Google Workspace ${scope}${settings.query ? ` (query ${settings.query})` : ''}`;
   let leftOut = 0;
-  const origin = () =>
-    leftOut === 0
-      ? described
-      : `${described}; ${leftOut.toLocaleString('en-US')} suspended or archived ${leftOut === 1 ? 'user' : 'users'} left out`;
+  const origin = () => (leftOut === 0 ? described : `${described}, ${leftOutUsers(leftOut)} left out`);
 
   // Stops a page fetched ahead when the run ends or the engine stops reading.
   const stop = new AbortController();
@@ -236,7 +233,8 @@ export async function loadGoogleWorkspaceSource(
     scopes: [DIRECTORY_USER_READONLY_SCOPE],
     transporterOptions: {
       agent: (url: URL) => (url.protocol === 'http:' ? agents.http : agents.https),
-      // Each try; a stalled answer (headers or body) is dropped after it and tried again.
+      // How long each request may take, answer and body together: a page that stalls is asked for again;
+      // a sign-in or page that gets no answer at all fails the run, to be retried later.
       timeout: settings.timeoutMs,
       signal,
       // Google never redirects these calls; a redirect could lead past the host guard.
@@ -270,7 +268,11 @@ export async function loadGoogleWorkspaceSource(
       }
       // Checked before connecting as well: an address written in the URL never goes through a lookup.
       const host = config.url.hostname;
-      if (!hosts.has(host)) hosts.set(host, vetHost(host, allowList));
+      if (!hosts.has(host))
+        hosts.set(
+          host,
+          vetHost(host, allowList).catch((error) => unresolved(error, config.url, settings)),
+        );
       await hosts.get(host);
       return config;
     },
@@ -318,7 +320,7 @@ export async function loadGoogleWorkspaceSource(
           for await (const chunk of response.data as unknown as Readable) {
             received += (chunk as Buffer).length;
             bytes += (chunk as Buffer).length;
-            if (bytes > settings.maxBytes) throw tooLarge(origin(), settings.maxBytes);
+            if (bytes > settings.maxBytes) throw tooLarge(described, settings.maxBytes);
             chunks.push(chunk as Buffer);
             options.onProgress?.({ bytes });
           }
@@ -366,7 +368,7 @@ export async function loadGoogleWorkspaceSource(
       const page: Page = await next;
       next = undefined;
       if (page.nextPageToken !== undefined) {
-        if (seenTokens.has(page.nextPageToken)) throw repeatedToken(number, origin());
+        if (seenTokens.has(page.nextPageToken)) throw repeatedToken(number, described);
         seenTokens.add(page.nextPageToken);
         number += 1;
         // Asked for while this page is handed on: Google answers meanwhile.
@@ -381,7 +383,7 @@ export async function loadGoogleWorkspaceSource(
           continue;
         }
         rows += 1;
-        if (rows > settings.maxRows) throw tooManyUsers(origin(), settings.maxRows);
+        if (rows > settings.maxRows) throw tooManyUsers(described, settings.maxRows);
         const values: Record<string, string> = {};
         for (const column of COLUMNS) values[column.header] = text(column.read(user));
         batch.push({ rowNumber: position, values });
@@ -392,7 +394,7 @@ export async function loadGoogleWorkspaceSource(
       }
       if (batch.length > 0) yield batch;
     }
-    if (rows === 0) throw noUsers(origin(), settings);
+    if (rows === 0) throw noUsers(described, leftOut, settings);
   }
 
   return {
@@ -472,6 +474,20 @@ function describeFailure(error: unknown): string {
   return `HTTP ${status}${reason ? ` ${reason}` : ''}`;
 }
 
+/** A host the guard could not resolve (the guard's own refusals pass through as they are). */
+function unresolved(error: unknown, url: URL, settings: GoogleWorkspaceSettings): never {
+  if (error instanceof SourceError) throw error;
+  const setting = url.host === new URL(settings.tokenUrl).host ? 'tokenUrl' : 'apiBaseUrl';
+  throw new SourceError(
+    'SourceUnreachable',
+    `Could not reach ${url.host}: the host name could not be resolved (${(error as NodeJS.ErrnoException).code ?? 'DNS'}).`,
+    {
+      hint: `Check ${setting} in the configuration, and that this service can resolve Google's host names (DNS). The run is retried.`,
+      transient: true,
+    },
+  );
+}
+
 const seconds = (ms: number) => (ms === 1000 ? 'one second' : `${ms / 1000} seconds`);
 
 function tooLarge(origin: string, maxBytes: number): SourceError {
@@ -494,8 +510,12 @@ function tooManyUsers(origin: string, maxRows: number): SourceError {
   );
 }
 
-function noUsers(origin: string, settings: GoogleWorkspaceSettings): SourceError {
-  return new SourceError('NoDataRows', `${origin} lists no active users.`, {
+const leftOutUsers = (count: number) =>
+  `${count.toLocaleString('en-US')} suspended or archived ${count === 1 ? 'user' : 'users'}`;
+
+function noUsers(origin: string, leftOut: number, settings: GoogleWorkspaceSettings): SourceError {
+  const also = leftOut === 0 ? '' : ` (${leftOutUsers(leftOut)} left out)`;
+  return new SourceError('NoDataRows', `${origin} lists no active users${also}.`, {
     hint: `Check customerId, domain and query${settings.query ? ` (${settings.query})` : ''}: nothing was changed.`,
   });
 }
