@@ -495,7 +495,7 @@ function tooLarge(origin: string, maxBytes: number): SourceError {
     'SizeLimitExceeded',
     `${origin} sent more than ${formatBytes(maxBytes)}, the limit for this configuration (maxBytes).`,
     {
-      hint: 'A listing of 200,000 users is about 250 MB: if the directory is that large, raise maxBytes in the configuration; otherwise narrow it with query.',
+      hint: 'The fields the sync reads come to about half a kilobyte a user (some 100 MB for 200,000 users): if the directory is that large, raise maxBytes in the configuration; otherwise narrow the listing with query.',
     },
   );
 }
