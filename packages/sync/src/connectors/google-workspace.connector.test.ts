@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   connectorSettings,
   createConfiguration,
@@ -247,6 +250,27 @@ describe('loadGoogleWorkspaceSource', () => {
     );
     expect(error.hint).toMatch(/^Check tokenUrl in the configuration/);
     expect(error.transient).toBe(true);
+  });
+
+  it('does not follow a redirect, which could lead past the host guard, and says where it pointed', async () => {
+    const redirecting = createServer((_request, response) => {
+      response.writeHead(302, { location: 'http://169.254.169.254/computeMetadata/v1/' }).end();
+    });
+    redirecting.listen(0, '127.0.0.1');
+    await once(redirecting, 'listening');
+    try {
+      const { port } = redirecting.address() as AddressInfo;
+      const error = await loadError({ apiBaseUrl: `http://127.0.0.1:${port}` });
+      expect(error.kind).toBe('BadResponse');
+      expect(error.message).toBe(
+        `127.0.0.1:${port} answered the users listing with a redirect (HTTP 302) to http://169.254.169.254/computeMetadata/v1/, which is not followed.`,
+      );
+      expect(error.hint).toBe(
+        "Check apiBaseUrl in the configuration (Google's is https://admin.googleapis.com).",
+      );
+    } finally {
+      redirecting.close();
+    }
   });
 
   it('reads a private key pasted with the escaped line breaks of the JSON key file', async () => {

@@ -237,8 +237,9 @@ export async function loadGoogleWorkspaceSource(
       // a sign-in or page that gets no answer at all fails the run, to be retried later.
       timeout: settings.timeoutMs,
       signal,
-      // Google never redirects these calls; a redirect could lead past the host guard.
-      maxRedirects: 0,
+      // Google never redirects these calls, and a redirect to an address could pass the host guard by:
+      // one is answered as it is, and reported.
+      redirect: 'manual',
       retryConfig: {
         retry: 3,
         noResponseRetries: 3,
@@ -572,6 +573,16 @@ function classify(error: unknown, settings: GoogleWorkspaceSettings): SourceErro
     });
   }
   const { status, reason, message } = errorBody(error);
+  if (status !== undefined && status >= 300 && status < 400) {
+    const location = quote(header(error.response.headers, 'location')) || 'elsewhere';
+    return new SourceError(
+      'BadResponse',
+      `${host} answered ${toToken ? 'the sign-in' : 'the users listing'} with a redirect (HTTP ${status}) to ${location}, which is not followed.`,
+      {
+        hint: `Check ${toToken ? 'tokenUrl' : 'apiBaseUrl'} in the configuration (Google's is ${toToken ? 'https://oauth2.googleapis.com/token' : 'https://admin.googleapis.com'}).`,
+      },
+    );
+  }
   const said = quote(message ?? reason);
   const saying = said ? `: "${said}"` : '';
   if (status === 429 || (status !== undefined && status >= 500) || RATE_LIMIT_REASONS.has(reason ?? '')) {
