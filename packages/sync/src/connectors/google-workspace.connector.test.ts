@@ -344,6 +344,17 @@ describe('loadGoogleWorkspaceSource retries', () => {
     expect(waits).toEqual([0, 0]);
   });
 
+  it('waits no longer than maxRetryDelayMs, whatever Retry-After asks', async () => {
+    server.fault({ kind: 'status', status: 429, retryAfterSeconds: 120, times: 1 });
+    const waits: number[] = [];
+    const { records } = await load(
+      {},
+      { maxRetryDelayMs: 3, onRetry: (_reason, _attempt, delay) => waits.push(delay) },
+    );
+    expect(records).toHaveLength(USERS);
+    expect(waits).toEqual([3]);
+  });
+
   it('backs off from a 403 userRateLimitExceeded, doubling the wait, then reads on', async () => {
     server.fault({
       kind: 'status',

@@ -21,6 +21,7 @@ export const DIRECTORY_USER_READONLY_SCOPE = 'https://www.googleapis.com/auth/ad
 const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const PAGE_SIZE = 500;
 const BATCH_SIZE = 256;
+const MAX_RETRY_DELAY_MS = 20_000;
 /** Enough of a server's error text to recognise it, without echoing a whole page. */
 const QUOTED = 300;
 
@@ -118,7 +119,11 @@ export interface GoogleWorkspaceLoadOptions extends LoadOptions {
   attempts?: number;
   /** Wait before the first retry; doubles on each further one; Retry-After wins when sent. Default 1 s. */
   retryDelayMs?: number;
-  /** The longest wait between tries. Default 60 s. */
+  /**
+   * The longest wait between tries, also when Retry-After asks for more. Default 20 s: a wait moves no
+   * bytes, and a run that moves nothing for 90 s (RUN_STALE_AFTER_SECONDS) is taken for hung. A rate
+   * limit that outlasts the tries fails the load as transient, and the job is retried later.
+   */
   maxRetryDelayMs?: number;
   /** Told of each try that failed and will be made again. */
   onRetry?: (reason: string, attempt: number, delayMs: number) => void;
@@ -222,7 +227,7 @@ export async function loadGoogleWorkspaceSource(
 
   const retryDelay = (attempt: number, retryAfterMs?: number) =>
     Math.min(
-      options.maxRetryDelayMs ?? 60_000,
+      options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS,
       retryAfterMs ?? (options.retryDelayMs ?? 1_000) * 2 ** (attempt - 1),
     );
 
@@ -353,7 +358,7 @@ export async function loadGoogleWorkspaceSource(
       {
         attempts: options.attempts,
         retryDelayMs: options.retryDelayMs,
-        maxRetryDelayMs: options.maxRetryDelayMs,
+        maxRetryDelayMs: options.maxRetryDelayMs ?? MAX_RETRY_DELAY_MS,
         signal,
         onRetry: (error, attempt, delay) => options.onRetry?.(describeFailure(error), attempt, delay),
       },
