@@ -549,7 +549,7 @@ const FAULTS: FaultCase[] = [
   },
 ];
 
-describe('a Google Workspace run that cannot load', () => {
+describe('Google Workspace runs, as the worker runs them', () => {
   let database: MigratedTestOrm;
   let orm: Orm;
   const secretKey = parseSecretKey(generateSecretKey());
