@@ -36,7 +36,7 @@ import {
   type RunDetails,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
-import { connectorHost, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
+import { connectorHosts, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,
@@ -257,10 +257,12 @@ export const COMMANDS: Record<string, Command> = {
         input,
         db.secretKey(),
       );
-      const host = connectorHost(configuration.connector, input.settings);
-      const warning = host === null ? null : await hostWarning(host, db.allowList);
+      const hosts = connectorHosts(configuration.connector, input.settings);
+      const warnings = (await Promise.all(hosts.map((host) => hostWarning(host, db.allowList)))).filter(
+        (warning) => warning !== null,
+      );
       // Created all the same: support may be about to add the host to the allow-list.
-      return warning === null ? { id: configuration.id } : { id: configuration.id, warnings: [warning] };
+      return warnings.length === 0 ? { id: configuration.id } : { id: configuration.id, warnings };
     },
   },
   'config list': {

@@ -251,7 +251,52 @@ describe('Google Workspace settings', () => {
       customerId: 'my_customer',
       tokenUrl: 'https://oauth2.googleapis.com/token',
       apiBaseUrl: 'https://admin.googleapis.com',
+      maxBytes: 200 * 1024 * 1024,
+      maxRows: 500_000,
+      timeoutMs: 60_000,
     });
+  });
+
+  it('take a Directory search query, trimmed, and refuse one spanning lines or empty', () => {
+    expect(GoogleWorkspaceSettingsSchema.parse({ ...GOOGLE, query: " orgUnitPath='/Staff' " }).query).toBe(
+      "orgUnitPath='/Staff'",
+    );
+    expect(problems(GoogleWorkspaceSettingsSchema.safeParse({ ...GOOGLE, query: 'a\nb' }))).toEqual([
+      'query: Query must not contain control characters such as newlines',
+    ]);
+    expect(problems(GoogleWorkspaceSettingsSchema.safeParse({ ...GOOGLE, query: '  ' }))).toEqual([
+      'query: Query is required',
+    ]);
+  });
+
+  it('take row, size and time limits, and name the bound a bad one breaks', () => {
+    const limits = { maxRows: 10, maxBytes: 4096, timeoutMs: 1000 };
+    expect(GoogleWorkspaceSettingsSchema.parse({ ...GOOGLE, ...limits })).toMatchObject(limits);
+    expect(
+      problems(
+        GoogleWorkspaceSettingsSchema.safeParse({
+          ...GOOGLE,
+          maxRows: 0,
+          maxBytes: 3 * 1024 ** 3,
+          timeoutMs: 10,
+        }),
+      ),
+    ).toEqual([
+      'maxBytes: maxBytes must be at most 2 GB (2147483648)',
+      'maxRows: maxRows must be at least 1',
+      'timeoutMs: timeoutMs must be at least 1000 (one second)',
+    ]);
+    expect(
+      problems(GoogleWorkspaceSettingsSchema.safeParse({ ...GOOGLE, maxRows: 1.5, timeoutMs: '60s' })),
+    ).toEqual([
+      'maxRows: maxRows must be a whole number of rows',
+      'timeoutMs: timeoutMs must be a number of milliseconds',
+    ]);
+  });
+
+  it('still accept settings stored before the limits and the query existed', () => {
+    const stored = { ...GOOGLE, customerId: 'C03az79cb', domain: 'acme.example' };
+    expect(GoogleWorkspaceSettingsSchema.parse(stored)).toMatchObject({ ...stored, maxRows: 500_000 });
   });
 
   it('reject an admin email that is not an email address', () => {
@@ -325,7 +370,10 @@ describe('splitSecrets', () => {
       'adminEmail',
       'apiBaseUrl',
       'customerId',
+      'maxBytes',
+      'maxRows',
       'serviceAccountEmail',
+      'timeoutMs',
       'tokenUrl',
     ]);
   });

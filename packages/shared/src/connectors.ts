@@ -53,6 +53,22 @@ const secret = (label: string) =>
  */
 export const DEFAULT_MAX_TEXT_BYTES = 128 * 1024 ** 2;
 
+/** The most a run downloads from its source (compressed workbooks are also bounded unpacked). */
+const maxBytes = z
+  .number({ error: 'maxBytes must be a number of bytes' })
+  .int('maxBytes must be a whole number of bytes')
+  .min(1, 'maxBytes must be at least 1 byte')
+  .max(2 * 1024 ** 3, 'maxBytes must be at most 2 GB (2147483648)')
+  .default(200 * 1024 ** 2);
+
+/** The most people a run reads from its source. */
+const maxRows = z
+  .number({ error: 'maxRows must be a number of rows' })
+  .int('maxRows must be a whole number of rows')
+  .min(1, 'maxRows must be at least 1')
+  .max(5_000_000, 'maxRows must be at most 5000000')
+  .default(500_000);
+
 export const SftpSettingsSchema = z
   .object({
     host: hostName,
@@ -89,13 +105,8 @@ export const SftpSettingsSchema = z
       .toLowerCase()
       .pipe(z.enum(['utf-8', 'utf-16le', 'utf-16be', 'windows-1252', 'iso-8859-1']))
       .default('utf-8'),
-    maxBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(2 * 1024 ** 3)
-      .default(200 * 1024 ** 2),
-    maxRows: z.number().int().min(1).max(5_000_000).default(500_000),
+    maxBytes,
+    maxRows,
     /** Text a run may hold from the file, counted while reading (DEFAULT_MAX_TEXT_BYTES says why). */
     maxTextBytes: z
       .number()
@@ -130,8 +141,23 @@ export const GoogleWorkspaceSettingsSchema = z
       (value) => value.includes('PRIVATE KEY'),
       'Private key must be the PEM key from the service account JSON',
     ),
+    /**
+     * A Directory API search (`orgUnitPath='/Staff'`, `isEnrolledIn2Sv=true`): only the users it matches
+     * are synced, and only those can be deactivated by their absence.
+     */
+    query: singleLineText('Query', 1000).optional(),
     tokenUrl: endpointUrl.default('https://oauth2.googleapis.com/token'),
     apiBaseUrl: endpointUrl.default('https://admin.googleapis.com'),
+    /** Counted over every page of the listing, as the responses arrive. */
+    maxBytes,
+    maxRows,
+    /** How long one request may wait for an answer, and a response go without sending a byte. */
+    timeoutMs: z
+      .number({ error: 'timeoutMs must be a number of milliseconds' })
+      .int('timeoutMs must be a whole number of milliseconds')
+      .min(1000, 'timeoutMs must be at least 1000 (one second)')
+      .max(600_000, 'timeoutMs must be at most 600000 (ten minutes)')
+      .default(60_000),
   })
   .strict();
 

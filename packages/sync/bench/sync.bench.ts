@@ -4,8 +4,11 @@
  * 127.0.0.1:5432. Beside each figure: a raw COPY of the same rows into a bare table, timed in the same run,
  * and the ratio. Targets (DESIGN.md): 100k first import ≤ 5 s, unchanged rerun ≤ 3 s, 5% delta ≤ 4 s,
  * 200k ≤ 10 s, peak RSS ≤ 512 MB.
+ *
+ * Then the same users through the Google Workspace connector and the local Directory API (fetch
+ * included: sign-in, every page over HTTP, JSON parsing), beside the CSV first import of the same rows.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,9 +22,19 @@ import {
   parseSecretKey,
 } from '@provisioning/db';
 import { createTestDatabase } from '@provisioning/db/testing';
-import { generateHrRows, HR_COLUMNS, type HrRow, writeHrCsv, writeHrXlsx } from '@provisioning/testkit';
+import { GoogleWorkspaceSettingsSchema } from '@provisioning/shared';
+import {
+  generateHrRows,
+  HR_COLUMNS,
+  type HrRow,
+  startGoogleDirectoryServer,
+  writeHrCsv,
+  writeHrXlsx,
+} from '@provisioning/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { loadGoogleWorkspaceSource } from '../src/connectors/google-workspace.connector.ts';
+import { parseAllowList } from '../src/connectors/host-guard.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import { createTestOrganisation, queueRunRow } from '../src/engine/sync-fixture.test-support.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
@@ -78,9 +91,21 @@ async function copyBaseline(url: string, csvPath: string): Promise<number> {
   }
 }
 
+const SFTP_SOURCE = {
+  connector: 'sftp',
+  settings: {
+    host: 'sftp.example.com',
+    username: 'bench',
+    password: 'bench-password',
+    hostFingerprint: `SHA256:${'A'.repeat(43)}`,
+    path: '/outbound/employees.csv',
+  },
+} as const;
+
 async function setup(
   url: string,
   label: string,
+  source: { connector: 'sftp' | 'google-workspace'; settings: Record<string, unknown> } = SFTP_SOURCE,
 ): Promise<{ orm: Orm; organisationId: string; configurationId: string }> {
   const orm = await createOrm({ databaseUrl: url });
   await migrate(orm);
@@ -90,14 +115,7 @@ async function setup(
     organisationId,
     {
       name: 'HR export',
-      connector: 'sftp',
-      settings: {
-        host: 'sftp.example.com',
-        username: 'bench',
-        password: 'bench-password',
-        hostFingerprint: `SHA256:${'A'.repeat(43)}`,
-        path: '/outbound/employees.csv',
-      },
+      ...source,
       mapping: {},
       schedule: null,
       scheduleTimeZone: null,
@@ -161,6 +179,112 @@ async function syncInThisProcess(databaseUrl: string, runId: string, path: strin
   }
 }
 
+/** The CSV first import of each size: the Google runs of the same rows are shown beside it. */
+const csvFirstImportMs = new Map<number, number>();
+const LOOPBACK = parseAllowList('127.0.0.1/32');
+const BENCH_ADMIN = 'admin@example.com';
+
+interface GoogleFigure {
+  name: string;
+  ms: number;
+  /** The same listing read through the connector alone (sign-in, pages, parsing), in a process of its own. */
+  fetchMs: number;
+  rssMb: number;
+  csvMs: number;
+}
+const googleFigures: GoogleFigure[] = [];
+
+/**
+ * Runs this script in a child process with `args`, its JSON result the last line it prints. Not spawnSync:
+ * the local Directory API runs in this process and must answer meanwhile. Google settings go by the
+ * environment, not the command line, where the private key would show in a process list.
+ */
+async function child<T>(args: string[], env: Record<string, string> = {}): Promise<T> {
+  const started = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  started.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => started.on('exit', resolve));
+  if (code !== 0) throw new Error(`${args[0]} process failed with ${code}`);
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
+}
+
+/** The child side of a Google sync: runSync as the worker runs it, loading through the stored configuration. */
+async function syncGoogleInThisProcess(databaseUrl: string, runId: string, key: Buffer) {
+  const orm = await createOrm({ databaseUrl });
+  try {
+    const [result, ms] = await time(() => runSync(runId, { orm, secretKey: key, allowList: LOOPBACK }));
+    const rssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(JSON.stringify({ ms, rssMb, status: 'status' in result ? result.status : 'unknown' }));
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/** The child side of the fetch-only figure: every page read and turned into records, then dropped. */
+async function fetchGoogleInThisProcess(settingsJson: string) {
+  const settings = GoogleWorkspaceSettingsSchema.parse(JSON.parse(settingsJson));
+  const [records, ms] = await time(async () => {
+    const table = await loadGoogleWorkspaceSource(settings, { allowList: LOOPBACK });
+    let count = 0;
+    try {
+      for await (const batch of table.batches) count += batch.length;
+    } finally {
+      await table.close();
+    }
+    return count;
+  });
+  console.log(JSON.stringify({ ms, records, rssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+async function benchGoogle(n: number) {
+  const database = await createTestDatabase(`bench_google_${n}`);
+  const google = await startGoogleDirectoryServer({ admins: [BENCH_ADMIN], users: n });
+  const settings = {
+    adminEmail: BENCH_ADMIN,
+    serviceAccountEmail: google.serviceAccount.clientEmail,
+    privateKey: google.serviceAccount.privateKey,
+    tokenUrl: google.tokenUrl,
+    apiBaseUrl: google.apiBaseUrl,
+  };
+  const { orm, ...ids } = await setup(database.url, `google ${n}`, {
+    connector: 'google-workspace',
+    settings,
+  });
+  try {
+    const k = `${n / 1000}k`;
+    const fetched = await child<{ ms: number; records: number }>(['--fetch-google'], {
+      BENCH_GOOGLE_SETTINGS: JSON.stringify(settings),
+    });
+    if (fetched.records !== n) throw new Error(`the fetch read ${fetched.records} users of ${n}`);
+    for (const name of [`Google ${k} first import`, `Google ${k} unchanged rerun`]) {
+      const runId = await queueRunRow(orm, ids.organisationId, ids.configurationId);
+      const result = await child<{ ms: number; rssMb: number; status: string }>([
+        '--sync-google',
+        database.url,
+        runId,
+        secretKey.toString('base64'),
+      ]);
+      if (result.status !== 'success') throw new Error(`${name} ended ${result.status}`);
+      googleFigures.push({
+        name,
+        ms: result.ms,
+        fetchMs: fetched.ms,
+        rssMb: result.rssMb,
+        csvMs: csvFirstImportMs.get(n) ?? Number.NaN,
+      });
+    }
+  } finally {
+    await orm.close(true);
+    await google.stop();
+    await database.drop();
+  }
+}
+
 /** 5% of rows differ: 2.5% change job title, 1.25% leave, 1.25% join. */
 function delta(rows: HrRow[]): HrRow[] {
   const n = rows.length;
@@ -178,9 +302,11 @@ async function benchCsv(dir: string, n: number) {
   const { orm, ...ids } = await setup(database.url, `csv ${n}`);
   try {
     const k = `${n / 1000}k`;
+    const firstMs = await syncFile(orm, ids, first, database.url);
+    csvFirstImportMs.set(n, firstMs);
     figures.push({
       name: `CSV ${k} first import`,
-      ms: await syncFile(orm, ids, first, database.url),
+      ms: firstMs,
       rssMb: lastPeakMb,
       baselineMs,
       targetMs: n <= 100_000 ? 5000 : 10_000,
@@ -229,6 +355,15 @@ if (process.argv[2] === '--generate') {
   await generate(process.argv[3] as string);
   process.exit(0);
 }
+if (process.argv[2] === '--sync-google') {
+  const [databaseUrl, runId, key] = process.argv.slice(3) as [string, string, string];
+  await syncGoogleInThisProcess(databaseUrl, runId, parseSecretKey(key));
+  process.exit(0);
+}
+if (process.argv[2] === '--fetch-google') {
+  await fetchGoogleInThisProcess(process.env.BENCH_GOOGLE_SETTINGS ?? '{}');
+  process.exit(0);
+}
 if (process.argv[2] === '--sync') {
   const [databaseUrl, runId, path, key] = process.argv.slice(3) as [string, string, string, string];
   await syncInThisProcess(databaseUrl, runId, path, parseSecretKey(key));
@@ -249,6 +384,7 @@ try {
   console.log(`input files written in ${seconds(performance.now() - started)}`);
   for (const n of SIZES) await benchCsv(dir, n);
   for (const n of SIZES) await benchXlsx(dir, n);
+  for (const n of SIZES) await benchGoogle(n);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -262,7 +398,18 @@ for (const f of figures) {
     `${f.name.padEnd(28)} ${seconds(f.ms).padStart(8)} ${seconds(f.baselineMs).padStart(8)} ${(f.ms / f.baselineMs).toFixed(1).padStart(6)}×  ${`${(f.rssMb ?? 0).toFixed(0)} MB`.padStart(8)}   ${verdict}`,
   );
 }
-const worst = Math.max(...figures.map((f) => f.rssMb ?? 0));
+console.log(
+  '\nGoogle Workspace through the local Directory API (fetch included), beside the CSV first import of the same rows',
+);
+console.log(
+  'case                          total   fetch alone  fetch share   CSV same rows  ratio   peak RSS',
+);
+for (const f of googleFigures) {
+  console.log(
+    `${f.name.padEnd(28)} ${seconds(f.ms).padStart(8)} ${seconds(f.fetchMs).padStart(12)} ${`${((f.fetchMs / f.ms) * 100).toFixed(0)}%`.padStart(12)} ${seconds(f.csvMs).padStart(15)} ${(f.ms / f.csvMs).toFixed(1).padStart(6)}×  ${`${f.rssMb.toFixed(0)} MB`.padStart(8)}`,
+  );
+}
+const worst = Math.max(...figures.map((f) => f.rssMb ?? 0), ...googleFigures.map((f) => f.rssMb));
 console.log(
   `highest peak RSS of a syncing process ${worst.toFixed(0)} MB (target ≤ 512 MB: ${worst <= 512 ? 'met' : 'MISSED'})`,
 );

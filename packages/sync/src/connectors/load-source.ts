@@ -1,5 +1,6 @@
 import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@provisioning/db';
 import { CONNECTOR_LABELS, type Connector, type ConnectorSettings } from '@provisioning/shared';
+import { loadGoogleWorkspaceSource } from './google-workspace.connector.ts';
 import { loadSftpSource } from './sftp.connector.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
 
@@ -25,7 +26,7 @@ function notYetAvailable(connector: Connector): Loader<Connector> {
 const LOADERS: { [C in Connector]: Loader<C> } = {
   sftp: loadSftpSource,
   workday: notYetAvailable('workday'),
-  'google-workspace': notYetAvailable('google-workspace'),
+  'google-workspace': loadGoogleWorkspaceSource,
 };
 
 /** The configuration's connector, with its secrets opened, loading the source. */
@@ -61,12 +62,15 @@ export async function loadSource(
   return load(settings as ConnectorSettings[Connector], options);
 }
 
-/** The host a connector with these (already valid) settings connects to, where it names one. */
-export function connectorHost(connector: SyncConfiguration['connector'], settings: unknown): string | null {
+/** The hosts a connector with these (already valid) settings connects to, where they name any. */
+export function connectorHosts(connector: SyncConfiguration['connector'], settings: unknown): string[] {
   const named = settings as Record<string, unknown>;
-  if (connector === 'sftp' && typeof named.host === 'string') return named.host;
-  if (connector === 'workday' && typeof named.reportUrl === 'string' && URL.canParse(named.reportUrl)) {
-    return new URL(named.reportUrl).hostname;
+  const hostOf = (url: unknown) =>
+    typeof url === 'string' && URL.canParse(url) ? [new URL(url).hostname] : [];
+  if (connector === 'sftp' && typeof named.host === 'string') return [named.host];
+  if (connector === 'workday') return hostOf(named.reportUrl);
+  if (connector === 'google-workspace') {
+    return [...new Set([...hostOf(named.tokenUrl), ...hostOf(named.apiBaseUrl)])];
   }
-  return null;
+  return [];
 }
