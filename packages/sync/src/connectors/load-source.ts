@@ -2,6 +2,7 @@ import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@prov
 import { CONNECTOR_LABELS, type Connector, type ConnectorSettings } from '@provisioning/shared';
 import { loadSftpSource } from './sftp.connector.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
+import { loadWorkdaySource } from './workday.connector.ts';
 
 type Loader<C extends Connector> = (
   settings: ConnectorSettings[C],
@@ -24,7 +25,7 @@ function notYetAvailable(connector: Connector): Loader<Connector> {
 /** Each connector's loader: settings (secrets opened) and options in, the source table out. */
 const LOADERS: { [C in Connector]: Loader<C> } = {
   sftp: loadSftpSource,
-  workday: notYetAvailable('workday'),
+  workday: loadWorkdaySource,
   'google-workspace': notYetAvailable('google-workspace'),
 };
 
@@ -58,15 +59,16 @@ export async function loadSource(
     );
   }
   const load = LOADERS[configuration.connector] as Loader<Connector>;
-  return load(settings as ConnectorSettings[Connector], options);
+  return load(settings as ConnectorSettings[Connector], { mapping: configuration.mapping, ...options });
 }
 
 /** The host a connector with these (already valid) settings connects to, where it names one. */
 export function connectorHost(connector: SyncConfiguration['connector'], settings: unknown): string | null {
   const named = settings as Record<string, unknown>;
   if (connector === 'sftp' && typeof named.host === 'string') return named.host;
-  if (connector === 'workday' && typeof named.reportUrl === 'string' && URL.canParse(named.reportUrl)) {
-    return new URL(named.reportUrl).hostname;
+  if (connector === 'workday') {
+    const url = named.mode === 'soap' ? named.baseUrl : named.reportUrl;
+    if (typeof url === 'string' && URL.canParse(url)) return new URL(url).hostname;
   }
   return null;
 }
