@@ -76,6 +76,7 @@ describe('syncing from Workday through the CLI', () => {
   afterEach(() => {
     server.fault(null);
     server.setWorkers(WORKERS);
+    server.requests.length = 0;
   });
 
   afterAll(async () => {
@@ -163,6 +164,66 @@ describe('syncing from Workday through the CLI', () => {
       'E000029',
       'E000030',
     ]);
+  });
+
+  it('reads Get_Workers over 3 pages, writes nothing on an unchanged rerun, and deactivates terminated workers', async () => {
+    const soap = { mode: 'soap', baseUrl: server.baseUrl, tenant: server.tenant, pageSize: 12 };
+    const { org, config } = await setUp(soap);
+
+    const first = await syncNow(config);
+    expect(first).toMatchObject({ status: 'success', counts: { created: WORKERS, skipped: 0, warnings: 0 } });
+    const soapPages = server.requests.filter((request) => request.endpoint === 'soap');
+    expect(soapPages.map((request) => request.soap?.page)).toEqual([1, 2, 3]);
+    expect(new Set(soapPages.map((request) => request.soap?.asOfEntryDateTime)).size).toBe(1);
+    const users = await directory(org);
+    expect(users).toHaveLength(WORKERS);
+    // Managers come from the management chain, resolved to emails across pages.
+    const listed = output(await cli(env, 'users', 'list', '--org', org)) as {
+      externalId: string;
+      managerEmail: string | null;
+    }[];
+    expect(listed.find((user) => user.externalId === 'E000030')?.managerEmail).toBe(
+      generateHrRows(WORKERS)[29]?.manager_email,
+    );
+
+    expect(await syncNow(config)).toMatchObject({
+      status: 'success',
+      counts: { created: 0, updated: 0, deactivated: 0, unchanged: WORKERS },
+    });
+    expect(await directory(org)).toEqual(users);
+
+    server.setWorkers(terminated([5, 17, 30]));
+    expect(await syncNow(config)).toMatchObject({
+      status: 'success',
+      counts: { deactivated: 3, unchanged: WORKERS - 3 },
+    });
+    expect((await directory(org)).filter((user) => !user.active).map((user) => user.externalId)).toEqual([
+      'E000005',
+      'E000017',
+      'E000030',
+    ]);
+  });
+
+  it('ends Data Load Failed, nothing written, when a Get_Workers page keeps failing', async () => {
+    const { org, config } = await setUp({
+      mode: 'soap',
+      baseUrl: server.baseUrl,
+      tenant: server.tenant,
+      pageSize: 12,
+    });
+    expect(await syncNow(config)).toMatchObject({ status: 'success' });
+    const before = await directory(org);
+
+    server.setWorkers(terminated([1]));
+    // Retry-After 0: the connector's own retries go at once (the wait is not what this is about).
+    server.fault({ kind: 'page-failing', page: 2, status: 500, times: 100, retryAfter: '0' });
+    const run = await syncNow(config);
+    expect(run).toMatchObject({
+      status: 'data_load_failed',
+      errorSummary: expect.stringMatching(/^Get_Workers page 2 of 3 .* answered HTTP 500 \(a server error\)/),
+    });
+    expect(await errorLog(run.id)).toMatch(/Pages read before it: 1; nothing was used\./);
+    expect(await directory(org)).toEqual(before);
   });
 
   it('writes nothing when the terminated workers are more than the deactivation threshold', async () => {

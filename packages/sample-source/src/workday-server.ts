@@ -66,7 +66,7 @@ export const WORKDAY_REPORT_ALIASES: Readonly<Record<HrColumn, string>> = {
  * which the server answers normally again; `on` picks the endpoint (default: report and SOAP).
  */
 export type WorkdayFault = { on?: 'report' | 'soap' | 'token' | 'any'; times?: number } & (
-  | /** Answers this status; 429 and 503 carry `retryAfter` (seconds or an HTTP date) when given. */
+  | /** Answers this status, with a Retry-After header (seconds or an HTTP date) when `retryAfter` is given. */
   { kind: 'status'; status: number; retryAfter?: string; body?: string }
   /** Sends the head and the first `afterBytes` of the body (default 100), then nothing more: a stalled answer. */
   | { kind: 'stall'; afterBytes?: number }
@@ -78,8 +78,8 @@ export type WorkdayFault = { on?: 'report' | 'soap' | 'token' | 'any'; times?: n
   | { kind: 'html' }
   /** 200 with this body, as given. */
   | { kind: 'body'; body: string; contentType?: string }
-  /** Get_Workers: page `page` answers HTTP `status` (default 500) `times` times. */
-  | { kind: 'page-failing'; page: number; status?: number }
+  /** Get_Workers: page `page` answers HTTP `status` (default 500) `times` times, with `retryAfter` if given. */
+  | { kind: 'page-failing'; page: number; status?: number; retryAfter?: string }
   /** Get_Workers: from page `fromPage` on, Total_Pages says one more than before (workers added meanwhile). */
   | { kind: 'total-pages-changing'; fromPage: number }
   /** Get_Workers: a SOAP Fault with this code and text (HTTP 500). */
@@ -321,8 +321,7 @@ export async function startWorkdayServer(
       const status = fault.kind === 'status' ? fault.status : (fault.status ?? 500);
       record.status = status;
       const headers: Record<string, string> = { 'Content-Type': 'text/plain' };
-      if (fault.kind === 'status' && fault.retryAfter !== undefined)
-        headers['Retry-After'] = fault.retryAfter;
+      if (fault.retryAfter !== undefined) headers['Retry-After'] = fault.retryAfter;
       res.writeHead(status, headers);
       res.end(fault.kind === 'status' && fault.body !== undefined ? fault.body : `Status ${status}`);
       return true;

@@ -332,6 +332,12 @@ describe('Workday settings', () => {
     ]);
   });
 
+  it('keep OAuth out of Get_Workers settings, which sign in with the password', () => {
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...SOAP, oauth: OAUTH }))).toEqual([
+      'oauth: oauth is for reports (mode "raas") only: Get_Workers signs in with the password',
+    ]);
+  });
+
   it('keep a report setting out of Get_Workers settings', () => {
     expect(problems(WorkdaySettingsSchema.safeParse({ ...SOAP, reportUrl: WORKDAY.reportUrl }))).toEqual([
       ': Unrecognized key: "reportUrl"',

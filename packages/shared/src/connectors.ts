@@ -246,6 +246,10 @@ const WorkdaySoapSettingsSchema = z
   .refine((settings) => settings.password !== undefined, {
     message: 'Password is required: Get_Workers logs in as the Integration System User',
     path: ['password'],
+  })
+  .refine((settings) => settings.oauth === undefined, {
+    message: 'oauth is for reports (mode "raas") only: Get_Workers signs in with the password',
+    path: ['oauth'],
   });
 
 /**

@@ -8,7 +8,9 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { parseAllowList } from './host-guard.ts';
 import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
-import { loadWorkdaySource, WORKDAY_BATCH_SIZE, type WorkdayLoadOptions } from './workday.connector.ts';
+import { loadWorkdaySource } from './workday.connector.ts';
+import { WORKDAY_BATCH_SIZE } from './workday-records.ts';
+import type { WorkdayLoadOptions } from './workday-requests.ts';
 
 const USER = 'ISU_Provisioning';
 const PASSWORD = 'isu-Secret-Pa55word';
