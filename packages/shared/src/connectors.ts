@@ -173,6 +173,7 @@ const workdayCommon = {
     .min(1000, 'timeoutMs must be at least 1000 (one second)')
     .max(600_000, 'timeoutMs must be at most 600000 (ten minutes)')
     .default(60_000),
+  /** The largest answer accepted: the report, or one Get_Workers page (pages are not kept). */
   maxBytes: z
     .number({ error: 'maxBytes must be a number of bytes' })
     .int('maxBytes must be a whole number of bytes')

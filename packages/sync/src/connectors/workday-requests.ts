@@ -42,8 +42,6 @@ export async function sendWithRetries<T>(
   call: WorkdayCall,
   request: () => Parameters<typeof exchange>[0],
   classify: (answer: HttpAnswer) => T,
-  /** The largest answer accepted; default the configuration's maxBytes. */
-  maxBytes = call.settings.maxBytes,
 ): Promise<T> {
   const { options, settings } = call;
   return withRetries(
@@ -51,7 +49,7 @@ export async function sendWithRetries<T>(
       const answer = await exchange(request(), call.agents, {
         timeoutMs: settings.timeoutMs,
         idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-        maxBytes,
+        maxBytes: settings.maxBytes,
         signal: options.signal,
         onBytes: (bytes) => {
           call.bytes.total += bytes;

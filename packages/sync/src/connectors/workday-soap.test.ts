@@ -283,11 +283,11 @@ describe('Get_Workers that cannot be loaded', () => {
     expect(server.requests).toHaveLength(1);
   });
 
-  test('pages together over maxBytes are SizeLimitExceeded', async () => {
-    const error = await failureOf(loadWorkdaySource(settings({ maxBytes: 40_000 }), QUICK));
+  test('a page over maxBytes is SizeLimitExceeded (the limit holds for each page: pages are not kept)', async () => {
+    const error = await failureOf(loadWorkdaySource(settings({ maxBytes: 20_000 }), QUICK));
     expect(error).toMatchObject({ kind: 'SizeLimitExceeded', transient: false });
     expect(error.message).toMatch(
-      /^Workday Get_Workers of tenant acme on .*: the 1 page read and page 2 come to more than the 39\.1 KB limit for this configuration \(maxBytes\)\.$/,
+      /^The answer of 127\.0\.0\.1:\d+ is \d+\.\d KB, more than the 19\.5 KB limit for this configuration \(maxBytes\)\.$/,
     );
     expect(error.hint).toMatch(/raise maxBytes/);
   });

@@ -1,5 +1,4 @@
 import type { WorkdaySoapSettings } from '@provisioning/shared';
-import { formatBytes } from '../files/raw-rows.ts';
 import { decodeXmlText, readAttributes, XmlScanner } from '../files/xml-scanner.ts';
 import type { HttpAnswer } from './http-request.ts';
 import { quoteBody } from './http-request.ts';
@@ -277,7 +276,6 @@ export async function loadWorkers(
   const source = `Workday Get_Workers of tenant ${settings.tenant} on ${host}`;
   const workers: WorkerRecord[] = [];
   let totalPages: number | undefined;
-  let pageBytes = 0;
   for (let page = 1; totalPages === undefined || page <= totalPages; page++) {
     const name = `Get_Workers page ${page}${totalPages === undefined ? '' : ` of ${totalPages}`} (tenant ${settings.tenant} on ${host})`;
     let result: WorkersPage;
@@ -290,22 +288,11 @@ export async function loadWorkers(
           headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '""', Accept: 'text/xml' },
           body: getWorkersEnvelope(settings, page, asOf),
         }),
-        (answer) => {
-          const parsed = workersPage(answer, name, settings);
-          pageBytes += answer.body.length;
-          return parsed;
-        },
-        settings.maxBytes - pageBytes,
+        // maxBytes holds for each page: a page is parsed and let go before the next is asked for.
+        (answer) => workersPage(answer, name, settings),
       );
     } catch (error) {
       if (page === 1 || !(error instanceof SourceError)) throw error;
-      if (error.kind === 'SizeLimitExceeded') {
-        throw new SourceError(
-          'SizeLimitExceeded',
-          `${source}: the ${page - 1} page${page === 2 ? '' : 's'} read and page ${page} come to more than the ${formatBytes(settings.maxBytes)} limit for this configuration (maxBytes).`,
-          { hint: error.hint, cause: error },
-        );
-      }
       throw new SourceError(
         error.kind,
         `${error.message} Pages read before it: ${page - 1}; nothing was used.`,
