@@ -258,6 +258,8 @@ export async function startWorkdayServer(
   const tokens = new Set<string>();
   const requests: WorkdayRequest[] = [];
   let workers = serveWorkers(options.workers, options.seed);
+  /** The workers Get_Workers lists when inactive ones are excluded, worked out once per set of workers. */
+  let activeWorkers: ServedWorker[] | undefined;
   let current: (WorkdayFault & { left: number }) | null = null;
   const sockets = new Set<Socket>();
 
@@ -461,7 +463,8 @@ export async function startWorkdayServer(
       );
       return;
     }
-    const listed = excludeInactive ? workers.filter((worker) => worker.row.active !== false) : workers;
+    activeWorkers ??= workers.filter((worker) => worker.row.active !== false);
+    const listed = excludeInactive ? activeWorkers : workers;
     let totalPages = Math.max(1, Math.ceil(listed.length / count));
     if (page === 1) announcedPages = totalPages;
     if (fault?.kind === 'total-pages-changing') totalPages = (announcedPages ?? totalPages) + 1;
@@ -536,6 +539,7 @@ export async function startWorkdayServer(
     },
     setWorkers(next) {
       workers = serveWorkers(next, options.seed);
+      activeWorkers = undefined;
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

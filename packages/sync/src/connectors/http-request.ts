@@ -159,23 +159,32 @@ export async function exchange(
           finish(tooLarge(declared, 'is'));
           return;
         }
+        // With the size known, the body is written into one buffer as it comes: gathering chunks and then
+        // joining them holds it twice.
+        const whole = Number.isFinite(declared) ? Buffer.allocUnsafe(declared) : null;
         res.on('data', (chunk: Buffer) => {
+          if (whole !== null && received + chunk.length <= whole.length) chunk.copy(whole, received);
+          else chunks.push(chunk);
           received += chunk.length;
           if (received > limits.maxBytes) {
             finish(tooLarge(received, 'grew past'));
             return;
           }
-          chunks.push(chunk);
           watch();
           limits.onBytes?.(chunk.length);
         });
         res.on('end', () => {
           if (!res.complete) return;
-          finish(undefined, {
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          });
+          const body =
+            whole === null
+              ? Buffer.concat(chunks)
+              : chunks.length === 0
+                ? whole.subarray(0, received)
+                : Buffer.concat([
+                    whole.subarray(0, received - chunks.reduce((sum, c) => sum + c.length, 0)),
+                    ...chunks,
+                  ]);
+          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body });
         });
         const cut = (cause?: unknown) =>
           finish(

@@ -35,6 +35,32 @@ export function isInactiveStatus(value: string): boolean {
   return INACTIVE_VALUES.has(value.trim().toLowerCase());
 }
 
+/**
+ * The entries of an answer, by position: held as objects (Get_Workers' records) or read from the answer
+ * when asked for (a report's entries, each parsed from its part of the document), so that the whole
+ * document is never held as objects beside the engine's records.
+ */
+export interface EntrySource {
+  count: number;
+  /** The entry at `index`, read again on each call; throws SourceError when it cannot be read. */
+  entryAt(index: number): unknown;
+  /** The entry at `index` was handed on and will not be asked for again. */
+  handedOn?(index: number): void;
+  /** Every entry was handed on, or the table was closed. */
+  release?(): void;
+}
+
+/** Entries held as objects, each let go once handed on. */
+export function heldEntries(entries: unknown[]): EntrySource {
+  return {
+    count: entries.length,
+    entryAt: (index) => entries[index],
+    handedOn: (index) => {
+      entries[index] = undefined;
+    },
+  };
+}
+
 interface EntriesTableOptions {
   /** Names the source in `origin` and messages. */
   source: string;
@@ -48,11 +74,13 @@ interface EntriesTableOptions {
  * Hands out entries (objects keyed by column) as source records, a batch at a time, inactive workers
  * left out. Headers are every key of every entry, in the order first seen. Missing and `null` read as
  * empty, numbers and booleans as their text; an object or a list in a column the sync reads fails the
- * load, one in a column it does not read is ignored.
+ * load, one in a column it does not read is ignored. A record's rowNumber is the entry's position in the answer (1 for the first), so that a log names the
+ * same entry after inactive ones were left out.
  */
-export function entriesTable(entries: readonly unknown[], table: EntriesTableOptions): SourceTable {
+export function entriesTable(entries: EntrySource, table: EntriesTableOptions): SourceTable {
   const headerSet = new Set<string>();
-  for (const entry of entries) {
+  for (let index = 0; index < entries.count; index++) {
+    const entry = entries.entryAt(index);
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue;
     for (const key in entry) headerSet.add(key);
   }
@@ -71,8 +99,8 @@ export function entriesTable(entries: readonly unknown[], table: EntriesTableOpt
 
   let inactive = 0;
   const active: number[] = [];
-  for (let index = 0; index < entries.length; index++) {
-    const entry = entries[index];
+  for (let index = 0; index < entries.count; index++) {
+    const entry = entries.entryAt(index);
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
       throw new SourceError(
         'BadResponse',
@@ -85,16 +113,18 @@ export function entriesTable(entries: readonly unknown[], table: EntriesTableOpt
     else active.push(index);
   }
   const left = inactive === 0 ? '' : `; ${inactive.toLocaleString('en-US')} inactive left out`;
-  const origin = `${table.source} (${entries.length.toLocaleString('en-US')} workers${left})`;
+  const origin = `${table.source} (${entries.count.toLocaleString('en-US')} workers${left})`;
 
   async function* batches(): AsyncGenerator<SourceRecord[]> {
     for (let start = 0; start < active.length; start += WORKDAY_BATCH_SIZE) {
       const batch: SourceRecord[] = [];
       for (const index of active.slice(start, start + WORKDAY_BATCH_SIZE)) {
-        batch.push({ rowNumber: index + 1, values: recordValues(entries[index] as object, index) });
+        batch.push({ rowNumber: index + 1, values: recordValues(entries.entryAt(index) as object, index) });
+        entries.handedOn?.(index);
       }
       yield batch;
     }
+    entries.release?.();
   }
 
   function recordValues(entry: object, index: number): Record<string, string> {
@@ -121,7 +151,9 @@ export function entriesTable(entries: readonly unknown[], table: EntriesTableOpt
     headers,
     batches: batches(),
     defaultColumns: WORKDAY_DEFAULT_COLUMNS,
-    close: async () => {},
+    close: async () => {
+      entries.release?.();
+    },
   };
 }
 

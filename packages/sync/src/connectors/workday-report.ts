@@ -1,13 +1,15 @@
 import { parseWorkdayReportUrl, type WorkdayRaasSettings } from '@provisioning/shared';
 import { type HttpAnswer, quoteBody } from './http-request.ts';
+import { type EntryRanges, findReportEntries } from './report-entries.ts';
 import { SourceError, type SourceTable } from './source.ts';
-import { entriesTable } from './workday-records.ts';
+import { type EntrySource, entriesTable, heldEntries } from './workday-records.ts';
 import { authorization, busyAnswer, quoted, sendWithRetries, type WorkdayCall } from './workday-requests.ts';
 
 /**
  * A Workday custom report (report as a service): one JSON document `{"Report_Entry":[{...}]}`, its keys
- * the report's column aliases, read whole within maxBytes and parsed at once (JSON.parse reads 50 MB in
- * a third of a second; streaming parsers take seconds), then handed out in batches.
+ * the report's column aliases, read whole within maxBytes, its entries found in the bytes and each parsed
+ * with JSON.parse when handed out (JSON.parse reads 50 MB in a third of a second; streaming parsers take
+ * seconds; one string of the whole document and its objects would double the memory the sync needs).
  */
 
 /** The report URL as requested: the configured one (prompts kept) with `format=json`. */
@@ -32,15 +34,15 @@ export async function loadReport(
     () => ({ method: 'GET', url, headers: { Authorization: auth, Accept: 'application/json' } }),
     (answer) => reportEntries(answer, name, settings),
   );
-  if (entries.length === 0) {
+  if (entries.count === 0) {
     throw new SourceError('NoDataRows', `${name} returned no entries (an empty Report_Entry list).`, {
       hint: "Check the report's filters and prompt values in Workday: it found no workers. Nothing was changed.",
     });
   }
-  if (entries.length > settings.maxRows) {
+  if (entries.count > settings.maxRows) {
     throw new SourceError(
       'SizeLimitExceeded',
-      `${name} returned ${entries.length.toLocaleString('en-US')} entries, more than the ${settings.maxRows.toLocaleString('en-US')} limit for this configuration (maxRows).`,
+      `${name} returned ${entries.count.toLocaleString('en-US')} entries, more than the ${settings.maxRows.toLocaleString('en-US')} limit for this configuration (maxRows).`,
       {
         hint: 'If that many workers are expected, raise maxRows in the configuration; otherwise check the report filters.',
       },
@@ -55,7 +57,7 @@ export async function loadReport(
 }
 
 /** The entries of a report answer, or the error its status or body calls for. */
-function reportEntries(answer: HttpAnswer, name: string, settings: WorkdayRaasSettings): unknown[] {
+function reportEntries(answer: HttpAnswer, name: string, settings: WorkdayRaasSettings): EntrySource {
   const busy = busyAnswer(answer, name);
   if (busy) throw busy;
   const { status } = answer;
@@ -97,6 +99,8 @@ function reportEntries(answer: HttpAnswer, name: string, settings: WorkdayRaasSe
       hint: 'Check reportUrl in the configuration: it must be the report’s web service URL (…/ccx/service/customreport2/…).',
     });
   }
+  const ranges = findReportEntries(answer.body);
+  if (ranges) return entriesFrom(answer.body, ranges, name);
   let document: unknown;
   try {
     document = JSON.parse(answer.body.toString('utf8'));
@@ -124,5 +128,31 @@ function reportEntries(answer: HttpAnswer, name: string, settings: WorkdayRaasSe
       hint: 'Check that reportUrl names an advanced custom report enabled as a web service; if it does, contact support with this message.',
     });
   }
-  return entries;
+  return heldEntries(entries);
+}
+
+/** The entries of a report document, each parsed from its bytes when asked for; the document let go at the end. */
+function entriesFrom(document: Buffer, { starts, ends }: EntryRanges, name: string): EntrySource {
+  let body: Buffer | null = document;
+  return {
+    count: starts.length,
+    entryAt(index) {
+      if (body === null) throw new Error('The report was read to its end already');
+      const text = body.toString('utf8', starts[index], ends[index]);
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new SourceError(
+          'BadResponse',
+          `Report_Entry ${index + 1} of ${name} is not valid JSON (${(error as Error).message}): ${text.slice(0, 100)}`,
+          {
+            hint: 'The answer was probably damaged on the way: the run can be retried. If it keeps happening, contact support with this message.',
+          },
+        );
+      }
+    },
+    release() {
+      body = null;
+    },
+  };
 }

@@ -1,46 +1,26 @@
 import { WorkdaySettingsSchema, type WorkdaySoapSettings } from '@provisioning/shared';
-import {
-  generateHrRows,
-  startWorkdayServer,
-  type WorkdayServer,
-  type WorkdayWorker,
-  workerWid,
-} from '@provisioning/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { parseAllowList } from './host-guard.ts';
-import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
+import { generateHrRows, type WorkdayWorker, workerWid } from '@provisioning/testkit';
+import { describe, expect, test } from 'vitest';
+import { connectorHost } from './load-source.ts';
+import type { SourceTable } from './source.ts';
 import { loadWorkdaySource } from './workday.connector.ts';
 import type { WorkdayLoadOptions } from './workday-requests.ts';
 import { getWorkersEnvelope, parseWorkersPage } from './workday-soap.ts';
+import { failureOf, QUICK_RETRIES, rowsOf, useWorkdayTenant } from './workday-tenant.test-support.ts';
 
 const USER = 'ISU_Provisioning';
 const PASSWORD = 'isu-Secret-<Pa55>&word';
-const LOOPBACK = parseAllowList('127.0.0.1/32');
 const AS_OF = new Date('2024-01-15T22:30:00.000Z');
 
 /** 25 workers, 24 and 25 terminated (Workday leaves them out when asked to). */
 const WORKERS: WorkdayWorker[] = generateHrRows(25).map((row, index) => ({ ...row, active: index < 23 }));
 
-let server: WorkdayServer;
-
-beforeAll(async () => {
-  server = await startWorkdayServer({ user: USER, password: PASSWORD, workers: WORKERS });
-});
-
-afterEach(() => {
-  server.fault(null);
-  server.setWorkers(WORKERS);
-  server.requests.length = 0;
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+const tenant = useWorkdayTenant({ user: USER, password: PASSWORD, workers: WORKERS });
 
 function settings(overrides: Record<string, unknown> = {}) {
   return WorkdaySettingsSchema.parse({
     mode: 'soap',
-    baseUrl: server.baseUrl,
+    baseUrl: tenant().baseUrl,
     tenant: 'acme',
     username: USER,
     password: PASSWORD,
@@ -49,34 +29,14 @@ function settings(overrides: Record<string, unknown> = {}) {
   });
 }
 
-const QUICK: WorkdayLoadOptions = { allowList: LOOPBACK, retryDelayMs: 1, maxRetryDelayMs: 5, asOf: AS_OF };
-
-async function rowsOf(table: SourceTable): Promise<SourceRecord[]> {
-  const rows: SourceRecord[] = [];
-  try {
-    for await (const batch of table.batches) rows.push(...batch);
-  } finally {
-    await table.close();
-  }
-  return rows;
-}
-
-async function failureOf(load: Promise<SourceTable>): Promise<SourceError> {
-  try {
-    await rowsOf(await load);
-  } catch (error) {
-    expect(error).toBeInstanceOf(SourceError);
-    expect(`${(error as SourceError).message} ${(error as SourceError).hint}`).not.toContain(PASSWORD);
-    return error as SourceError;
-  }
-  throw new Error('the load succeeded');
-}
+const QUICK: WorkdayLoadOptions = { ...QUICK_RETRIES, asOf: AS_OF };
+const failed = (load: Promise<SourceTable>) => failureOf(load, [PASSWORD]);
 
 describe('loading workers through Get_Workers', () => {
   test('reads every page as of the run start, as user@tenant, and resolves each manager to an email', async () => {
     const table = await loadWorkdaySource(settings(), QUICK);
     expect(table.origin).toBe(
-      `Workday Get_Workers of tenant acme on ${new URL(server.baseUrl).host} (23 workers)`,
+      `Workday Get_Workers of tenant acme on ${new URL(tenant().baseUrl).host} (23 workers)`,
     );
     expect(table.headers).toEqual([
       'Employee_ID',
@@ -115,7 +75,7 @@ describe('loading workers through Get_Workers', () => {
     });
     expect(rows[0]?.values.Manager_Email).toBe('');
 
-    expect(server.requests.map((request) => [request.auth, request.soap])).toEqual(
+    expect(tenant().requests.map((request) => [request.auth, request.soap])).toEqual(
       [1, 2, 3].map((page) => [
         `wsse:${USER}@acme`,
         {
@@ -163,24 +123,35 @@ describe('loading workers through Get_Workers', () => {
   });
 });
 
+describe('the host of Get_Workers settings', () => {
+  test('is the web services host, as a report configuration names the report URL’s', () => {
+    const soap = { mode: 'soap', baseUrl: 'https://wd2-impl-services1.workday.com', tenant: 'acme' };
+    expect(connectorHost('workday', soap)).toBe('wd2-impl-services1.workday.com');
+    const report = {
+      reportUrl: 'https://wd3-services1.myworkday.com/ccx/service/customreport2/acme/isu/Employees',
+    };
+    expect(connectorHost('workday', report)).toBe('wd3-services1.myworkday.com');
+  });
+});
+
 describe('Get_Workers that cannot be loaded', () => {
   test('a wrong password is AuthFailed, from the authentication SOAP Fault', async () => {
-    const error = await failureOf(loadWorkdaySource(settings({ password: 'wrong' }), QUICK));
+    const error = await failed(loadWorkdaySource(settings({ password: 'wrong' }), QUICK));
     expect(error).toMatchObject({ kind: 'AuthFailed', transient: false });
     expect(error.message).toMatch(
       /^Get_Workers page 1 \(tenant acme on 127\.0\.0\.1:\d+\): Workday refused the sign-in of the Integration System User "ISU_Provisioning@acme" \(SOAP-ENV:Client\.authenticationError: invalid username or password\)\.$/,
     );
     expect(error.hint).toMatch(/name and password/);
-    expect(server.requests).toHaveLength(1);
+    expect(tenant().requests).toHaveLength(1);
   });
 
   test('another SOAP Fault is BadResponse, quoting its faultstring', async () => {
-    server.fault({
+    tenant().fault({
       kind: 'soap-fault',
       faultcode: 'SOAP-ENV:Client.validationError',
       faultstring: 'The task submitted is not authorized.',
     });
-    const error = await failureOf(loadWorkdaySource(settings(), QUICK));
+    const error = await failed(loadWorkdaySource(settings(), QUICK));
     expect(error).toMatchObject({ kind: 'BadResponse', transient: false });
     expect(error.message).toMatch(
       /: Workday answered with a SOAP Fault \(SOAP-ENV:Client\.validationError: The task submitted is not authorized\.\)\.$/,
@@ -189,25 +160,25 @@ describe('Get_Workers that cannot be loaded', () => {
   });
 
   test('a page failing after every retry fails the load (transient), saying how far the read got', async () => {
-    server.fault({ kind: 'page-failing', page: 2, status: 503, times: 10 });
-    const error = await failureOf(loadWorkdaySource(settings(), QUICK));
+    tenant().fault({ kind: 'page-failing', page: 2, status: 503, times: 10 });
+    const error = await failed(loadWorkdaySource(settings(), QUICK));
     expect(error).toMatchObject({ kind: 'SourceUnreachable', transient: true });
     expect(error.message).toMatch(
       /^Get_Workers page 2 of 3 \(tenant acme on 127\.0\.0\.1:\d+\) answered HTTP 503 \(a server error\): Status 503 Pages read before it: 1; nothing was used\.$/,
     );
     expect(error.hint).toMatch(/retried later/);
-    expect(server.requests.map((request) => request.soap?.page)).toEqual([1, 2, 2, 2, 2]);
+    expect(tenant().requests.map((request) => request.soap?.page)).toEqual([1, 2, 2, 2, 2]);
   });
 
   test('a page that fails once is asked again, and the load completes', async () => {
-    server.fault({ kind: 'page-failing', page: 3, status: 500, times: 1 });
+    tenant().fault({ kind: 'page-failing', page: 3, status: 500, times: 1 });
     expect(await rowsOf(await loadWorkdaySource(settings(), QUICK))).toHaveLength(23);
-    expect(server.requests.map((request) => request.soap?.page)).toEqual([1, 2, 3, 3]);
+    expect(tenant().requests.map((request) => request.soap?.page)).toEqual([1, 2, 3, 3]);
   });
 
   test('Total_Pages changing between pages fails the load (transient)', async () => {
-    server.fault({ kind: 'total-pages-changing', fromPage: 2 });
-    const error = await failureOf(loadWorkdaySource(settings(), QUICK));
+    tenant().fault({ kind: 'total-pages-changing', fromPage: 2 });
+    const error = await failed(loadWorkdaySource(settings(), QUICK));
     expect(error).toMatchObject({ kind: 'Interrupted', transient: true });
     expect(error.message).toMatch(
       /said 3 pages on page 1 but 4 on page 2: the list changed while it was read\.$/,
@@ -219,8 +190,8 @@ describe('Get_Workers that cannot be loaded', () => {
     const body =
       '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>' +
       '<env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/"><env:Body>&lol2;</env:Body></env:Envelope>';
-    server.fault({ kind: 'body', body, contentType: 'text/xml' });
-    const error = await failureOf(loadWorkdaySource(settings(), QUICK));
+    tenant().fault({ kind: 'body', body, contentType: 'text/xml' });
+    const error = await failed(loadWorkdaySource(settings(), QUICK));
     expect(error).toMatchObject({ kind: 'BadResponse', transient: false });
     expect(error.message).toMatch(
       /the answer declares a DOCTYPE, which Workday never sends; it was refused unread/,
@@ -245,46 +216,46 @@ describe('Get_Workers that cannot be loaded', () => {
       /not a readable SOAP document \(the answer has no Response_Results with Total_Pages\)/,
     ],
   ])('%s is BadResponse', async (_what, fault, message) => {
-    server.fault(fault);
-    const error = await failureOf(loadWorkdaySource(settings(), QUICK));
+    tenant().fault(fault);
+    const error = await failed(loadWorkdaySource(settings(), QUICK));
     expect(error).toMatchObject({ kind: 'BadResponse', transient: false });
     expect(error.message).toMatch(message);
     expect(error.hint).toMatch(/baseUrl/);
   });
 
   test('a version the tenant does not serve is SourceNotFound', async () => {
-    const error = await failureOf(loadWorkdaySource(settings({ version: '35.0' }), QUICK));
+    const error = await failed(loadWorkdaySource(settings({ version: '35.0' }), QUICK));
     expect(error).toMatchObject({ kind: 'SourceNotFound', transient: false });
     expect(error.message).toMatch(/: there is no such service \(HTTP 404\)\.$/);
     expect(error.hint).toMatch(/tenant and version/);
   });
 
   test('an answer cut mid-body is Interrupted (transient)', async () => {
-    server.fault({ kind: 'cut', times: 10 });
-    const error = await failureOf(loadWorkdaySource(settings(), { ...QUICK, attempts: 2 }));
+    tenant().fault({ kind: 'cut', times: 10 });
+    const error = await failed(loadWorkdaySource(settings(), { ...QUICK, attempts: 2 }));
     expect(error).toMatchObject({ kind: 'Interrupted', transient: true });
     expect(error.message).toMatch(/was cut short after/);
   });
 
   test('no workers is NoDataRows; more than maxRows is SizeLimitExceeded before the second page', async () => {
-    server.setWorkers([]);
-    const none = await failureOf(loadWorkdaySource(settings(), QUICK));
+    tenant().setWorkers([]);
+    const none = await failed(loadWorkdaySource(settings(), QUICK));
     expect(none).toMatchObject({ kind: 'NoDataRows', transient: false });
     expect(none.message).toMatch(/^Workday Get_Workers of tenant acme on .* returned no workers\.$/);
     expect(none.hint).toMatch(/security group may see the workers/);
 
-    server.setWorkers(WORKERS);
-    server.requests.length = 0;
-    const many = await failureOf(loadWorkdaySource(settings({ maxRows: 20 }), QUICK));
+    tenant().setWorkers(WORKERS);
+    tenant().requests.length = 0;
+    const many = await failed(loadWorkdaySource(settings({ maxRows: 20 }), QUICK));
     expect(many).toMatchObject({ kind: 'SizeLimitExceeded', transient: false });
     expect(many.message).toMatch(
       /lists 23 workers, more than the 20 limit for this configuration \(maxRows\)\.$/,
     );
-    expect(server.requests).toHaveLength(1);
+    expect(tenant().requests).toHaveLength(1);
   });
 
   test('a page over maxBytes is SizeLimitExceeded (the limit holds for each page: pages are not kept)', async () => {
-    const error = await failureOf(loadWorkdaySource(settings({ maxBytes: 20_000 }), QUICK));
+    const error = await failed(loadWorkdaySource(settings({ maxBytes: 20_000 }), QUICK));
     expect(error).toMatchObject({ kind: 'SizeLimitExceeded', transient: false });
     expect(error.message).toMatch(
       /^The answer of 127\.0\.0\.1:\d+ is \d+\.\d KB, more than the 19\.5 KB limit for this configuration \(maxBytes\)\.$/,

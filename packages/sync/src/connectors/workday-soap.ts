@@ -3,7 +3,7 @@ import { decodeXmlText, readAttributes, XmlScanner } from '../files/xml-scanner.
 import type { HttpAnswer } from './http-request.ts';
 import { quoteBody } from './http-request.ts';
 import { SourceError, type SourceTable } from './source.ts';
-import { entriesTable } from './workday-records.ts';
+import { entriesTable, heldEntries } from './workday-records.ts';
 import { busyAnswer, sendWithRetries, type WorkdayCall } from './workday-requests.ts';
 
 /**
@@ -249,6 +249,12 @@ export function parseWorkersPage(xml: string): WorkersPage | Fault {
   return { totalPages, totalResults, workers };
 }
 
+/**
+ * A copy of `text` that does not keep the page it was cut from alive: V8 cuts a substring of 13 or more
+ * characters as a view of its parent, so a worker's values would hold every page's XML in memory.
+ */
+const detach = (text: string) => (text.length < 13 ? text : ` ${text}`.slice(1));
+
 function finishWorker(
   worker: WorkerRecord,
   emails: { address: string; work: boolean; primary: boolean }[],
@@ -263,6 +269,9 @@ function finishWorker(
   // A manager heads their own organisation: the manager above them is the one before in the chain.
   const managers = chain.filter((wid) => wid !== worker.wid);
   worker.managerWid = managers.at(-1) ?? '';
+  for (const column of WORKER_COLUMNS) worker[column] = detach(worker[column]);
+  worker.wid = detach(worker.wid);
+  worker.managerWid = detach(worker.managerWid);
 }
 
 /** Reads every page of Get_Workers and hands the workers on, their managers resolved to emails. */
@@ -274,7 +283,10 @@ export async function loadWorkers(
   const asOf = options.asOf ?? new Date();
   const host = url.host;
   const source = `Workday Get_Workers of tenant ${settings.tenant} on ${host}`;
-  const workers: WorkerRecord[] = [];
+  // The records, and beside them each worker's WID and manager's WID (not columns of the records).
+  const records: Record<WorkerColumn, string>[] = [];
+  const wids: string[] = [];
+  const managerWids: string[] = [];
   let totalPages: number | undefined;
   for (let page = 1; totalPages === undefined || page <= totalPages; page++) {
     const name = `Get_Workers page ${page}${totalPages === undefined ? '' : ` of ${totalPages}`} (tenant ${settings.tenant} on ${host})`;
@@ -317,21 +329,30 @@ export async function loadWorkers(
         },
       );
     }
-    workers.push(...result.workers);
-    if (workers.length > settings.maxRows) throw tooManyWorkers(source, workers.length, settings.maxRows);
+    for (const { wid, managerWid, ...record } of result.workers) {
+      records.push(record);
+      wids.push(wid);
+      managerWids.push(managerWid);
+    }
+    if (records.length > settings.maxRows) throw tooManyWorkers(source, records.length, settings.maxRows);
     if (result.workers.length === 0) break;
   }
-  if (workers.length === 0) {
+  if (records.length === 0) {
     throw new SourceError('NoDataRows', `${source} returned no workers.`, {
       hint: "Check that the Integration System User's security group may see the workers (domain security policies for Worker Data), and the tenant name. Nothing was changed.",
     });
   }
-  const emailOf = new Map(workers.map((worker) => [worker.wid, worker.Email_Address]));
-  const entries = workers.map(({ wid: _wid, managerWid, ...record }) => ({
-    ...record,
-    Manager_Email: managerWid === '' ? '' : (emailOf.get(managerWid) ?? ''),
-  }));
-  return entriesTable(entries, { source, settings, mapping: options.mapping, entryName: 'Worker' });
+  const emailOf = new Map(wids.map((wid, index) => [wid, records[index]!.Email_Address]));
+  for (const [index, record] of records.entries()) {
+    const managerWid = managerWids[index]!;
+    record.Manager_Email = managerWid === '' ? '' : (emailOf.get(managerWid) ?? '');
+  }
+  return entriesTable(heldEntries(records), {
+    source,
+    settings,
+    mapping: options.mapping,
+    entryName: 'Worker',
+  });
 }
 
 function tooManyWorkers(source: string, count: number, maxRows: number): SourceError {
