@@ -32,7 +32,7 @@ const SFTP_SETTINGS = {
   path: '/outbound/employees.csv',
 };
 const WORKDAY_SETTINGS = {
-  reportUrl: 'https://wd.example.com/ccx/service/customreport2/acme/r',
+  reportUrl: 'https://wd.example.com/ccx/service/customreport2/acme/isu_acme/Employees',
   username: 'isu_acme',
   password: WORKDAY_PASSWORD,
 };

@@ -5,6 +5,7 @@ import {
   ConnectorSchema,
   GoogleWorkspaceSettingsSchema,
   parseConnectorSettings,
+  parseWorkdayReportUrl,
   SECRET_SETTINGS_FIELDS,
   SftpSettingsSchema,
   splitSecrets,
@@ -195,28 +196,63 @@ describe('SFTP settings', () => {
 });
 
 describe('Workday settings', () => {
-  it('parse with the default timeout', () => {
-    expect(WorkdaySettingsSchema.parse(WORKDAY)).toEqual({ ...WORKDAY, timeoutMs: 60_000 });
+  const LIMITS = { timeoutMs: 60_000, maxBytes: 200 * 1024 * 1024, maxRows: 500_000 };
+  const SOAP = {
+    mode: 'soap',
+    baseUrl: 'https://wd2-impl-services1.workday.com',
+    tenant: 'acme',
+    username: 'isu_provisioning',
+    password: 'wd-secret',
+  };
+  const OAUTH = { clientId: 'client-1', clientSecret: 'client-secret', refreshToken: 'refresh-token' };
+
+  it('parse settings without a mode as a custom report (RaaS), with the defaults filled in', () => {
+    expect(WorkdaySettingsSchema.parse(WORKDAY)).toEqual({ mode: 'raas', ...WORKDAY, ...LIMITS });
+  });
+
+  it('read the tenant, owner and report from a report URL, prompts left in the query', () => {
+    expect(
+      parseWorkdayReportUrl(
+        'https://wd3-services1.myworkday.com/ccx/service/customreport2/acme/isu%20owner/All_Workers?Effective_as_of_Date=2016-02-02-08:00',
+      ),
+    ).toEqual({
+      origin: 'https://wd3-services1.myworkday.com',
+      tenant: 'acme',
+      owner: 'isu owner',
+      report: 'All_Workers',
+    });
+  });
+
+  it.each([
+    'https://wd3-services1.myworkday.com/report',
+    'https://wd3-services1.myworkday.com/ccx/service/customreport2/acme/isu',
+    'https://wd3-services1.myworkday.com/ccx/service/customreport2/acme/isu/Employees/extra',
+    'https://wd3-services1.myworkday.com/ccx/service/acme/Human_Resources/v41.0',
+  ])('refuse %s, which is not a report URL, and show the shape expected', (reportUrl) => {
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, reportUrl }))).toEqual([
+      'reportUrl: reportUrl must be a Workday report URL: https://{host}/ccx/service/customreport2/{tenant}/{owner}/{report}',
+    ]);
   });
 
   it('refuse plain http on a host that is not loopback', () => {
-    expect(
-      problems(
-        WorkdaySettingsSchema.safeParse({ ...WORKDAY, reportUrl: 'http://wd3-services1.myworkday.com/r' }),
-      ),
-    ).toEqual(['reportUrl: Must use https (plain http is accepted only on localhost)']);
+    const reportUrl = 'http://wd3-services1.myworkday.com/ccx/service/customreport2/acme/isu/Employees';
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, reportUrl }))).toEqual([
+      'reportUrl: Must use https (plain http is accepted only on localhost)',
+    ]);
   });
 
   it('refuse plain http on a host that only starts like loopback', () => {
-    expect(
-      problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, reportUrl: 'http://localhost.example.com/r' })),
-    ).toEqual(['reportUrl: Must use https (plain http is accepted only on localhost)']);
+    const reportUrl = 'http://localhost.example.com/ccx/service/customreport2/acme/isu/Employees';
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, reportUrl }))).toEqual([
+      'reportUrl: Must use https (plain http is accepted only on localhost)',
+    ]);
   });
 
-  it.each(['http://127.0.0.1:8080/report', 'http://localhost:9000/report', 'http://[::1]:9000/report'])(
+  it.each(['http://127.0.0.1:8080', 'http://localhost:9000', 'http://[::1]:9000'])(
     'accept plain http on loopback: %s',
-    (reportUrl) => {
-      expect(WorkdaySettingsSchema.parse({ ...WORKDAY, reportUrl }).reportUrl).toBe(reportUrl);
+    (origin) => {
+      const reportUrl = `${origin}/ccx/service/customreport2/acme/isu/Employees`;
+      expect(WorkdaySettingsSchema.parse({ ...WORKDAY, reportUrl }).mode).toBe('raas');
     },
   );
 
@@ -238,9 +274,74 @@ describe('Workday settings', () => {
     },
   );
 
-  it('require the password and reject a timeout below one second', () => {
+  it('require a password or OAuth, and reject a timeout below one second', () => {
     const { password: _, ...rest } = WORKDAY;
-    expect(problems(WorkdaySettingsSchema.safeParse({ ...rest, timeoutMs: 10 }))).toHaveLength(2);
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...rest, timeoutMs: 10 }))).toEqual([
+      'timeoutMs: timeoutMs must be at least 1000 (one second)',
+      'password: Either password or oauth is required',
+    ]);
+  });
+
+  it('accept OAuth instead of a password, given as an object or as the JSON text it is stored as', () => {
+    const { password: _, ...rest } = WORKDAY;
+    expect(WorkdaySettingsSchema.parse({ ...rest, oauth: OAUTH }).oauth).toEqual(OAUTH);
+    expect(WorkdaySettingsSchema.parse({ ...rest, oauth: JSON.stringify(OAUTH) }).oauth).toEqual(OAUTH);
+  });
+
+  it('refuse OAuth that lacks a part, without echoing the secrets given', () => {
+    const partial = { clientId: 'client-1', clientSecret: 'client-secret' };
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, oauth: partial }))).toEqual([
+      'oauth.refreshToken: Invalid input: expected string, received undefined',
+    ]);
+    const refused = problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, oauth: 'refresh-token-text' }));
+    expect(refused).toEqual(['oauth: OAuth must be an object with clientId, clientSecret and refreshToken']);
+    expect(refused.join()).not.toContain('refresh-token-text');
+  });
+
+  it('refuse a mode other than raas or soap by naming both', () => {
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...WORKDAY, mode: 'rest' }))).toEqual([
+      'mode: mode must be "raas" (a custom report) or "soap" (Get_Workers)',
+    ]);
+  });
+
+  it('parse Get_Workers settings with the default version and page size, a "v" before the version dropped', () => {
+    expect(WorkdaySettingsSchema.parse(SOAP)).toEqual({ ...SOAP, version: '41.0', pageSize: 100, ...LIMITS });
+    expect(WorkdaySettingsSchema.parse({ ...SOAP, version: 'v40.1' })).toMatchObject({ version: '40.1' });
+  });
+
+  it('name every bad Get_Workers setting at once', () => {
+    const { password: _, ...rest } = SOAP;
+    expect(
+      problems(
+        WorkdaySettingsSchema.safeParse({
+          ...rest,
+          baseUrl: 'https://wd2-impl-services1.workday.com/ccx/service',
+          tenant: 'acme corp',
+          version: '29.2',
+          pageSize: 1000,
+          statusColumn: '',
+        }),
+      ),
+    ).toEqual([
+      'baseUrl: baseUrl must be the Workday web services host only, e.g. https://wd2-impl-services1.workday.com',
+      'tenant: Tenant must be the Workday tenant name: letters, digits, _ and - only',
+      'version: Version must be a Workday web service version of 30.0 or later, such as 41.0',
+      'pageSize: pageSize must be between 1 and 999',
+      'statusColumn: Status column is required',
+      'password: Password is required: Get_Workers logs in as the Integration System User',
+    ]);
+  });
+
+  it('keep OAuth out of Get_Workers settings, which sign in with the password', () => {
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...SOAP, oauth: OAUTH }))).toEqual([
+      'oauth: oauth is for reports (mode "raas") only: Get_Workers signs in with the password',
+    ]);
+  });
+
+  it('keep a report setting out of Get_Workers settings', () => {
+    expect(problems(WorkdaySettingsSchema.safeParse({ ...SOAP, reportUrl: WORKDAY.reportUrl }))).toEqual([
+      ': Unrecognized key: "reportUrl"',
+    ]);
   });
 });
 
@@ -357,10 +458,19 @@ describe('splitSecrets', () => {
     });
   });
 
-  it('puts the Workday password aside and keeps the username', () => {
-    const { plain, secrets } = splitSecrets('workday', WorkdaySettingsSchema.parse(WORKDAY));
-    expect(secrets).toEqual({ password: 'wd-secret' });
-    expect(plain).toEqual({ reportUrl: WORKDAY.reportUrl, username: 'isu_provisioning', timeoutMs: 60_000 });
+  it('puts the Workday password and OAuth aside (OAuth as JSON text) and keeps the username', () => {
+    const oauth = { clientId: 'client-1', clientSecret: 'client-secret', refreshToken: 'refresh-token' };
+    const { plain, secrets } = splitSecrets('workday', WorkdaySettingsSchema.parse({ ...WORKDAY, oauth }));
+    expect(secrets).toEqual({ password: 'wd-secret', oauth: JSON.stringify(oauth) });
+    expect(plain).toEqual({
+      mode: 'raas',
+      reportUrl: WORKDAY.reportUrl,
+      username: 'isu_provisioning',
+      timeoutMs: 60_000,
+      maxBytes: 200 * 1024 * 1024,
+      maxRows: 500_000,
+    });
+    expect(WorkdaySettingsSchema.parse({ ...plain, ...secrets })).toMatchObject({ oauth });
   });
 
   it('puts the Google private key aside', () => {

@@ -121,14 +121,165 @@ export const SftpSettingsSchema = z
     path: ['password'],
   });
 
-export const WorkdaySettingsSchema = z
+/**
+ * A Workday report-as-a-service URL: `https://{host}/ccx/service/customreport2/{tenant}/{owner}/{report}`,
+ * prompts as query parameters (`?Effective_as_of_Date=2016-02-02-08:00`). The connector asks for JSON
+ * itself (`format=json`). Null when `value` is not one: the parts otherwise.
+ */
+export function parseWorkdayReportUrl(
+  value: string,
+): { origin: string; tenant: string; owner: string; report: string } | null {
+  if (!URL.canParse(value)) return null;
+  const url = new URL(value);
+  const match = /^\/ccx\/service\/customreport2\/([^/]+)\/([^/]+)\/([^/]+)\/?$/.exec(url.pathname);
+  if (!match) return null;
+  const [tenant, owner, report] = match.slice(1).map((part) => decodeURIComponent(part)) as [
+    string,
+    string,
+    string,
+  ];
+  return { origin: url.origin, tenant, owner, report };
+}
+
+/** Checks after endpointUrl's own skip what it already refused (not a URL, not http), not to say it twice. */
+const isHttpUrl = (value: string) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+
+const WORKDAY_TENANT = /^[A-Za-z0-9_-]{1,100}$/;
+
+/**
+ * Optional OAuth for Workday (an API client registered for integrations): a refresh token is exchanged at
+ * `/ccx/oauth2/{tenant}/token` for a bearer token. Stored as one secret (JSON text), read back here.
+ */
+const workdayOauth = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      return value;
+    }
+  },
+  z
+    .object(
+      {
+        clientId: secret('OAuth client ID').pipe(noControlCharacters('OAuth client ID')),
+        clientSecret: secret('OAuth client secret'),
+        refreshToken: secret('OAuth refresh token'),
+      },
+      { error: 'OAuth must be an object with clientId, clientSecret and refreshToken' },
+    )
+    .strict(),
+);
+
+/** What both ways of reading Workday share: the Integration System User, limits, the status column. */
+const workdayCommon = {
+  /** The Integration System User (ISU): its plain name; SOAP logs in as `name@tenant`. */
+  username,
+  password: secret('Password').optional(),
+  oauth: workdayOauth.optional(),
+  /** The longest one request may take, the whole response included. */
+  timeoutMs: z
+    .number({ error: 'timeoutMs must be a number of milliseconds' })
+    .int('timeoutMs must be a whole number of milliseconds')
+    .min(1000, 'timeoutMs must be at least 1000 (one second)')
+    .max(600_000, 'timeoutMs must be at most 600000 (ten minutes)')
+    .default(60_000),
+  /** The largest answer accepted: the report, or one Get_Workers page (pages are not kept). */
+  maxBytes: z
+    .number({ error: 'maxBytes must be a number of bytes' })
+    .int('maxBytes must be a whole number of bytes')
+    .min(1, 'maxBytes must be at least 1')
+    .max(1024 ** 3, 'maxBytes must be at most 1073741824 (1 GB)')
+    .default(200 * 1024 ** 2),
+  maxRows: z
+    .number({ error: 'maxRows must be a number' })
+    .int('maxRows must be a whole number')
+    .min(1, 'maxRows must be at least 1')
+    .max(5_000_000, 'maxRows must be at most 5000000')
+    .default(500_000),
+  /**
+   * The column saying whether a worker is active (`0`, `false`, `Terminated`, `Inactive`: left out).
+   * Default: `Active`, else `Worker_Status`, when the report has one.
+   */
+  statusColumn: singleLineText('Status column', 200).optional(),
+};
+
+const WorkdayRaasSettingsSchema = z
   .object({
-    reportUrl: endpointUrl,
-    username,
-    password: secret('Password'),
-    timeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+    mode: z.literal('raas'),
+    reportUrl: endpointUrl.refine(
+      (value) => !isHttpUrl(value) || parseWorkdayReportUrl(value) !== null,
+      'reportUrl must be a Workday report URL: https://{host}/ccx/service/customreport2/{tenant}/{owner}/{report}',
+    ),
+    ...workdayCommon,
   })
-  .strict();
+  .strict()
+  .refine((settings) => settings.password !== undefined || settings.oauth !== undefined, {
+    message: 'Either password or oauth is required',
+    path: ['password'],
+  });
+
+const WorkdaySoapSettingsSchema = z
+  .object({
+    mode: z.literal('soap'),
+    /** The web services host, e.g. https://wd2-impl-services1.workday.com (no path). */
+    baseUrl: endpointUrl.refine(
+      (value) => !isHttpUrl(value) || /^\/?$/.test(new URL(value).pathname + new URL(value).search),
+      'baseUrl must be the Workday web services host only, e.g. https://wd2-impl-services1.workday.com',
+    ),
+    tenant: z
+      .string({ error: 'Tenant must be text' })
+      .trim()
+      .regex(WORKDAY_TENANT, 'Tenant must be the Workday tenant name: letters, digits, _ and - only'),
+    /** The Human_Resources web service version, e.g. 41.0 (v30 or later). */
+    version: z
+      .string({ error: 'Version must be text such as 41.0' })
+      .trim()
+      .transform((value) => value.replace(/^v/i, ''))
+      .pipe(
+        z
+          .string()
+          .regex(
+            /^[3-9]\d\.\d$/,
+            'Version must be a Workday web service version of 30.0 or later, such as 41.0',
+          ),
+      )
+      .default('41.0'),
+    /** Workers per Get_Workers page (Workday allows up to 999). */
+    pageSize: z
+      .number({ error: 'pageSize must be a number' })
+      .int('pageSize must be a whole number')
+      .min(1, 'pageSize must be between 1 and 999')
+      .max(999, 'pageSize must be between 1 and 999')
+      .default(100),
+    ...workdayCommon,
+  })
+  .strict()
+  .refine((settings) => settings.password !== undefined, {
+    message: 'Password is required: Get_Workers logs in as the Integration System User',
+    path: ['password'],
+  })
+  .refine((settings) => settings.oauth === undefined, {
+    message: 'oauth is for reports (mode "raas") only: Get_Workers signs in with the password',
+    path: ['oauth'],
+  });
+
+/**
+ * Workday settings: a custom report (RaaS, `mode: "raas"`, the default) or the Human_Resources SOAP
+ * service's Get_Workers (`mode: "soap"`).
+ */
+export const WorkdaySettingsSchema = z.preprocess(
+  (value) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) && !('mode' in value)
+      ? { mode: 'raas', ...value }
+      : value,
+  z.discriminatedUnion('mode', [WorkdayRaasSettingsSchema, WorkdaySoapSettingsSchema], {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'mode must be "raas" (a custom report) or "soap" (Get_Workers)'
+        : undefined,
+  }),
+);
 
 export const GoogleWorkspaceSettingsSchema = z
   .object({
@@ -169,6 +320,8 @@ export const CONNECTOR_SETTINGS_SCHEMAS = {
 
 export type SftpSettings = z.infer<typeof SftpSettingsSchema>;
 export type WorkdaySettings = z.infer<typeof WorkdaySettingsSchema>;
+export type WorkdayRaasSettings = Extract<WorkdaySettings, { mode: 'raas' }>;
+export type WorkdaySoapSettings = Extract<WorkdaySettings, { mode: 'soap' }>;
 export type GoogleWorkspaceSettings = z.infer<typeof GoogleWorkspaceSettingsSchema>;
 export type ConnectorSettings = {
   sftp: SftpSettings;
@@ -179,7 +332,7 @@ export type ConnectorSettings = {
 /** Settings fields that are secrets: stored encrypted, never returned by any API or CLI output. */
 export const SECRET_SETTINGS_FIELDS: Record<Connector, readonly string[]> = {
   sftp: ['password', 'privateKey', 'passphrase'],
-  workday: ['password'],
+  workday: ['password', 'oauth'],
   'google-workspace': ['privateKey'],
 };
 
@@ -196,7 +349,8 @@ export function splitSecrets(
   const secrets: Record<string, string> = {};
   for (const [key, value] of Object.entries(settings)) {
     if (SECRET_SETTINGS_FIELDS[connector].includes(key)) {
-      if (value !== undefined) secrets[key] = String(value);
+      // A secret made of parts (Workday's oauth) is kept as JSON text; its schema reads it back.
+      if (value !== undefined) secrets[key] = typeof value === 'string' ? value : JSON.stringify(value);
     } else {
       plain[key] = value;
     }

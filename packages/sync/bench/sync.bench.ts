@@ -7,6 +7,9 @@
  *
  * Then the same users through the Google Workspace connector and the local Directory API (fetch
  * included: sign-in, every page over HTTP, JSON parsing), beside the CSV first import of the same rows.
+ * Then the same rows through the local Workday tenant, fetch included (the real connector over loopback
+ * HTTP: a report, and Get_Workers page by page): the total, the fetch's share of it and the peak RSS,
+ * beside the CSV first import of the same rows in the same run.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -22,12 +25,13 @@ import {
   parseSecretKey,
 } from '@provisioning/db';
 import { createTestDatabase } from '@provisioning/db/testing';
-import { GoogleWorkspaceSettingsSchema } from '@provisioning/shared';
+import { GoogleWorkspaceSettingsSchema, type SyncConfigurationInput } from '@provisioning/shared';
 import {
   generateHrRows,
   HR_COLUMNS,
   type HrRow,
   startGoogleDirectoryServer,
+  startWorkdayServer,
   writeHrCsv,
   writeHrXlsx,
 } from '@provisioning/testkit';
@@ -35,6 +39,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { loadGoogleWorkspaceSource } from '../src/connectors/google-workspace.connector.ts';
 import { parseAllowList } from '../src/connectors/host-guard.ts';
+import { loadSource } from '../src/connectors/load-source.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import { createTestOrganisation, queueRunRow } from '../src/engine/sync-fixture.test-support.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
@@ -91,7 +96,7 @@ async function copyBaseline(url: string, csvPath: string): Promise<number> {
   }
 }
 
-const SFTP_SOURCE = {
+const SFTP_SOURCE: Pick<SyncConfigurationInput, 'connector' | 'settings'> = {
   connector: 'sftp',
   settings: {
     host: 'sftp.example.com',
@@ -100,12 +105,12 @@ const SFTP_SOURCE = {
     hostFingerprint: `SHA256:${'A'.repeat(43)}`,
     path: '/outbound/employees.csv',
   },
-} as const;
+};
 
 async function setup(
   url: string,
   label: string,
-  source: { connector: 'sftp' | 'google-workspace'; settings: Record<string, unknown> } = SFTP_SOURCE,
+  source: Pick<SyncConfigurationInput, 'connector' | 'settings'> = SFTP_SOURCE,
 ): Promise<{ orm: Orm; organisationId: string; configurationId: string }> {
   const orm = await createOrm({ databaseUrl: url });
   await migrate(orm);
@@ -179,7 +184,7 @@ async function syncInThisProcess(databaseUrl: string, runId: string, path: strin
   }
 }
 
-/** The CSV first import of each size: the Google runs of the same rows are shown beside it. */
+/** The CSV first import of each size: the Google and Workday runs of the same rows are shown beside it. */
 const csvFirstImportMs = new Map<number, number>();
 const LOOPBACK = parseAllowList('127.0.0.1/32');
 const BENCH_ADMIN = 'admin@example.com';
@@ -351,6 +356,97 @@ async function benchXlsx(dir: string, n: number) {
   }
 }
 
+interface WorkdayFigure {
+  name: string;
+  ms: number;
+  fetchMs: number;
+  rssMb: number;
+  csvMs: number;
+}
+const workdayFigures: WorkdayFigure[] = [];
+
+/** A child process, awaited without blocking this one (which serves the Workday tenant meanwhile). */
+function runChild(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`sync process failed: ${stderr}`)),
+    );
+  });
+}
+
+/** The child side of benchWorkday: the real connector, its load timed apart from the whole run. */
+async function syncSourceInThisProcess(databaseUrl: string, runId: string, key: Buffer) {
+  const orm = await createOrm({ databaseUrl });
+  let fetchMs = 0;
+  try {
+    const [result, ms] = await time(() =>
+      runSync(runId, {
+        orm,
+        secretKey: key,
+        allowList: parseAllowList('127.0.0.1/32'),
+        load: async (configuration, options) => {
+          // Both Workday readings fetch and parse everything before handing the table on.
+          const [table, loadMs] = await time(() => loadSource(configuration, key, options));
+          fetchMs = loadMs;
+          return table;
+        },
+      }),
+    );
+    const rssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(
+      JSON.stringify({ ms, fetchMs, rssMb, status: 'status' in result ? result.status : 'unknown' }),
+    );
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function benchWorkday(n: number, mode: 'raas' | 'soap') {
+  const database = await createTestDatabase(`bench_workday_${mode}_${n}`);
+  const password = 'bench-Password-1';
+  const server = await startWorkdayServer({ user: 'ISU_Bench', password, workers: generateHrRows(n, 1) });
+  const settings =
+    mode === 'raas'
+      ? { reportUrl: server.reportUrl, username: 'ISU_Bench', password }
+      : { mode, baseUrl: server.baseUrl, tenant: server.tenant, username: 'ISU_Bench', password };
+  const { orm, ...ids } = await setup(database.url, `workday ${mode} ${n}`, {
+    connector: 'workday',
+    settings,
+  });
+  try {
+    const runId = await queueRunRow(orm, ids.organisationId, ids.configurationId);
+    const last =
+      (await runChild(['--sync-source', database.url, runId, secretKey.toString('base64')]))
+        .trim()
+        .split('\n')
+        .pop() ?? '';
+    const result = JSON.parse(last) as { ms: number; fetchMs: number; rssMb: number; status: string };
+    if (result.status !== 'success') throw new Error(`run ended ${last}`);
+    workdayFigures.push({
+      name: `Workday ${mode === 'raas' ? 'report' : 'Get_Workers'} ${n / 1000}k`,
+      ms: result.ms,
+      fetchMs: result.fetchMs,
+      rssMb: result.rssMb,
+      csvMs: csvFirstImportMs.get(n) ?? Number.NaN,
+    });
+  } finally {
+    await orm.close(true);
+    await server.stop();
+    await database.drop();
+  }
+}
+
 if (process.argv[2] === '--generate') {
   await generate(process.argv[3] as string);
   process.exit(0);
@@ -369,6 +465,11 @@ if (process.argv[2] === '--sync') {
   await syncInThisProcess(databaseUrl, runId, path, parseSecretKey(key));
   process.exit(0);
 }
+if (process.argv[2] === '--sync-source') {
+  const [databaseUrl, runId, key] = process.argv.slice(3) as [string, string, string];
+  await syncSourceInThisProcess(databaseUrl, runId, parseSecretKey(key));
+  process.exit(0);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-sync-'));
 try {
@@ -385,6 +486,10 @@ try {
   for (const n of SIZES) await benchCsv(dir, n);
   for (const n of SIZES) await benchXlsx(dir, n);
   for (const n of SIZES) await benchGoogle(n);
+  for (const n of SIZES) {
+    await benchWorkday(n, 'raas');
+    await benchWorkday(n, 'soap');
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -409,7 +514,21 @@ for (const f of googleFigures) {
     `${f.name.padEnd(28)} ${seconds(f.ms).padStart(8)} ${seconds(f.fetchMs).padStart(12)} ${`${((f.fetchMs / f.ms) * 100).toFixed(0)}%`.padStart(12)} ${seconds(f.csvMs).padStart(15)} ${(f.ms / f.csvMs).toFixed(1).padStart(6)}×  ${`${f.rssMb.toFixed(0)} MB`.padStart(8)}`,
   );
 }
-const worst = Math.max(...figures.map((f) => f.rssMb ?? 0), ...googleFigures.map((f) => f.rssMb));
+
+console.log(
+  '\nWorkday first import, fetch included (local tenant over loopback HTTP), beside the CSV first import',
+);
+console.log('case                          total     fetch   share   CSV same rows   ratio   peak RSS');
+for (const f of workdayFigures) {
+  console.log(
+    `${f.name.padEnd(28)} ${seconds(f.ms).padStart(8)} ${seconds(f.fetchMs).padStart(8)} ${`${((f.fetchMs / f.ms) * 100).toFixed(0)}%`.padStart(6)}   ${seconds(f.csvMs).padStart(13)} ${(f.ms / f.csvMs).toFixed(1).padStart(6)}×  ${`${f.rssMb.toFixed(0)} MB`.padStart(8)}`,
+  );
+}
+const worst = Math.max(
+  ...figures.map((f) => f.rssMb ?? 0),
+  ...googleFigures.map((f) => f.rssMb),
+  ...workdayFigures.map((f) => f.rssMb),
+);
 console.log(
   `highest peak RSS of a syncing process ${worst.toFixed(0)} MB (target ≤ 512 MB: ${worst <= 512 ? 'met' : 'MISSED'})`,
 );

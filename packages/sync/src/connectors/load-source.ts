@@ -3,6 +3,7 @@ import { CONNECTOR_LABELS, type Connector, type ConnectorSettings } from '@provi
 import { loadGoogleWorkspaceSource } from './google-workspace.connector.ts';
 import { loadSftpSource } from './sftp.connector.ts';
 import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
+import { loadWorkdaySource } from './workday.connector.ts';
 
 type Loader<C extends Connector> = (
   settings: ConnectorSettings[C],
@@ -25,7 +26,7 @@ function notYetAvailable(connector: Connector): Loader<Connector> {
 /** Each connector's loader: settings (secrets opened) and options in, the source table out. */
 const LOADERS: { [C in Connector]: Loader<C> } = {
   sftp: loadSftpSource,
-  workday: notYetAvailable('workday'),
+  workday: loadWorkdaySource,
   'google-workspace': loadGoogleWorkspaceSource,
 };
 
@@ -59,7 +60,7 @@ export async function loadSource(
     );
   }
   const load = LOADERS[configuration.connector] as Loader<Connector>;
-  return load(settings as ConnectorSettings[Connector], options);
+  return load(settings as ConnectorSettings[Connector], { mapping: configuration.mapping, ...options });
 }
 
 /** The hosts a connector with these (already valid) settings connects to, where they name any. */
@@ -68,7 +69,8 @@ export function connectorHosts(connector: SyncConfiguration['connector'], settin
   const hostOf = (url: unknown) =>
     typeof url === 'string' && URL.canParse(url) ? [new URL(url).hostname] : [];
   if (connector === 'sftp' && typeof named.host === 'string') return [named.host];
-  if (connector === 'workday') return hostOf(named.reportUrl);
+  // A report's OAuth token endpoint is on the report's own host.
+  if (connector === 'workday') return hostOf(named.mode === 'soap' ? named.baseUrl : named.reportUrl);
   if (connector === 'google-workspace') {
     return [...new Set([...hostOf(named.tokenUrl), ...hostOf(named.apiBaseUrl)])];
   }

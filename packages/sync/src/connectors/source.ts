@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net';
-import type { DirectoryField } from '@provisioning/shared';
+import type { DirectoryField, FieldMapping } from '@provisioning/shared';
 import { formatBytes } from '../files/raw-rows.ts';
 
 /**
@@ -143,4 +143,9 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Told as a transfer advances, so the run's heartbeat reflects progress while nothing is parsed yet. */
   onProgress?: (progress: { bytes: number }) => void;
+  /**
+   * The configuration's field mapping, for a connector whose records can hold what a column cannot (a
+   * Workday list or object): it fails the load only when the sync reads that column.
+   */
+  mapping?: FieldMapping;
 }
