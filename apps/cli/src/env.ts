@@ -26,6 +26,9 @@ const EnvSchema = z.object({
   WEB_PORT: PortSchema.default(5173),
   /** The demo's local SFTP server. */
   DEMO_SFTP_PORT: PortSchema.default(2222),
+  /** The demo's local Workday tenant and Google Workspace tenant (loopback HTTP). */
+  DEMO_WORKDAY_PORT: PortSchema.default(2223),
+  DEMO_GOOGLE_PORT: PortSchema.default(2224),
   /** Seed the demo organisation; on by default with the embedded database. */
   DEMO: z.enum(['0', '1', 'true', 'false']).optional(),
   DEBUG: z.string().optional(),

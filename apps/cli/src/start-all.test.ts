@@ -26,11 +26,18 @@ describe('pnpm start on the embedded database', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'provisioning-start-'));
   const output: string[] = [];
   let launcher: ChildProcess;
-  let ports: { db: number; api: number; web: number; sftp: number };
+  let ports: { db: number; api: number; web: number; sftp: number; workday: number; google: number };
   let banner: string;
 
   beforeAll(async () => {
-    ports = { db: await freePort(), api: await freePort(), web: await freePort(), sftp: await freePort() };
+    ports = {
+      db: await freePort(),
+      api: await freePort(),
+      web: await freePort(),
+      sftp: await freePort(),
+      workday: await freePort(),
+      google: await freePort(),
+    };
     const { DATABASE_URL: _ignored, ...env } = process.env;
     launcher = spawn(process.execPath, ['--import', 'tsx', 'src/start-all.ts'], {
       cwd: CLI_DIR,
@@ -41,6 +48,8 @@ describe('pnpm start on the embedded database', () => {
         API_PORT: String(ports.api),
         WEB_PORT: String(ports.web),
         DEMO_SFTP_PORT: String(ports.sftp),
+        DEMO_WORKDAY_PORT: String(ports.workday),
+        DEMO_GOOGLE_PORT: String(ports.google),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -91,7 +100,7 @@ describe('pnpm start on the embedded database', () => {
     }
   });
 
-  it('runs the four demo configurations to Success, Needs Attention, Data Load Failed and Above Deactivation Threshold', async () => {
+  it('runs the demo configurations to Success, Needs Attention, Data Load Failed and Above Deactivation Threshold, and its Workday and Google Workspace ones to Success', async () => {
     const client = new pg.Client({
       connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.db}/postgres`,
     });
@@ -99,14 +108,14 @@ describe('pnpm start on the embedded database', () => {
     try {
       const deadline = Date.now() + 120_000;
       let statuses: Record<string, string> = {};
-      // The worker picks up the first runs the launcher queued; wait for all four to finish.
+      // The worker picks up the first runs the launcher queued; wait for all six to finish.
       while (Date.now() < deadline) {
         const { rows } = await client.query<{ name: string; status: string }>(
           `select distinct on (c.name) c.name, r.status from sync_run r join sync_configuration c on c.id = r.configuration_id
            where r.status not in ('queued', 'in_progress') order by c.name, r.queued_at`,
         );
         statuses = Object.fromEntries(rows.map((row) => [row.name, row.status]));
-        if (Object.keys(statuses).length === 4) break;
+        if (Object.keys(statuses).length === 6) break;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(statuses).toEqual({
@@ -114,6 +123,8 @@ describe('pnpm start on the embedded database', () => {
         'Contractors (SFTP)': 'needs_attention',
         'Payroll export (SFTP)': 'data_load_failed',
         'Acquired company (SFTP)': 'above_deactivation_threshold',
+        'All workers (Workday)': 'success',
+        'Staff directory (Google Workspace)': 'success',
       });
       // The embedded database takes no COPY: the log went in a chunk per insert, and reads back a line per row.
       const { rows: logs } = await client.query<{ planned: number; lines: number }>(

@@ -22,6 +22,7 @@ import {
 } from '@provisioning/db';
 import { openDatabase } from './database.ts';
 import { seedDemoConfigurations } from './demo/demo-configurations.ts';
+import { startDemoGoogle, startDemoWorkday } from './demo/demo-http-sources.ts';
 import { startDemoSftp } from './demo/demo-sftp-server.ts';
 import { inheritedEnvironment, readEnv } from './env.ts';
 
@@ -33,9 +34,15 @@ const applied = await migrate(db.orm);
 log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
 const demo = env.DEMO === '1' || env.DEMO === 'true' || (env.DEMO === undefined && db.embedded);
 const seeded = demo ? await seedDemo(db.orm.em.fork()) : null;
-const demoSftp = seeded ? await startDemoSftp(env.PROVISIONING_DATA_DIR, env.DEMO_SFTP_PORT) : null;
-if (seeded && demoSftp) {
-  await seedDemoConfigurations(db.orm, db.url, seeded.organisationId, db.secretKey(), demoSftp);
+const demoSources = seeded
+  ? {
+      sftp: await startDemoSftp(env.PROVISIONING_DATA_DIR, env.DEMO_SFTP_PORT),
+      workday: await startDemoWorkday(env.DEMO_WORKDAY_PORT),
+      google: await startDemoGoogle(env.PROVISIONING_DATA_DIR, env.DEMO_GOOGLE_PORT),
+    }
+  : null;
+if (seeded && demoSources) {
+  await seedDemoConfigurations(db.orm, db.url, seeded.organisationId, db.secretKey(), demoSources);
 }
 const apiDatabaseUrl = db.embedded ? db.url : await apiLogin();
 await db.orm.close(true);
@@ -92,7 +99,7 @@ const apps = [
     name: 'worker',
     args: TSX_MAIN,
     // The demo's SFTP server listens on loopback, which connectors refuse unless allowed.
-    env: demoSftp
+    env: demoSources
       ? {
           CONNECTOR_ALLOWED_HOSTS: [env.CONNECTOR_ALLOWED_HOSTS, '127.0.0.1/32'].filter(Boolean).join(','),
         }
@@ -156,7 +163,9 @@ async function stop(exitCode: number): Promise<void> {
       }),
   );
   await Promise.all(exits);
-  await demoSftp?.stop();
+  await demoSources?.sftp.stop();
+  await demoSources?.workday.stop();
+  await demoSources?.google.stop();
   await db.close();
   log('stopped');
   process.exit(exitCode);
@@ -185,7 +194,8 @@ if (!ready) {
   ];
   if (seeded) {
     lines.push(
-      `  Demo SFTP server sftp://127.0.0.1:${env.DEMO_SFTP_PORT} with 4 configurations syncing every 2 minutes`,
+      `  Demo sources syncing every 2 minutes: SFTP sftp://127.0.0.1:${env.DEMO_SFTP_PORT} (4 configurations), ` +
+        `Workday http://127.0.0.1:${env.DEMO_WORKDAY_PORT} and Google Workspace http://127.0.0.1:${env.DEMO_GOOGLE_PORT} (1 each)`,
       `  Demo organisation "Demo Company" (${seeded.organisationId}); sign in with any of:`,
     );
     for (const account of seeded.accounts) {

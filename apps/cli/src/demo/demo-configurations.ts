@@ -1,7 +1,8 @@
 /**
- * Demo mode of `pnpm start`: a local SFTP server serving sample HR files, and four configurations against
- * it whose runs end Success, Needs Attention, Data Load Failed and Above Deactivation Threshold, every
- * two minutes, with a first run of each queued at once.
+ * Demo mode of `pnpm start`: a local SFTP server serving sample HR files, with four configurations whose
+ * runs end Success, Needs Attention, Data Load Failed and Above Deactivation Threshold, and a local Workday
+ * tenant and Google Workspace tenant with one configuration each (Success), all every two minutes, with a
+ * first run of each queued at once.
  */
 import {
   createBoss,
@@ -12,23 +13,70 @@ import {
   sql,
   triggerRun,
 } from '@provisioning/db';
-import type { SftpServer } from '@provisioning/sample-source';
+import type { GoogleDirectoryServer, SftpServer, WorkdayServer } from '@provisioning/sample-source';
+import type { SyncConfigurationInput } from '@provisioning/shared';
+import { DEMO_GOOGLE_ADMIN, DEMO_WORKDAY_PASSWORD, DEMO_WORKDAY_USER } from './demo-http-sources.ts';
 import { DEMO_SFTP_PASSWORD, DEMO_SFTP_USER } from './demo-sftp-server.ts';
 
 export const DEMO_SCHEDULE = '*/2 * * * *';
 
 interface DemoConfiguration {
   name: string;
-  path: string;
+  connector: SyncConfigurationInput['connector'];
+  settings: Record<string, unknown>;
   thresholdCount: number;
 }
 
-const DEMO_CONFIGURATIONS: DemoConfiguration[] = [
-  { name: 'HR export (SFTP)', path: '/outbound/employees_*.csv', thresholdCount: 500 },
-  { name: 'Contractors (SFTP)', path: '/outbound/contractors.csv', thresholdCount: 500 },
-  { name: 'Payroll export (SFTP)', path: '/outbound/payroll_*.csv', thresholdCount: 500 },
-  { name: 'Acquired company (SFTP)', path: '/outbound/acquired.csv', thresholdCount: 10 },
-];
+/** The local sources the demo configurations read. */
+export interface DemoSources {
+  sftp: SftpServer;
+  workday: WorkdayServer;
+  google: GoogleDirectoryServer;
+}
+
+function demoConfigurations({ sftp, workday, google }: DemoSources): DemoConfiguration[] {
+  const sftpFile = (name: string, path: string, thresholdCount = 500): DemoConfiguration => ({
+    name,
+    connector: 'sftp',
+    settings: {
+      host: sftp.host,
+      port: sftp.port,
+      username: DEMO_SFTP_USER,
+      password: DEMO_SFTP_PASSWORD,
+      hostFingerprint: sftp.hostFingerprint,
+      path,
+    },
+    thresholdCount,
+  });
+  return [
+    sftpFile('HR export (SFTP)', '/outbound/employees_*.csv'),
+    sftpFile('Contractors (SFTP)', '/outbound/contractors.csv'),
+    sftpFile('Payroll export (SFTP)', '/outbound/payroll_*.csv'),
+    sftpFile('Acquired company (SFTP)', '/outbound/acquired.csv', 10),
+    {
+      name: 'All workers (Workday)',
+      connector: 'workday',
+      settings: {
+        reportUrl: workday.reportUrl,
+        username: DEMO_WORKDAY_USER,
+        password: DEMO_WORKDAY_PASSWORD,
+      },
+      thresholdCount: 500,
+    },
+    {
+      name: 'Staff directory (Google Workspace)',
+      connector: 'google-workspace',
+      settings: {
+        adminEmail: DEMO_GOOGLE_ADMIN,
+        serviceAccountEmail: google.serviceAccount.clientEmail,
+        privateKey: google.serviceAccount.privateKey,
+        tokenUrl: google.tokenUrl,
+        apiBaseUrl: google.apiBaseUrl,
+      },
+      thresholdCount: 500,
+    },
+  ];
+}
 
 /**
  * Creates the demo configurations once (pinned to the demo server's fingerprint), gives the acquired
@@ -39,11 +87,11 @@ export async function seedDemoConfigurations(
   databaseUrl: string,
   organisationId: string,
   secretKey: Buffer,
-  sftp: SftpServer,
+  sources: DemoSources,
 ): Promise<void> {
   const em = orm.em.fork();
   const ids: string[] = [];
-  for (const demo of DEMO_CONFIGURATIONS) {
+  for (const demo of demoConfigurations(sources)) {
     const existing = await em.findOne(SyncConfiguration, { organisation: organisationId, name: demo.name });
     const configuration =
       existing ??
@@ -52,15 +100,8 @@ export async function seedDemoConfigurations(
         organisationId,
         {
           name: demo.name,
-          connector: 'sftp',
-          settings: {
-            host: sftp.host,
-            port: sftp.port,
-            username: DEMO_SFTP_USER,
-            password: DEMO_SFTP_PASSWORD,
-            hostFingerprint: sftp.hostFingerprint,
-            path: demo.path,
-          },
+          connector: demo.connector,
+          settings: demo.settings,
           mapping: {},
           schedule: DEMO_SCHEDULE,
           scheduleTimeZone: null,
