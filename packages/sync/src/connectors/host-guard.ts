@@ -121,8 +121,10 @@ export type SocketLookup = (
 
 /**
  * A `lookup` for HTTP agents (`new https.Agent({ lookup })`, or gaxios's `agent`) that connects only to
- * an address vetHost accepted: the same guard as SFTP's, applied at every connection an HTTP client
- * opens, redirects included. A refusal surfaces as the request's error: the SourceError itself.
+ * an address vetHost accepted: the same guard as SFTP's, applied at every connection to a host name an
+ * HTTP client opens. A refusal surfaces as the request's error: the SourceError itself. Node does not
+ * call `lookup` for a URL whose host is an IP address: the connector vets such a host itself, with
+ * vetHost, before the request (both HTTP connectors do).
  */
 export function guardedLookup(
   allowList: AllowList,
