@@ -12,6 +12,7 @@ const ALL = [
   'Migration20261127100000_log_in_chunks',
   'Migration20261202051641_sign_in_attempts',
   'Migration20261202060000_known_time_zone',
+  'Migration20261202070212_slack',
 ];
 const databases: TestDatabase[] = [];
 const orms: Orm[] = [];

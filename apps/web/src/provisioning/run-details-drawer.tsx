@@ -1,9 +1,16 @@
-import { RUN_COUNT_KEYS, RUN_STATUS_INFO, type RunCountKey, runLogPath } from '@provisioning/shared';
+import {
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  RUN_COUNT_KEYS,
+  RUN_STATUS_INFO,
+  type RunCountKey,
+  runLogPath,
+} from '@provisioning/shared';
 import * as Dialog from '@radix-ui/react-dialog';
 import { useQuery } from '@tanstack/react-query';
 import { accessDenialOf, errorCode, errorMessage, type RouterOutputs, useTRPC } from '../api/trpc.ts';
 import { ConnectorLabel } from './connector-icon.tsx';
-import { formatCount, formatDateTime, formatDuration } from './format.ts';
 import { RunDuration } from './run-progress.tsx';
 import { useNow } from './use-now.ts';
 

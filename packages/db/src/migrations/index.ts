@@ -5,6 +5,7 @@ import { Migration20261127040000_statement_level_references } from './Migration2
 import { Migration20261127100000_log_in_chunks } from './Migration20261127100000_log_in_chunks.ts';
 import { Migration20261202051641_sign_in_attempts } from './Migration20261202051641_sign_in_attempts.ts';
 import { Migration20261202060000_known_time_zone } from './Migration20261202060000_known_time_zone.ts';
+import { Migration20261202070212_slack } from './Migration20261202070212_slack.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -17,4 +18,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261127100000_log_in_chunks', class: Migration20261127100000_log_in_chunks },
   { name: 'Migration20261202051641_sign_in_attempts', class: Migration20261202051641_sign_in_attempts },
   { name: 'Migration20261202060000_known_time_zone', class: Migration20261202060000_known_time_zone },
+  { name: 'Migration20261202070212_slack', class: Migration20261202070212_slack },
 ];
