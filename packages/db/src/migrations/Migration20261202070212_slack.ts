@@ -71,7 +71,7 @@ export class Migration20261202070212_slack extends Migration {
     this.addSql(`create function "sync_run_queue_notification"() returns trigger language plpgsql as $$
     begin
       if new."status" in ('success', 'needs_attention', 'data_load_failed', 'above_deactivation_threshold', 'cancelled')
-         and (tg_op = 'INSERT' or old."status" is distinct from new."status") then
+         and old."status" is distinct from new."status" then
         insert into "run_notification" ("run_id", "organisation_id", "status")
         values (new."id", new."organisation_id", new."status")
         on conflict do nothing;
@@ -79,7 +79,7 @@ export class Migration20261202070212_slack extends Migration {
       return null;
     end $$;`);
     this.addSql(
-      `create trigger "sync_run_queue_notification" after insert or update of "status" on "sync_run" for each row execute function "sync_run_queue_notification"();`,
+      `create trigger "sync_run_queue_notification" after update of "status" on "sync_run" for each row execute function "sync_run_queue_notification"();`,
     );
 
     this.addSql(`grant select on "run_notification" to "provisioning_api";`);
