@@ -1,1 +1,4 @@
-export {};
+export * from './notify-policy.ts';
+export * from './notify-run.ts';
+export * from './run-message.blocks.ts';
+export * from './slack-client.ts';

@@ -19,6 +19,7 @@ export function notifyDecision(
   if (previous !== null && previous !== 'success') return { send: true };
   return {
     send: false,
-    reason: 'Successful runs are posted only after a run that was not (notification policy: failures-and-recovery).',
+    reason:
+      'Successful runs are posted only after a run that was not (notification policy: failures-and-recovery).',
   };
 }

@@ -68,7 +68,11 @@ export function slackFailureOf(error: unknown): SlackFailure {
   const coded = error as { code?: string; retryAfter?: number; data?: { error?: string }; message?: string };
   if (coded?.code === ErrorCode.RateLimitedError) {
     const retryAfter = Math.max(1, Math.ceil(Number(coded.retryAfter) || 1));
-    return { kind: 'rate-limited', retryAfter, message: `Slack asked to wait ${retryAfter} s (rate limited)` };
+    return {
+      kind: 'rate-limited',
+      retryAfter,
+      message: `Slack asked to wait ${retryAfter} s (rate limited)`,
+    };
   }
   if (coded?.code === ErrorCode.PlatformError) {
     const code = String(coded.data?.error ?? 'unknown_error');

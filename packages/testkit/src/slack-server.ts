@@ -245,7 +245,8 @@ export async function startSlackServer(options: {
     'files.getUploadURLExternal': (team, params) => {
       const length = Number(params.length);
       const filename = String(params.filename ?? '');
-      if (!filename || !Number.isInteger(length) || length <= 0) return { ok: false, error: 'invalid_arguments' };
+      if (!filename || !Number.isInteger(length) || length <= 0)
+        return { ok: false, error: 'invalid_arguments' };
       idCounter += 1;
       const id = `F${String(idCounter).padStart(8, '0')}`;
       pendingFiles.set(id, {
@@ -277,7 +278,8 @@ export async function startSlackServer(options: {
       for (const file of completed) {
         pendingFiles.delete(file.id);
         file.channel = channel;
-        file.initialComment = params.initial_comment === undefined ? undefined : String(params.initial_comment);
+        file.initialComment =
+          params.initial_comment === undefined ? undefined : String(params.initial_comment);
         files.push(file);
       }
       return { files: completed.map((file) => ({ id: file.id, title: file.title })) };
@@ -312,7 +314,8 @@ export async function startSlackServer(options: {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) json(res, { ok: false, error: 'fake_internal_error', detail: String(error) }, 500);
+      if (!res.headersSent)
+        json(res, { ok: false, error: 'fake_internal_error', detail: String(error) }, 500);
     });
   });
 
@@ -345,7 +348,9 @@ export async function startSlackServer(options: {
     }
     const fault = takeFault(method);
     if (fault && 'rateLimit' in fault) {
-      json(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(fault.rateLimit.retryAfter) });
+      json(res, { ok: false, error: 'ratelimited' }, 429, {
+        'retry-after': String(fault.rateLimit.retryAfter),
+      });
       changed();
       return;
     }
@@ -396,7 +401,11 @@ export async function startSlackServer(options: {
     return { headers, body: fault === 'tampered' ? body.replace(/text=[^&]*/, 'text=latest+xlsx') : body };
   }
 
-  async function post(url: string, body: string, options: { signature?: SignatureFault; timestamp?: number }) {
+  async function post(
+    url: string,
+    body: string,
+    options: { signature?: SignatureFault; timestamp?: number },
+  ) {
     const signed = sign(body, options.timestamp ?? Math.floor(Date.now() / 1000), options.signature);
     const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
     return { status: response.status, body: await response.text() };
