@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
+import { accessSync, constants, createWriteStream, readFileSync, statSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -9,15 +9,19 @@ import {
   createBoss,
   createConfiguration,
   createOrganisation,
+  deleteSlackInstallation,
   directoryUserView,
   type EntityManager,
   ensureQueues,
   getAccountByEmail,
+  getOrganisation,
   getRunDetailsForSupport,
+  getSlackInstallation,
   listConfigurations,
   listDirectoryUsers,
   listRunsForSupport,
   migrate,
+  notificationSummary,
   requestCancel,
   revokeSessionsOf,
   triggerRun,
@@ -34,8 +38,11 @@ import {
   ROLES,
   RUN_STATUS_INFO,
   type RunDetails,
+  SLACK_NOTIFY_POLICIES,
+  SlackNotifyPolicySchema,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
+import { connectWorkspace } from '@provisioning/slack';
 import { connectorHost, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
@@ -318,6 +325,61 @@ export const COMMANDS: Record<string, Command> = {
       return { path: await writeLogFile(db.orm.em.fork(), RUN as string, format, dir) };
     },
   },
+  'slack connect': {
+    usage: `slack connect --org ORG --token-file FILE --channel CHANNEL_ID [--notify ${SLACK_NOTIFY_POLICIES.join('|')}]`,
+    summary:
+      "Connect an organisation's Slack workspace: the bot token is read from FILE, checked with Slack and stored encrypted",
+    options: {
+      org: { type: 'string' },
+      'token-file': { type: 'string' },
+      channel: { type: 'string' },
+      notify: { type: 'string' },
+    },
+    positionals: [],
+    run: async (db, values) => {
+      const organisationId = requiredFlag(values, 'org');
+      const notify = parseInput(
+        SlackNotifyPolicySchema,
+        optionalFlag(values, 'notify') ?? 'failures-and-recovery',
+        'Notification policy',
+      );
+      const installation = await connectWorkspace(db.orm.em.fork(), db.secretKey(), {
+        organisationId,
+        botToken: readTokenFile(requiredFlag(values, 'token-file')),
+        channelId: requiredFlag(values, 'channel'),
+        notify,
+        apiUrl: db.slackApiUrl,
+      });
+      return {
+        ...installation,
+        next: `Invite the bot to the channel (/invite in ${installation.channelId}), then set SLACK_SIGNING_SECRET for the worker.`,
+      };
+    },
+  },
+  'slack disconnect': {
+    usage: 'slack disconnect --org ORG',
+    summary: "Disconnect an organisation's Slack workspace (its token and linked Slack users are forgotten)",
+    options: { org: { type: 'string' } },
+    positionals: [],
+    run: async (db, values) => ({
+      disconnected: await deleteSlackInstallation(db.orm.em.fork(), requiredFlag(values, 'org')),
+    }),
+  },
+  'slack status': {
+    usage: 'slack status --org ORG',
+    summary: "Show an organisation's Slack workspace and how its run notifications went (token never shown)",
+    options: { org: { type: 'string' } },
+    positionals: [],
+    run: async (db, values) => {
+      const em = db.orm.em.fork();
+      const organisation = await getOrganisation(em, requiredFlag(values, 'org'));
+      const installation = await getSlackInstallation(em, organisation.id);
+      const notifications = await notificationSummary(em, organisation.id);
+      return installation
+        ? { connected: true, ...installation, notifications }
+        : { connected: false, notifications };
+    },
+  },
   'users list': {
     usage: 'users list --org ORG',
     summary: "List an organisation's directory users",
@@ -327,6 +389,28 @@ export const COMMANDS: Record<string, Command> = {
       (await listDirectoryUsers(db.orm.em.fork(), requiredFlag(values, 'org'))).map(directoryUserView),
   },
 };
+
+/** Bytes a token file may have: a bot token is some 60 characters. */
+const TOKEN_FILE_MAX_BYTES = 4096;
+
+/** The bot token from a file (not a flag: flags end up in shell history and process lists). */
+function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    if (statSync(path).size > TOKEN_FILE_MAX_BYTES) {
+      throw new UsageError(
+        `--token-file: ${path} is larger than a token file (${TOKEN_FILE_MAX_BYTES} bytes at most)`,
+      );
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(
+      `--token-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+  return text.trim();
+}
 
 /** pg-boss as a sender only: no maintenance or schedules from the CLI, that is the worker's work. */
 async function withBoss<T>(db: Database, use: (boss: PgBoss) => Promise<T>): Promise<T> {

@@ -16,6 +16,7 @@ try {
     secretKey: parseSecretKey(env.PROVISIONING_SECRET_KEY),
     concurrency: env.WORKER_CONCURRENCY,
     allowList: env.CONNECTOR_ALLOWED_HOSTS,
+    slack: { apiUrl: env.SLACK_API_URL, publicWebUrl: env.PUBLIC_WEB_URL },
   });
 } catch (error) {
   logger.fatal({ err: error }, 'worker failed to start');

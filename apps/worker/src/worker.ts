@@ -4,7 +4,7 @@ import { type AllowList, parseAllowList, removeLeftoverDownloads } from '@provis
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOBS } from './jobs/index.ts';
-import type { JobDefinition } from './jobs/job-definition.ts';
+import type { JobDefinition, SlackSettings } from './jobs/job-definition.ts';
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -15,7 +15,14 @@ export interface WorkerOptions {
   /** Non-public hosts connectors may reach; default: public addresses only. */
   allowList?: AllowList;
   jobs?: readonly JobDefinition[];
+  /** SLACK_API_URL and PUBLIC_WEB_URL; by default Slack's API and a local admin panel. */
+  slack?: SlackSettings;
 }
+
+const DEFAULT_SLACK: SlackSettings = {
+  apiUrl: 'https://slack.com/api/',
+  publicWebUrl: 'http://localhost:5173',
+};
 
 export interface RunningWorker {
   /** Stops fetching jobs, waits for jobs in progress, then closes the database connections. */
@@ -29,6 +36,7 @@ export async function startWorker({
   concurrency = 2,
   jobs = JOBS,
   allowList = parseAllowList(undefined),
+  slack = DEFAULT_SLACK,
 }: WorkerOptions): Promise<RunningWorker> {
   const orm = await createOrm({ databaseUrl });
   // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
@@ -62,6 +70,7 @@ export async function startWorker({
         secretKey,
         allowList,
         signal: stopping.signal,
+        slack,
       });
     }
   } catch (error) {
@@ -96,6 +105,7 @@ async function registerJob(
     secretKey,
     allowList,
     signal,
+    slack,
   }: {
     orm: Orm;
     logger: Logger;
@@ -103,6 +113,7 @@ async function registerJob(
     secretKey: Buffer;
     allowList: AllowList;
     signal: AbortSignal;
+    slack: SlackSettings;
   },
 ): Promise<void> {
   // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
@@ -126,6 +137,7 @@ async function registerJob(
             createdOn: item.createdOn,
             allowList,
             signal,
+            slack,
           });
         } catch (error) {
           // Rethrown so pg-boss records the failure and applies the queue's retry policy.

@@ -1,3 +1,4 @@
+export * from './connect-workspace.ts';
 export * from './notify-policy.ts';
 export * from './notify-run.ts';
 export * from './run-message.blocks.ts';

@@ -22,6 +22,15 @@ export interface JobContext {
   allowList: AllowList;
   /** Aborted when the worker begins to stop: long work ends early and hands its work back. */
   signal: AbortSignal;
+  slack: SlackSettings;
+}
+
+/** App-wide Slack settings (the worker's env): each workspace's token is stored with its installation. */
+export interface SlackSettings {
+  /** SLACK_API_URL. */
+  apiUrl: string;
+  /** PUBLIC_WEB_URL: the admin panel, for links in messages. */
+  publicWebUrl: string;
 }
 
 /** One queue: its name (from @provisioning/shared), payload schema, pg-boss queue options and handler. */

@@ -1,5 +1,5 @@
-import { finishCancelled, requeueRun, sendSyncRunJob } from '@provisioning/db';
-import { JOB_NAMES, QUEUE_OPTIONS, SyncRunJobSchema } from '@provisioning/shared';
+import { finishCancelled, requeueRun, sendRunNotifyJob, sendSyncRunJob } from '@provisioning/db';
+import { JOB_NAMES, QUEUE_OPTIONS, RUN_STATUS_INFO, SyncRunJobSchema } from '@provisioning/shared';
 import { RetryLater, runSync } from '@provisioning/sync';
 import type { JobDefinition } from './job-definition.ts';
 
@@ -32,18 +32,24 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
         return;
       }
       logger.info({ runId, ...result }, 'sync run finished');
+      if (result.status !== 'not_run' && RUN_STATUS_INFO[result.status].final) {
+        // The outcome's notification row was written with the status (a trigger); this posts it now
+        // rather than at the next sweep.
+        await sendRunNotifyJob(boss, { runId });
+      }
     } catch (error) {
       if (error instanceof RetryLater) {
         logger.warn({ runId, err: error.sourceError }, 'source unavailable; pg-boss retries with backoff');
         throw error;
       }
       if (lastTry) {
-        await finishCancelled(
+        const ended = await finishCancelled(
           em,
           runId,
           null,
           `The sync stopped because of an internal error and was not applied: ${(error as Error).message}. Contact support.`,
         );
+        if (ended) await sendRunNotifyJob(boss, { runId });
       }
       throw error;
     }
