@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { accessSync, constants, createWriteStream, readFileSync, statSync } from 'node:fs';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   configurationView,
   createAccount,
@@ -43,7 +40,7 @@ import {
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
 import { connectWorkspace } from '@provisioning/slack';
-import { connectorHost, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
+import { connectorHost, hostWarning, LogDirectoryError, writeRunLogFile } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,
@@ -112,44 +109,19 @@ function outDirFlag(values: Values): string {
   return dir;
 }
 
-/**
- * Writes the run's log into `dir` under its download name and returns the file's absolute path. The file
- * is written under a temporary name and renamed when complete, so a failure never leaves half a file
- * where the finished one belongs; an existing file of that name is replaced.
- */
+/** Writes the run's log into `dir` under its download name; `--out` is named in a directory's error. */
 async function writeLogFile(
   em: EntityManager,
   runId: string,
   format: LogFormat,
   dir: string,
 ): Promise<string> {
-  const info = await runLogInfo(em, runId);
-  if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
-  const name = info.fileName(format);
-  const path = join(dir, name);
-  const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: FileHandle;
   try {
-    // Owner-only: the log holds people's names and emails.
-    handle = await open(temporary, 'wx', 0o600);
+    return (await writeRunLogFile({ em, runId, format, dir })).path;
   } catch (error) {
-    throw new UsageError(`--out: cannot write in ${dir}: ${(error as Error).message}`);
-  }
-  // The stream closes the handle, after an fsync (flush), once the file is complete or has failed.
-  const output = createWriteStream(temporary, { fd: handle, flush: true });
-  try {
-    await exportRunLog({ em, runId, format, output });
-    if (!output.closed) await once(output, 'close');
-    await rename(temporary, path);
-  } catch (error) {
-    if (!output.closed) {
-      output.destroy();
-      await once(output, 'close');
-    }
-    await rm(temporary, { force: true });
+    if (error instanceof LogDirectoryError) throw new UsageError(`--out: ${error.message}`);
     throw error;
   }
-  return path;
 }
 
 export const COMMANDS: Record<string, Command> = {

@@ -17,6 +17,9 @@ try {
     concurrency: env.WORKER_CONCURRENCY,
     allowList: env.CONNECTOR_ALLOWED_HOSTS,
     slack: { apiUrl: env.SLACK_API_URL, publicWebUrl: env.PUBLIC_WEB_URL },
+    ...(env.SLACK_SIGNING_SECRET
+      ? { slackReceiver: { port: env.SLACK_PORT, signingSecret: env.SLACK_SIGNING_SECRET } }
+      : {}),
   });
 } catch (error) {
   logger.fatal({ err: error }, 'worker failed to start');

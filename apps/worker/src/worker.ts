@@ -5,6 +5,7 @@ import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { JOBS } from './jobs/index.ts';
 import type { JobDefinition, SlackSettings } from './jobs/job-definition.ts';
+import { type RunningSlackReceiver, startSlackReceiver } from './slack/slack-receiver.ts';
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -17,6 +18,8 @@ export interface WorkerOptions {
   jobs?: readonly JobDefinition[];
   /** SLACK_API_URL and PUBLIC_WEB_URL; by default Slack's API and a local admin panel. */
   slack?: SlackSettings;
+  /** Where Slack's requests are received (SLACK_PORT, SLACK_SIGNING_SECRET); absent: not received. */
+  slackReceiver?: { port: number; host?: string; signingSecret: string };
 }
 
 const DEFAULT_SLACK: SlackSettings = {
@@ -25,6 +28,8 @@ const DEFAULT_SLACK: SlackSettings = {
 };
 
 export interface RunningWorker {
+  /** The Slack receiver's address, when it runs. */
+  slackUrl: string | null;
   /** Stops fetching jobs, waits for jobs in progress, then closes the database connections. */
   stop(): Promise<void>;
 }
@@ -37,11 +42,13 @@ export async function startWorker({
   jobs = JOBS,
   allowList = parseAllowList(undefined),
   slack = DEFAULT_SLACK,
+  slackReceiver,
 }: WorkerOptions): Promise<RunningWorker> {
   const orm = await createOrm({ databaseUrl });
   // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
   const stopping = new AbortController();
   let boss: PgBoss | undefined;
+  let receiver: RunningSlackReceiver | undefined;
   try {
     const applied = await migrate(orm);
     logger.info(
@@ -73,7 +80,15 @@ export async function startWorker({
         slack,
       });
     }
+    if (slackReceiver) {
+      receiver = await startSlackReceiver({ ...slackReceiver, orm, boss, secretKey, logger });
+    } else {
+      logger.info(
+        'Slack is not configured (SLACK_SIGNING_SECRET is not set): /sync-logs and the log buttons are off. Run outcomes are still posted to workspaces connected with `slack connect`.',
+      );
+    }
   } catch (error) {
+    await receiver?.stop();
     await boss?.stop({ graceful: false });
     await orm.close();
     throw error;
@@ -82,9 +97,12 @@ export async function startWorker({
 
   const running = boss;
   let stopped: Promise<void> | undefined;
+  const slackServer = receiver;
   return {
+    slackUrl: slackServer?.url ?? null,
     stop() {
       stopped ??= (async () => {
+        await slackServer?.stop();
         stopping.abort();
         // wait: true resolves once jobs in progress have finished (or pg-boss's 30 s timeout has passed).
         await running.stop({ graceful: true, wait: true });

@@ -1,6 +1,7 @@
 import type { JobDefinition } from './job-definition.ts';
 import { runNotifyJob } from './run-notify.job.ts';
 import { runNotifySweepJob } from './run-notify-sweep.job.ts';
+import { slackCommandJob } from './slack-command.job.ts';
 import { syncReaperJob } from './sync-reaper.job.ts';
 import { syncRunJob } from './sync-run.job.ts';
 import { syncSchedulerJob } from './sync-scheduler.job.ts';
@@ -12,4 +13,5 @@ export const JOBS: readonly JobDefinition[] = [
   syncReaperJob,
   runNotifyJob,
   runNotifySweepJob,
+  slackCommandJob,
 ] as JobDefinition[];
