@@ -91,8 +91,9 @@ export interface ButtonOptions {
 export interface SentRequest {
   status: number;
   body: string;
-  /** The exact body sent, for a replay. */
+  /** The exact body sent and the timestamp it was signed with, for a replay. */
   sentBody: string;
+  timestamp: number;
   responseUrlId: string;
 }
 
@@ -406,9 +407,10 @@ export async function startSlackServer(options: {
     body: string,
     options: { signature?: SignatureFault; timestamp?: number },
   ) {
-    const signed = sign(body, options.timestamp ?? Math.floor(Date.now() / 1000), options.signature);
+    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+    const signed = sign(body, timestamp, options.signature);
     const response = await fetch(url, { method: 'POST', headers: signed.headers, body: signed.body });
-    return { status: response.status, body: await response.text() };
+    return { status: response.status, body: await response.text(), timestamp };
   }
 
   function responseUrl(): { id: string; url: string } {

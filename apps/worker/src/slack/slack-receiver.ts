@@ -140,9 +140,7 @@ export async function startSlackReceiver(options: SlackReceiverOptions): Promise
     });
   });
 
-  app.error(async (error) => {
-    log.error({ err: error }, 'Slack request failed');
-  });
+  // No app.error(): Bolt's own handler logs and rethrows, so an unknown workspace is answered 401.
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
