@@ -12,6 +12,7 @@ import { useQuery } from '@tanstack/react-query';
 import { accessDenialOf, errorCode, errorMessage, type RouterOutputs, useTRPC } from '../api/trpc.ts';
 import { ConnectorLabel } from './connector-icon.tsx';
 import { RunDuration } from './run-progress.tsx';
+import { SlackNotification } from './slack-notification.tsx';
 import { useNow } from './use-now.ts';
 
 const COUNT_LABELS: Record<RunCountKey, string> = {
@@ -193,6 +194,8 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
           </p>
         )}
       </section>
+
+      <SlackNotification notification={run.notification} finished={info.final} timeZone={timeZone} />
     </div>
   );
 }
