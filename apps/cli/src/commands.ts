@@ -26,7 +26,6 @@ import {
 } from '@provisioning/db';
 import {
   AccountInputSchema,
-  DomainError,
   LOG_FORMATS,
   type LogFormat,
   OrganisationInputSchema,

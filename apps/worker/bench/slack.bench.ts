@@ -11,7 +11,7 @@
  * Needs PostgreSQL (DATABASE_URL's server, else 127.0.0.1:5432). Runs the worker in this process; the
  * 200k-line deliveries run in child processes so their peak RSS is their own.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -254,8 +254,9 @@ try {
   );
   const script = fileURLToPath(import.meta.url);
   const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-  const child = (childMode: string, format: LogFormat): { ms: number; rssMb: number } => {
-    const result = spawnSync(
+  // Asynchronous: the fake Slack answering the child's calls lives in this process's event loop.
+  const child = async (childMode: string, format: LogFormat): Promise<{ ms: number; rssMb: number }> => {
+    const started = spawn(
       tsx,
       [
         script,
@@ -267,15 +268,24 @@ try {
         secretKey.toString('hex'),
         organisation.id,
       ],
-      { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const line = result.stdout.trim().split('\n').at(-1) ?? '';
-    if (result.status !== 0 || !line.startsWith('{')) throw new Error(`child failed: ${result.stderr}`);
+    let stdout = '';
+    let stderr = '';
+    started.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    started.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [code] = await once(started, 'exit');
+    const line = stdout.trim().split('\n').at(-1) ?? '';
+    if (code !== 0 || !line.startsWith('{')) throw new Error(`child failed: ${stderr}`);
     return JSON.parse(line);
   };
   for (const format of ['csv', 'xlsx'] as const) {
-    const delivered = child('--deliver', format);
-    const baseline = child('--export-null', format);
+    const delivered = await child('--deliver', format);
+    const baseline = await child('--export-null', format);
     const file = slack.files.at(-1)!;
     console.log(
       `   ${format}: ${ms(delivered.ms)}, ${delivered.rssMb.toFixed(0)} MB peak RSS (${(file.length / 1024 ** 2).toFixed(1)} MB file by DM)`,

@@ -1,4 +1,4 @@
-import { findUnsentNotifications, sendRunNotifyJob } from '@provisioning/db';
+import { findUnsentNotifications, forgetSlackRequests, sendRunNotifyJob } from '@provisioning/db';
 import {
   EmptyJobSchema,
   JOB_NAMES,
@@ -21,5 +21,7 @@ export const runNotifySweepJob: JobDefinition<typeof EmptyJobSchema> = {
     const runIds = await findUnsentNotifications(em, NOTIFICATION_SWEEP_AFTER_SECONDS);
     for (const runId of runIds) await sendRunNotifyJob(boss, { runId });
     if (runIds.length > 0) logger.info({ runs: runIds.length }, 'sent jobs for unsent run notifications');
+    // Slack's remembered requests and spent link codes age out on the same minute.
+    await forgetSlackRequests(em);
   },
 };

@@ -223,14 +223,13 @@ function hashCode(code: string): string {
 
 /**
  * A single-use code for linking a Slack user to an account: 32 random bytes (base64url), stored only as
- * its SHA-256, valid SLACK_LINK_CODE_MINUTES. Expired codes are cleared on the way.
+ * its SHA-256, valid SLACK_LINK_CODE_MINUTES.
  */
 export async function createSlackLinkCode(
   db: SqlRunner,
   link: { organisationId: string; teamId: string; slackUserId: string },
 ): Promise<string> {
   const code = randomBytes(32).toString('base64url');
-  await sql(db, `delete from slack_link_code where expires_at < now() - interval '1 day'`);
   await sql(
     db,
     `insert into slack_link_code (code_hash, organisation_id, team_id, slack_user_id, expires_at, created_at)
@@ -306,17 +305,26 @@ export async function deleteSlackLink(db: SqlRunner, teamId: string, slackUserId
 export const SLACK_REQUEST_MEMORY_SECONDS = 600;
 
 /**
- * Takes a request once: true the first time a key is seen within SLACK_REQUEST_MEMORY_SECONDS, false for
- * a replay. Old keys are cleared on the way. Kept in PostgreSQL so every worker agrees.
+ * Takes a request once: true the first time a key is seen, false for a replay. Kept in PostgreSQL so
+ * every worker agrees; keys older than SLACK_REQUEST_MEMORY_SECONDS are cleared by forgetSlackRequests.
  */
 export async function takeSlackRequest(db: SqlRunner, key: string): Promise<boolean> {
-  await sql(db, 'delete from slack_request where received_at < now() - make_interval(secs => ?)', [
-    SLACK_REQUEST_MEMORY_SECONDS,
-  ]);
   const taken = await sql(
     db,
     'insert into slack_request (key, received_at) values (?, now()) on conflict do nothing returning key',
     [key],
   );
   return taken.length > 0;
+}
+
+/**
+ * Clears requests older than SLACK_REQUEST_MEMORY_SECONDS (Slack refuses a replay of them by its
+ * timestamp anyway) and link codes a day past their expiry. Once a minute, not on every request: a
+ * command's acknowledgement has three seconds.
+ */
+export async function forgetSlackRequests(db: SqlRunner): Promise<void> {
+  await sql(db, 'delete from slack_request where received_at < now() - make_interval(secs => ?)', [
+    SLACK_REQUEST_MEMORY_SECONDS,
+  ]);
+  await sql(db, `delete from slack_link_code where expires_at < now() - interval '1 day'`);
 }
