@@ -24,6 +24,22 @@ describe('pnpm provisioning slack', () => {
     return path;
   }
 
+  /** `slack connect` for an organisation with a token file and a channel, and any further flags. */
+  function connect(org: string, tokenPath: string, channel: string, ...flags: string[]) {
+    return cli(
+      env,
+      'slack',
+      'connect',
+      '--org',
+      org,
+      '--token-file',
+      tokenPath,
+      '--channel',
+      channel,
+      ...flags,
+    );
+  }
+
   async function createOrg(): Promise<string> {
     return (output(await cli(env, 'org', 'create', '--name', 'Acme')) as { id: string }).id;
   }
@@ -55,17 +71,7 @@ describe('pnpm provisioning slack', () => {
 
   it('connects a workspace with the team and bot user from auth.test, and never prints or stores the token in clear', async () => {
     const org = await createOrg();
-    const result = await cli(
-      env,
-      'slack',
-      'connect',
-      '--org',
-      org,
-      '--token-file',
-      tokenFile(TOKEN),
-      '--channel',
-      'C0RUNS123',
-    );
+    const result = await connect(org, tokenFile(TOKEN), 'C0RUNS123');
     expect(result.stdout).not.toContain(TOKEN);
     expect(output(result)).toMatchObject({
       organisationId: org,
@@ -93,36 +99,10 @@ describe('pnpm provisioning slack', () => {
 
   it('reconnects with another channel and policy, and disconnects', async () => {
     const org = await createOrg();
-    output(
-      await cli(
-        env,
-        'slack',
-        'connect',
-        '--org',
-        org,
-        '--token-file',
-        tokenFile(OTHER_TOKEN),
-        '--channel',
-        'C0RUNS123',
-      ),
+    output(await connect(org, tokenFile(OTHER_TOKEN), 'C0RUNS123'));
+    expect(output(await connect(org, tokenFile(OTHER_TOKEN), 'G0PRIVATE1', '--notify', 'all'))).toMatchObject(
+      { channelId: 'G0PRIVATE1', notify: 'all' },
     );
-    expect(
-      output(
-        await cli(
-          env,
-          'slack',
-          'connect',
-          '--org',
-          org,
-          '--token-file',
-          tokenFile(OTHER_TOKEN),
-          '--channel',
-          'G0PRIVATE1',
-          '--notify',
-          'all',
-        ),
-      ),
-    ).toMatchObject({ channelId: 'G0PRIVATE1', notify: 'all' });
     expect(output(await cli(env, 'slack', 'disconnect', '--org', org))).toEqual({ disconnected: true });
     expect(output(await cli(env, 'slack', 'status', '--org', org))).toMatchObject({ connected: false });
     expect(output(await cli(env, 'slack', 'disconnect', '--org', org))).toEqual({ disconnected: false });
@@ -134,95 +114,29 @@ describe('pnpm provisioning slack', () => {
     const token = tokenFile(TOKEN);
     await cli(env, 'slack', 'disconnect', '--org', first);
     // Whichever organisation holds T0ACME from the first test keeps it.
-    const result = await cli(
-      env,
-      'slack',
-      'connect',
-      '--org',
-      second,
-      '--token-file',
-      token,
-      '--channel',
-      'C0RUNS123',
-    );
+    const result = await connect(second, token, 'C0RUNS123');
     expectFailure(result, 2, /already connected to another organisation/);
   });
 
   it('refuses a token Slack does not accept, a file that holds no bot token, and a channel name, without echoing the token', async () => {
     const org = await createOrg();
     const revoked = 'xoxb-9999-9999-notknowntoslack';
-    const refused = await cli(
-      env,
-      'slack',
-      'connect',
-      '--org',
-      org,
-      '--token-file',
-      tokenFile(revoked),
-      '--channel',
-      'C0RUNS123',
-    );
+    const refused = await connect(org, tokenFile(revoked), 'C0RUNS123');
     expectFailure(refused, 2, /Slack did not accept the token: .*invalid_auth/);
     expect(refused.stderr).not.toContain(revoked);
     expectFailure(
-      await cli(
-        env,
-        'slack',
-        'connect',
-        '--org',
-        org,
-        '--token-file',
-        tokenFile('xoxp-user-token-not-a-bot'),
-        '--channel',
-        'C0RUNS123',
-      ),
+      await connect(org, tokenFile('xoxp-user-token-not-a-bot'), 'C0RUNS123'),
       2,
       /Bot User OAuth Token \(xoxb-…/,
     );
+    expectFailure(await connect(org, tokenFile(TOKEN), '#general'), 2, /--channel must be a channel ID/);
     expectFailure(
-      await cli(
-        env,
-        'slack',
-        'connect',
-        '--org',
-        org,
-        '--token-file',
-        tokenFile(TOKEN),
-        '--channel',
-        '#general',
-      ),
-      2,
-      /--channel must be a channel ID/,
-    );
-    expectFailure(
-      await cli(
-        env,
-        'slack',
-        'connect',
-        '--org',
-        org,
-        '--token-file',
-        join(dir, 'missing'),
-        '--channel',
-        'C0RUNS123',
-      ),
+      await connect(org, join(dir, 'missing'), 'C0RUNS123'),
       2,
       /--token-file: cannot read .*ENOENT/,
     );
     expectFailure(
-      await cli(
-        env,
-        'slack',
-        'connect',
-        '--org',
-        org,
-        '--token-file',
-        tokenFile(TOKEN),
-        '--channel',
-        'C0RUNS123',
-        '--notify',
-        'sometimes',
-      ),
+      await connect(org, tokenFile(TOKEN), 'C0RUNS123', '--notify', 'sometimes'),
       2,
       /failures-and-recovery/,
     );
@@ -231,19 +145,7 @@ describe('pnpm provisioning slack', () => {
 
   it('shows failed notifications with their reason in status and in runs show', async () => {
     const org = await createOrg();
-    output(
-      await cli(
-        env,
-        'slack',
-        'connect',
-        '--org',
-        org,
-        '--token-file',
-        tokenFile(OTHER_TOKEN),
-        '--channel',
-        'C0RUNS123',
-      ),
-    );
+    output(await connect(org, tokenFile(OTHER_TOKEN), 'C0RUNS123'));
     const db = orm.em.fork();
     const [config] = await sql<{ id: string }>(
       db,
