@@ -19,7 +19,7 @@ import {
 } from '@provisioning/shared';
 import { writeRunLogFile } from '@provisioning/sync';
 import { respondEphemeral, sendFileByDm, slackUrlHosts } from './log-delivery.ts';
-import { createSlackClient } from './slack-client.ts';
+import { createSlackClient, slackFailureOf } from './slack-client.ts';
 import { parseSyncLogs, SYNC_LOGS_USAGE } from './sync-logs-command.ts';
 
 export interface CommandOptions {
@@ -134,14 +134,25 @@ async function sendLog(
       throw error;
     }
     const client = createSlackClient(workspace.botToken, { apiUrl: options.apiUrl });
-    const delivered = await sendFileByDm(client, {
-      userId: job.userId,
-      path: file.path,
-      fileName: file.fileName,
-      bytes: file.bytes,
-      comment: `The log of run ${runId}.`,
-      hosts: slackUrlHosts(options.apiUrl),
-    });
+    let delivered: Awaited<ReturnType<typeof sendFileByDm>>;
+    try {
+      delivered = await sendFileByDm(client, {
+        userId: job.userId,
+        path: file.path,
+        fileName: file.fileName,
+        bytes: file.bytes,
+        comment: `The log of run ${runId}.`,
+        hosts: slackUrlHosts(options.apiUrl),
+      });
+    } catch (error) {
+      // Told, not retried behind the asker's back: a second try is one command away.
+      const failure = slackFailureOf(error);
+      const reason = failure.kind === 'unknown' ? (error as Error).message : failure.message;
+      return {
+        kind: 'answered',
+        text: `Slack did not take the file “${file.fileName}” (${reason}). Try again in a minute; the run's details in the admin panel also offer it.`,
+      };
+    }
     return {
       kind: 'file',
       text: `Sent “${file.fileName}” to you in a direct message.`,

@@ -231,6 +231,20 @@ describe('/sync-logs', () => {
     expect(slack.files.at(-1)!.channel).toBe('DU0ADMIN');
   });
 
+  it('tells the asker when Slack refuses the upload, and sends nothing half-done', async () => {
+    const before = slack.files.length;
+    slack.fault({ upload: 500, times: 1 });
+    const sent = await slack.sendCommand(commandsUrl, {
+      teamId: 'T0ACME',
+      userId: 'U0ADMIN',
+      text: 'latest',
+    });
+    expect(await answerTo(sent)).toMatch(
+      /^Slack did not take the file “Sync Logs - 15 Jan 2024 10\.30pm\.csv” \(Slack refused the file upload \(HTTP 500\)\)\. Try again/,
+    );
+    expect(slack.files.length).toBe(before);
+  });
+
   it('answers help and bad syntax at once with the usage, without a job', async () => {
     const jobs = await slackCommandJobs();
     const help = await slack.sendCommand(commandsUrl, { teamId: 'T0ACME', userId: 'U0ADMIN', text: 'help' });
