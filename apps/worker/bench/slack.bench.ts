@@ -27,7 +27,6 @@ import {
   finishCancelled,
   migrate,
   type Orm,
-  saveSlackInstallation,
   sendRunNotifyJob,
   sql,
 } from '@provisioning/db';
@@ -37,6 +36,7 @@ import {
   seedConfiguration,
   seedOrganisation,
   seedRun,
+  seedSlackInstallation,
 } from '@provisioning/db/testing';
 import type { LogFormat } from '@provisioning/shared';
 import { answerSlackCommand } from '@provisioning/slack';
@@ -109,14 +109,10 @@ try {
   orm = await createOrm({ databaseUrl: database.url, poolSize: 4 });
   await migrate(orm);
   const organisation = await seedOrganisation(orm, { name: 'Bench', roles: ['people-admin'] });
-  await saveSlackInstallation(orm.em.fork(), secretKey, {
+  await seedSlackInstallation(orm, secretKey, {
     organisationId: organisation.id,
     teamId: 'T0BENCH',
-    teamName: 'Bench',
-    botUserId: 'U0BOT',
-    botId: null,
     botToken: TOKEN,
-    channelId: 'C0RUNS',
     notify: 'all',
   });
   const [admin] = await sql<{ id: string }>(orm.em.fork(), 'select id from account where email = ?', [

@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import {
-  finishApplied,
-  finishCancelled,
-  finishUnapplied,
-  type Orm,
-  saveSlackInstallation,
-  sql,
-} from '@provisioning/db';
+import { finishApplied, finishCancelled, finishUnapplied, type Orm, sql } from '@provisioning/db';
 import {
   createMigratedTestOrm,
   type MigratedTestOrm,
   seedConfiguration,
   seedOrganisation,
   seedRun,
+  seedSlackInstallation,
 } from '@provisioning/db/testing';
 import type { RunStatus, SlackNotifyPolicy } from '@provisioning/shared';
 import { type FakeSlack, startSlackServer } from '@provisioning/testkit';
@@ -61,14 +55,10 @@ async function workspace({
   const configurationId = await seedConfiguration(orm, organisation.id, 'HR export (SFTP)');
   const teamId = `T${teams}`;
   if (connected) {
-    await saveSlackInstallation(orm.em.fork(), secretKey, {
+    await seedSlackInstallation(orm, secretKey, {
       organisationId: organisation.id,
       teamId,
-      teamName: null,
-      botUserId: 'U0BOT',
-      botId: 'B0BOT',
       botToken: `xoxb-team-${teams}`,
-      channelId: 'C0RUNS',
       notify: policy,
     });
   }

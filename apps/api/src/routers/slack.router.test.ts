@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createSlackLinkCode, saveSlackInstallation, sql } from '@provisioning/db';
+import { createSlackLinkCode, sql } from '@provisioning/db';
+import { seedSlackInstallation } from '@provisioning/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiHarness,
@@ -17,15 +18,10 @@ beforeAll(async () => {
   harness = await createApiHarness('api_slack');
   acme = await seedOrganisation(harness.owner, { name: 'Acme', timeZone: 'Europe/London' });
   globex = await seedOrganisation(harness.owner, { name: 'Globex' });
-  await saveSlackInstallation(harness.owner.em.fork(), randomBytes(32), {
+  await seedSlackInstallation(harness.owner, randomBytes(32), {
     organisationId: acme.id,
     teamId: 'T0ACME',
-    teamName: 'Acme',
-    botUserId: 'U0BOT',
-    botId: null,
     botToken: 'xoxb-acme-token-0000',
-    channelId: 'C0RUNS',
-    notify: 'failures-and-recovery',
   });
 });
 

@@ -4,21 +4,14 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import {
-  createBoss,
-  ensureQueues,
-  finishCancelled,
-  type Orm,
-  saveSlackInstallation,
-  sendRunNotifyJob,
-  sql,
-} from '@provisioning/db';
+import { createBoss, ensureQueues, finishCancelled, type Orm, sendRunNotifyJob, sql } from '@provisioning/db';
 import {
   createMigratedTestOrm,
   type MigratedTestOrm,
   seedConfiguration,
   seedOrganisation,
   seedRun,
+  seedSlackInstallation,
 } from '@provisioning/db/testing';
 import { notifyRun } from '@provisioning/slack';
 import { type FakeSlack, startSlackServer } from '@provisioning/testkit';
@@ -42,15 +35,10 @@ beforeAll(async () => {
     teams: [{ id: 'T0ACME', token: 'xoxb-acme-token-0000', channels: ['C0RUNS'] }],
   });
   organisationId = (await seedOrganisation(orm, { name: 'Acme', roles: [] })).id;
-  await saveSlackInstallation(orm.em.fork(), secretKey, {
+  await seedSlackInstallation(orm, secretKey, {
     organisationId,
     teamId: 'T0ACME',
-    teamName: 'Acme',
-    botUserId: 'U0BOT',
-    botId: 'B0BOT',
     botToken: 'xoxb-acme-token-0000',
-    channelId: 'C0RUNS',
-    notify: 'failures-and-recovery',
   });
 });
 

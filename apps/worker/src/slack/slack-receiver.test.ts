@@ -2,13 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  confirmSlackLink,
-  createSlackLinkCode,
-  type Orm,
-  saveSlackInstallation,
-  sql,
-} from '@provisioning/db';
+import { confirmSlackLink, createSlackLinkCode, type Orm, sql } from '@provisioning/db';
 import {
   createMigratedTestOrm,
   type MigratedTestOrm,
@@ -16,6 +10,7 @@ import {
   seedLog,
   seedOrganisation,
   seedRun,
+  seedSlackInstallation,
 } from '@provisioning/db/testing';
 import { ACCESS_DENIAL_MESSAGES, type Role } from '@provisioning/shared';
 import { NOT_LINKED_ANSWER } from '@provisioning/slack';
@@ -126,15 +121,10 @@ beforeAll(async () => {
     status: 'success',
     startedAt: '2024-02-01T10:00:00Z',
   });
-  await saveSlackInstallation(orm.em.fork(), secretKey, {
+  await seedSlackInstallation(orm, secretKey, {
     organisationId: acme.id,
     teamId: 'T0ACME',
-    teamName: 'Acme',
-    botUserId: 'U0BOT',
-    botId: 'B0BOT',
     botToken: 'xoxb-acme-token-0000',
-    channelId: 'C0RUNS',
-    notify: 'failures-and-recovery',
   });
   await link('U0ADMIN', acme.accounts['people-admin']);
   await link('U0BASIC', acme.accounts['basic-user']);
