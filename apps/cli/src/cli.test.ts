@@ -818,6 +818,7 @@ describe('the support CLI against a migrated database', () => {
         },
         errorSummary: '6 rows have warnings',
         threshold: null,
+        notification: null,
       });
     });
 
@@ -861,6 +862,7 @@ describe('the support CLI against a migrated database', () => {
         },
         errorSummary: null,
         threshold: null,
+        notification: null,
       });
       expect(output(await cli(env, 'runs', 'show', older))).toStrictEqual(list[1]);
     });

@@ -1,23 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   configurationView,
   createAccount,
   createBoss,
   createConfiguration,
   createOrganisation,
+  deleteSlackInstallation,
   directoryUserView,
   type EntityManager,
   ensureQueues,
   getAccountByEmail,
+  getOrganisation,
   getRunDetailsForSupport,
+  getSlackInstallation,
   listConfigurations,
   listDirectoryUsers,
   listRunsForSupport,
   migrate,
+  notificationSummary,
   requestCancel,
   revokeSessionsOf,
   triggerRun,
@@ -25,7 +26,6 @@ import {
 } from '@provisioning/db';
 import {
   AccountInputSchema,
-  DomainError,
   LOG_FORMATS,
   type LogFormat,
   OrganisationInputSchema,
@@ -34,9 +34,12 @@ import {
   ROLES,
   RUN_STATUS_INFO,
   type RunDetails,
+  SLACK_NOTIFY_POLICIES,
+  SlackNotifyPolicySchema,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
-import { connectorHosts, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
+import { connectWorkspace } from '@provisioning/slack';
+import { connectorHosts, hostWarning, LogDirectoryError, writeRunLogFile } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,
@@ -105,44 +108,19 @@ function outDirFlag(values: Values): string {
   return dir;
 }
 
-/**
- * Writes the run's log into `dir` under its download name and returns the file's absolute path. The file
- * is written under a temporary name and renamed when complete, so a failure never leaves half a file
- * where the finished one belongs; an existing file of that name is replaced.
- */
+/** Writes the run's log into `dir` under its download name; `--out` is named in a directory's error. */
 async function writeLogFile(
   em: EntityManager,
   runId: string,
   format: LogFormat,
   dir: string,
 ): Promise<string> {
-  const info = await runLogInfo(em, runId);
-  if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
-  const name = info.fileName(format);
-  const path = join(dir, name);
-  const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: FileHandle;
   try {
-    // Owner-only: the log holds people's names and emails.
-    handle = await open(temporary, 'wx', 0o600);
+    return (await writeRunLogFile({ em, runId, format, dir })).path;
   } catch (error) {
-    throw new UsageError(`--out: cannot write in ${dir}: ${(error as Error).message}`);
-  }
-  // The stream closes the handle, after an fsync (flush), once the file is complete or has failed.
-  const output = createWriteStream(temporary, { fd: handle, flush: true });
-  try {
-    await exportRunLog({ em, runId, format, output });
-    if (!output.closed) await once(output, 'close');
-    await rename(temporary, path);
-  } catch (error) {
-    if (!output.closed) {
-      output.destroy();
-      await once(output, 'close');
-    }
-    await rm(temporary, { force: true });
+    if (error instanceof LogDirectoryError) throw new UsageError(`--out: ${error.message}`);
     throw error;
   }
-  return path;
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -320,6 +298,61 @@ export const COMMANDS: Record<string, Command> = {
       return { path: await writeLogFile(db.orm.em.fork(), RUN as string, format, dir) };
     },
   },
+  'slack connect': {
+    usage: `slack connect --org ORG --token-file FILE --channel CHANNEL_ID [--notify ${SLACK_NOTIFY_POLICIES.join('|')}]`,
+    summary:
+      "Connect an organisation's Slack workspace: the bot token is read from FILE, checked with Slack and stored encrypted",
+    options: {
+      org: { type: 'string' },
+      'token-file': { type: 'string' },
+      channel: { type: 'string' },
+      notify: { type: 'string' },
+    },
+    positionals: [],
+    run: async (db, values) => {
+      const organisationId = requiredFlag(values, 'org');
+      const notify = parseInput(
+        SlackNotifyPolicySchema,
+        optionalFlag(values, 'notify') ?? 'failures-and-recovery',
+        'Notification policy',
+      );
+      const installation = await connectWorkspace(db.orm.em.fork(), db.secretKey(), {
+        organisationId,
+        botToken: readTokenFile(requiredFlag(values, 'token-file')),
+        channelId: requiredFlag(values, 'channel'),
+        notify,
+        apiUrl: db.slackApiUrl,
+      });
+      return {
+        ...installation,
+        next: `Invite the bot to the channel (/invite in ${installation.channelId}), then set SLACK_SIGNING_SECRET for the worker.`,
+      };
+    },
+  },
+  'slack disconnect': {
+    usage: 'slack disconnect --org ORG',
+    summary: "Disconnect an organisation's Slack workspace (its token and linked Slack users are forgotten)",
+    options: { org: { type: 'string' } },
+    positionals: [],
+    run: async (db, values) => ({
+      disconnected: await deleteSlackInstallation(db.orm.em.fork(), requiredFlag(values, 'org')),
+    }),
+  },
+  'slack status': {
+    usage: 'slack status --org ORG',
+    summary: "Show an organisation's Slack workspace and how its run notifications went (token never shown)",
+    options: { org: { type: 'string' } },
+    positionals: [],
+    run: async (db, values) => {
+      const em = db.orm.em.fork();
+      const organisation = await getOrganisation(em, requiredFlag(values, 'org'));
+      const installation = await getSlackInstallation(em, organisation.id);
+      const notifications = await notificationSummary(em, organisation.id);
+      return installation
+        ? { connected: true, ...installation, notifications }
+        : { connected: false, notifications };
+    },
+  },
   'users list': {
     usage: 'users list --org ORG',
     summary: "List an organisation's directory users",
@@ -329,6 +362,28 @@ export const COMMANDS: Record<string, Command> = {
       (await listDirectoryUsers(db.orm.em.fork(), requiredFlag(values, 'org'))).map(directoryUserView),
   },
 };
+
+/** Bytes a token file may have: a bot token is some 60 characters. */
+const TOKEN_FILE_MAX_BYTES = 4096;
+
+/** The bot token from a file (not a flag: flags end up in shell history and process lists). */
+function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    if (statSync(path).size > TOKEN_FILE_MAX_BYTES) {
+      throw new UsageError(
+        `--token-file: ${path} is larger than a token file (${TOKEN_FILE_MAX_BYTES} bytes at most)`,
+      );
+    }
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(
+      `--token-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
+  }
+  return text.trim();
+}
 
 /** pg-boss as a sender only: no maintenance or schedules from the CLI, that is the worker's work. */
 async function withBoss<T>(db: Database, use: (boss: PgBoss) => Promise<T>): Promise<T> {

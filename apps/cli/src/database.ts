@@ -21,6 +21,8 @@ export interface Database {
   secretKey(): Buffer;
   /** The non-public hosts connectors may reach (CONNECTOR_ALLOWED_HOSTS), for warnings. */
   allowList: AllowList;
+  /** SLACK_API_URL. */
+  slackApiUrl: string;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function openDatabase(env: Env, poolSize = 4): Promise<Database> {
     url,
     embedded: embedded !== null,
     allowList: parseAllowList(env.CONNECTOR_ALLOWED_HOSTS),
+    slackApiUrl: env.SLACK_API_URL,
     secretKey() {
       if (env.PROVISIONING_SECRET_KEY) return parseSecretKey(env.PROVISIONING_SECRET_KEY);
       if (!env.DATABASE_URL)

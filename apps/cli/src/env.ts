@@ -34,6 +34,10 @@ const EnvSchema = z.object({
   DEBUG: z.string().optional(),
   /** Non-public hosts and CIDR ranges connectors may reach; `config create` warns about others. */
   CONNECTOR_ALLOWED_HOSTS: AllowListTextSchema,
+  /** Slack's Web API, which `slack connect` asks about the token; a local fake in tests. */
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL, e.g. https://slack.com/api/' })
+    .default('https://slack.com/api/'),
 });
 
 export type Env = z.infer<typeof EnvSchema> & { repoRoot: string };

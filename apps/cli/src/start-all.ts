@@ -99,11 +99,15 @@ const apps = [
     name: 'worker',
     args: TSX_MAIN,
     // The demo's SFTP server listens on loopback, which connectors refuse unless allowed.
-    env: demoSources
-      ? {
-          CONNECTOR_ALLOWED_HOSTS: [env.CONNECTOR_ALLOWED_HOSTS, '127.0.0.1/32'].filter(Boolean).join(','),
-        }
-      : {},
+    env: {
+      // Links in Slack messages lead to this web app unless PUBLIC_WEB_URL names the panel's public address.
+      ...(childEnv.PUBLIC_WEB_URL ? {} : { PUBLIC_WEB_URL: webUrl }),
+      ...(demoSources
+        ? {
+            CONNECTOR_ALLOWED_HOSTS: [env.CONNECTOR_ALLOWED_HOSTS, '127.0.0.1/32'].filter(Boolean).join(','),
+          }
+        : {}),
+    },
     ready: /worker ready/,
   },
   {

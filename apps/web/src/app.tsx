@@ -9,6 +9,7 @@ import { AppShell } from './shell/app-shell.tsx';
 import { HomePage } from './shell/home-page.tsx';
 import { ServiceUnavailable } from './shell/service-unavailable.tsx';
 import { SignInPage } from './shell/sign-in-page.tsx';
+import { SLACK_LINK_PATH, SlackLinkPage } from './slack/slack-link-page.tsx';
 
 export const PROVISIONING_PATH = '/provisioning';
 
@@ -17,7 +18,7 @@ export function App() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const me = useQuery(trpc.auth.me.queryOptions());
-  const { pathname } = useLocation();
+  const { pathname, search } = useLocation();
   const canView = me.data?.access.viewProvisioning.allowed ?? false;
   const signedOut = me.data === null;
 
@@ -57,6 +58,8 @@ export function App() {
     ) : (
       <AccessDenied me={me.data} reason={access.reason} />
     );
+  } else if (pathname === SLACK_LINK_PATH) {
+    page = <SlackLinkPage me={me.data} code={new URLSearchParams(search).get('code')} />;
   } else if (pathname === '/') {
     page = <HomePage me={me.data} />;
   } else {

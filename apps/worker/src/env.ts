@@ -1,5 +1,11 @@
 import { environmentOrExit, SecretKeySchema } from '@provisioning/db';
-import { DatabaseUrlSchema, LogLevelSchema, NodeEnvSchema, parseEnvironment } from '@provisioning/shared';
+import {
+  DatabaseUrlSchema,
+  LogLevelSchema,
+  NodeEnvSchema,
+  PortSchema,
+  parseEnvironment,
+} from '@provisioning/shared';
 import { AllowListTextSchema, parseAllowList } from '@provisioning/sync';
 import { z } from 'zod';
 
@@ -22,6 +28,20 @@ const EnvSchema = z.object({
   READY_MAX_QUEUE: z.coerce.number().int().min(1).default(1000),
   /** /readyz fails when the oldest queued run has waited longer than this. */
   READY_MAX_QUEUED_WAIT_SECONDS: z.coerce.number().int().min(10).default(600),
+  /** The Slack app's signing secret (Basic Information → App Credentials). Unset: no `/sync-logs`. */
+  SLACK_SIGNING_SECRET: z.string().trim().min(1).optional(),
+  /** Where Slack's requests (`/sync-logs`, buttons) are received. */
+  SLACK_PORT: PortSchema.default(3100),
+  /** Slack's Web API; a local fake in tests. */
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/, error: 'SLACK_API_URL must be an http(s) URL, e.g. https://slack.com/api/' })
+    .default('https://slack.com/api/')
+    .transform((url) => (url.endsWith('/') ? url : `${url}/`)),
+  /** The admin panel's address, for the links in Slack messages. */
+  PUBLIC_WEB_URL: z
+    .url({ protocol: /^https?$/, error: 'PUBLIC_WEB_URL must be the admin panel’s http(s) address' })
+    .default('http://localhost:5173')
+    .transform((url) => url.replace(/\/+$/, '')),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -22,6 +22,10 @@ try {
       metricsToken: env.METRICS_TOKEN,
       limits: { maxQueue: env.READY_MAX_QUEUE, maxQueuedWaitSeconds: env.READY_MAX_QUEUED_WAIT_SECONDS },
     },
+    slack: { apiUrl: env.SLACK_API_URL, publicWebUrl: env.PUBLIC_WEB_URL },
+    ...(env.SLACK_SIGNING_SECRET
+      ? { slackReceiver: { port: env.SLACK_PORT, signingSecret: env.SLACK_SIGNING_SECRET } }
+      : {}),
   });
 } catch (error) {
   logger.fatal({ err: error }, 'worker failed to start');

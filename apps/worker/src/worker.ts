@@ -5,8 +5,9 @@ import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { type HealthServer, type ReadinessLimits, startHealthServer } from './http/health-server.ts';
 import { JOBS } from './jobs/index.ts';
-import type { JobDefinition } from './jobs/job-definition.ts';
+import type { JobDefinition, SlackSettings } from './jobs/job-definition.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
+import { type RunningSlackReceiver, startSlackReceiver } from './slack/slack-receiver.ts';
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -17,11 +18,22 @@ export interface WorkerOptions {
   /** Non-public hosts connectors may reach; default: public addresses only. */
   allowList?: AllowList;
   jobs?: readonly JobDefinition[];
+  /** SLACK_API_URL and PUBLIC_WEB_URL; by default Slack's API and a local admin panel. */
+  slack?: SlackSettings;
+  /** Where Slack's requests are received (SLACK_PORT, SLACK_SIGNING_SECRET); absent: not received. */
+  slackReceiver?: { port: number; host?: string; signingSecret: string };
   /** The worker's /healthz, /readyz and /metrics; none when absent. */
   http?: { host: string; port: number; metricsToken?: string; limits: ReadinessLimits };
 }
 
+const DEFAULT_SLACK: SlackSettings = {
+  apiUrl: 'https://slack.com/api/',
+  publicWebUrl: 'http://localhost:5173',
+};
+
 export interface RunningWorker {
+  /** The Slack receiver's address, when it runs. */
+  slackUrl: string | null;
   /** Where /healthz, /readyz and /metrics answer, when the worker serves them. */
   httpUrl: string | null;
   /** Stops fetching jobs, waits for jobs in progress, then closes the database connections. */
@@ -36,12 +48,15 @@ export async function startWorker({
   jobs = JOBS,
   allowList = parseAllowList(undefined),
   http,
+  slack = DEFAULT_SLACK,
+  slackReceiver,
 }: WorkerOptions): Promise<RunningWorker> {
   const orm = await createOrm({ databaseUrl });
   // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
   const stopping = new AbortController();
   let boss: PgBoss | undefined;
   let healthServer: HealthServer | undefined;
+  let receiver: RunningSlackReceiver | undefined;
   try {
     const applied = await migrate(orm);
     logger.info(
@@ -70,13 +85,22 @@ export async function startWorker({
         allowList,
         signal: stopping.signal,
         metrics,
+        slack,
       });
+    }
+    if (slackReceiver) {
+      receiver = await startSlackReceiver({ ...slackReceiver, orm, boss, secretKey, logger });
+    } else {
+      logger.info(
+        'Slack is not configured (SLACK_SIGNING_SECRET is not set): /sync-logs and the log buttons are off. Run outcomes are still posted to workspaces connected with `slack connect`.',
+      );
     }
     if (http) {
       healthServer = await startHealthServer({ ...http, orm, boss, metrics, logger });
       logger.info({ url: healthServer.url }, `worker health and metrics on ${healthServer.url}`);
     }
   } catch (error) {
+    await receiver?.stop();
     await healthServer?.close();
     await boss?.stop({ graceful: false });
     await orm.close();
@@ -87,12 +111,15 @@ export async function startWorker({
   const running = boss;
   let stopped: Promise<void> | undefined;
   const health = healthServer;
+  const slackServer = receiver;
   return {
     httpUrl: health?.url ?? null,
+    slackUrl: slackServer?.url ?? null,
     stop() {
       stopped ??= (async () => {
         stopping.abort();
         await health?.close();
+        await slackServer?.stop();
         // wait: true resolves once jobs in progress have finished (or pg-boss's 30 s timeout has passed).
         await running.stop({ graceful: true, wait: true });
         await orm.close();
@@ -113,6 +140,7 @@ async function registerJob(
     allowList,
     signal,
     metrics,
+    slack,
   }: {
     orm: Orm;
     logger: Logger;
@@ -121,6 +149,7 @@ async function registerJob(
     allowList: AllowList;
     signal: AbortSignal;
     metrics: WorkerMetrics;
+    slack: SlackSettings;
   },
 ): Promise<void> {
   // pg-boss keeps one schedule per queue and sends it once a minute across all workers.
@@ -145,6 +174,7 @@ async function registerJob(
             allowList,
             signal,
             metrics,
+            slack,
           });
         } catch (error) {
           // Rethrown so pg-boss records the failure and applies the queue's retry policy.

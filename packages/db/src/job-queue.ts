@@ -1,4 +1,11 @@
-import { JOB_NAMES, QUEUE_OPTIONS, type SyncRunJob, SyncRunJobSchema } from '@provisioning/shared';
+import {
+  JOB_NAMES,
+  QUEUE_OPTIONS,
+  type RunNotifyJob,
+  RunNotifyJobSchema,
+  type SyncRunJob,
+  SyncRunJobSchema,
+} from '@provisioning/shared';
 import type { Knex } from 'knex';
 import PgBoss from 'pg-boss';
 
@@ -48,20 +55,42 @@ export function jobsIn(trx: Knex.Transaction): PgBoss.Db {
   };
 }
 
-/**
- * Sends a sync-run job: inside `trx` when given (it exists exactly when that transaction commits), after
- * `startAfter` seconds when given. pg-boss answers null instead of a job ID when the queue is missing.
- */
-export async function sendSyncRunJob(
+export interface SendOptions {
+  /** The transaction the job belongs to: it exists exactly when that transaction commits. */
+  trx?: Knex.Transaction;
+  /** Seconds before the job may run. */
+  startAfter?: number;
+}
+
+/** Sends a job; pg-boss answers null instead of a job ID when the queue is missing, which is an error here. */
+export async function sendJob(
   boss: PgBoss,
-  payload: SyncRunJob,
-  options: { trx?: Knex.Transaction; startAfter?: number } = {},
+  queue: string,
+  payload: object,
+  options: SendOptions = {},
 ): Promise<string> {
-  const id = await boss.send(JOB_NAMES.syncRun, SyncRunJobSchema.parse(payload), {
+  const id = await boss.send(queue, payload, {
     ...(options.trx ? { db: jobsIn(options.trx) } : {}),
     ...(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}),
   });
-  if (id === null)
-    throw new Error(`pg-boss did not queue the ${JOB_NAMES.syncRun} job: its queue is missing`);
+  if (id === null) throw new Error(`pg-boss did not queue the ${queue} job: its queue is missing`);
   return id;
+}
+
+/** Sends a sync-run job, inside `trx` / after `startAfter` seconds when given. */
+export function sendSyncRunJob(
+  boss: PgBoss,
+  payload: SyncRunJob,
+  options: SendOptions = {},
+): Promise<string> {
+  return sendJob(boss, JOB_NAMES.syncRun, SyncRunJobSchema.parse(payload), options);
+}
+
+/** Sends a run-notify job: post the run's outcome to Slack (after `startAfter` seconds when given). */
+export function sendRunNotifyJob(
+  boss: PgBoss,
+  payload: RunNotifyJob,
+  options: SendOptions = {},
+): Promise<string> {
+  return sendJob(boss, JOB_NAMES.runNotify, RunNotifyJobSchema.parse(payload), options);
 }

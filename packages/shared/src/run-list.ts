@@ -9,6 +9,7 @@ import {
   RunStatusSchema,
   type RunTrigger,
 } from './run-status.ts';
+import type { RunNotification } from './slack.ts';
 import { noControlCharacters } from './text.ts';
 
 /** Date presets of the runs list; days are calendar days in the organisation's time zone. */
@@ -152,6 +153,8 @@ export interface RunDetails extends RunListRow {
     thresholdCount: number;
     thresholdPercent: number;
   } | null;
+  /** The run's Slack notification; null before the run finished (or when it finished before Slack existed). */
+  notification: RunNotification | null;
 }
 
 export const LOG_FORMATS = ['csv', 'xlsx'] as const;

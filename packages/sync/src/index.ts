@@ -14,3 +14,4 @@ export { LOG_CHUNK_LINES } from './logs/log-chunks.ts';
 export type { LogEntry } from './logs/log-entry.ts';
 export * from './logs/log-export.ts';
 export * from './logs/log-file.ts';
+export * from './logs/log-file-writer.ts';

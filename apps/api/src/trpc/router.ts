@@ -1,5 +1,6 @@
 import { authRouter } from '../routers/auth.router.ts';
 import { configurationsRouter } from '../routers/configurations.router.ts';
+import { slackRouter } from '../routers/slack.router.ts';
 import { syncRunsRouter } from '../routers/sync-runs.router.ts';
 import { router } from './trpc.ts';
 
@@ -7,6 +8,7 @@ export const appRouter = router({
   auth: authRouter,
   runs: syncRunsRouter,
   configurations: configurationsRouter,
+  slack: slackRouter,
 });
 
 /** The web app (and later the Slack bot) import this type, and only this, from the API. */

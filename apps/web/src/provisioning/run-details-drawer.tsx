@@ -1,10 +1,18 @@
-import { RUN_COUNT_KEYS, RUN_STATUS_INFO, type RunCountKey, runLogPath } from '@provisioning/shared';
+import {
+  formatCount,
+  formatDateTime,
+  formatDuration,
+  RUN_COUNT_KEYS,
+  RUN_STATUS_INFO,
+  type RunCountKey,
+  runLogPath,
+} from '@provisioning/shared';
 import * as Dialog from '@radix-ui/react-dialog';
 import { useQuery } from '@tanstack/react-query';
 import { accessDenialOf, errorCode, errorMessage, type RouterOutputs, useTRPC } from '../api/trpc.ts';
 import { ConnectorLabel } from './connector-icon.tsx';
-import { formatCount, formatDateTime, formatDuration } from './format.ts';
 import { RunDuration } from './run-progress.tsx';
+import { SlackNotification } from './slack-notification.tsx';
 import { useNow } from './use-now.ts';
 
 const COUNT_LABELS: Record<RunCountKey, string> = {
@@ -186,6 +194,8 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
           </p>
         )}
       </section>
+
+      <SlackNotification notification={run.notification} finished={info.final} timeZone={timeZone} />
     </div>
   );
 }

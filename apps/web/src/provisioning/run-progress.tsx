@@ -1,5 +1,4 @@
-import type { RunListRow } from '@provisioning/shared';
-import { formatCount, formatDuration } from './format.ts';
+import { formatCount, formatDuration, type RunListRow } from '@provisioning/shared';
 
 /** How long a run took, or has been running so far (ticking), with its progress while In Progress. */
 export function RunDuration({ run, now }: { run: RunListRow; now: number }) {

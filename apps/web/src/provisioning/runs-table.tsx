@@ -1,7 +1,6 @@
-import type { RunListRow } from '@provisioning/shared';
+import { formatDateTime, type RunListRow } from '@provisioning/shared';
 import { handleLinkClick } from '../navigation/location.ts';
 import { ConnectorLabel } from './connector-icon.tsx';
-import { formatDateTime } from './format.ts';
 import { LogDownloadMenu } from './log-download-menu.tsx';
 import { RunDuration } from './run-progress.tsx';
 import { RunStatusBadge } from './run-status-badge.tsx';

@@ -1,4 +1,7 @@
 import type { JobDefinition } from './job-definition.ts';
+import { runNotifyJob } from './run-notify.job.ts';
+import { runNotifySweepJob } from './run-notify-sweep.job.ts';
+import { slackCommandJob } from './slack-command.job.ts';
 import { syncReaperJob } from './sync-reaper.job.ts';
 import { syncRunJob } from './sync-run.job.ts';
 import { syncSchedulerJob } from './sync-scheduler.job.ts';
@@ -8,4 +11,7 @@ export const JOBS: readonly JobDefinition[] = [
   syncRunJob,
   syncSchedulerJob,
   syncReaperJob,
+  runNotifyJob,
+  runNotifySweepJob,
+  slackCommandJob,
 ] as JobDefinition[];

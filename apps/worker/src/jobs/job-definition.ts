@@ -25,6 +25,15 @@ export interface JobContext {
   signal: AbortSignal;
   /** This process's Prometheus metrics. */
   metrics: WorkerMetrics;
+  slack: SlackSettings;
+}
+
+/** App-wide Slack settings (the worker's env): each workspace's token is stored with its installation. */
+export interface SlackSettings {
+  /** SLACK_API_URL. */
+  apiUrl: string;
+  /** PUBLIC_WEB_URL: the admin panel, for links in messages. */
+  publicWebUrl: string;
 }
 
 /** One queue: its name (from @provisioning/shared), payload schema, pg-boss queue options and handler. */

@@ -1,4 +1,4 @@
-import { finishCancelled, requeueRun, runLabels, sendSyncRunJob } from '@provisioning/db';
+import { finishCancelled, requeueRun, runLabels, sendRunNotifyJob, sendSyncRunJob } from '@provisioning/db';
 import {
   JOB_NAMES,
   QUEUE_OPTIONS,
@@ -83,18 +83,24 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
         metrics.runFinished(result.status, labels.connector);
       }
       logger.info({ runId, ...result }, 'sync run finished');
+      if (result.status !== 'not_run' && RUN_STATUS_INFO[result.status].final) {
+        // The outcome's notification row was written with the status (a trigger); this posts it now
+        // rather than at the next sweep.
+        await sendRunNotifyJob(boss, { runId });
+      }
     } catch (error) {
       if (error instanceof RetryLater) {
         logger.warn({ runId, err: error.sourceError }, 'source unavailable; pg-boss retries with backoff');
         throw error;
       }
       if (lastTry) {
-        await finishCancelled(
+        const ended = await finishCancelled(
           em,
           runId,
           null,
           `The sync stopped because of an internal error and was not applied: ${(error as Error).message}. Contact support.`,
         );
+        if (ended) await sendRunNotifyJob(boss, { runId });
       }
       throw error;
     }

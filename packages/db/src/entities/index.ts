@@ -3,6 +3,13 @@ import { DirectoryUser } from './directory-user.entity.ts';
 import { Organisation } from './organisation.entity.ts';
 import { Session } from './session.entity.ts';
 import { SignInAttempt } from './sign-in-attempt.entity.ts';
+import {
+  RunNotification,
+  SlackAccountLink,
+  SlackInstallation,
+  SlackLinkCode,
+  SlackRequest,
+} from './slack.entity.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 import { SyncLogChunk } from './sync-log-chunk.entity.ts';
 import { SyncRun } from './sync-run.entity.ts';
@@ -12,8 +19,13 @@ export {
   Account,
   DirectoryUser,
   Organisation,
+  RunNotification,
   Session,
   SignInAttempt,
+  SlackAccountLink,
+  SlackInstallation,
+  SlackLinkCode,
+  SlackRequest,
   SyncConfiguration,
   SyncLogChunk,
   SyncRun,
@@ -28,4 +40,9 @@ export const ENTITIES = [
   DirectoryUser,
   SyncRun,
   SyncLogChunk,
+  RunNotification,
+  SlackInstallation,
+  SlackAccountLink,
+  SlackLinkCode,
+  SlackRequest,
 ];

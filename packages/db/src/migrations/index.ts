@@ -6,6 +6,7 @@ import { Migration20261127100000_log_in_chunks } from './Migration20261127100000
 import { Migration20261202051641_sign_in_attempts } from './Migration20261202051641_sign_in_attempts.ts';
 import { Migration20261202060000_known_time_zone } from './Migration20261202060000_known_time_zone.ts';
 import { Migration20261202070000_run_connector } from './Migration20261202070000_run_connector.ts';
+import { Migration20261202070212_slack } from './Migration20261202070212_slack.ts';
 import { Migration20261202080000_api_sign_in_functions } from './Migration20261202080000_api_sign_in_functions.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
@@ -20,6 +21,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202051641_sign_in_attempts', class: Migration20261202051641_sign_in_attempts },
   { name: 'Migration20261202060000_known_time_zone', class: Migration20261202060000_known_time_zone },
   { name: 'Migration20261202070000_run_connector', class: Migration20261202070000_run_connector },
+  { name: 'Migration20261202070212_slack', class: Migration20261202070212_slack },
   {
     name: 'Migration20261202080000_api_sign_in_functions',
     class: Migration20261202080000_api_sign_in_functions,

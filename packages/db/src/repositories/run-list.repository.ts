@@ -15,6 +15,7 @@ import {
   type RunListInput,
   RunListInputSchema,
   type RunListRow,
+  type RunNotificationState,
   type RunStatus,
   type RunTrigger,
 } from '@provisioning/shared';
@@ -290,6 +291,9 @@ export type RunDetailRow = RunRow &
   Record<(typeof RUN_COUNT_COLUMNS)[RunCountKey], number> & {
     error_summary: string | null;
     threshold_details: ThresholdDetails | null;
+    notification_state: RunNotificationState | null;
+    notification_error: string | null;
+    notification_sent_at: Date | string | null;
   };
 
 /**
@@ -297,8 +301,11 @@ export type RunDetailRow = RunRow &
  * `runs show` / `runs list` read the same columns and print the same shape.
  */
 export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
-    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details
-  from sync_run r join sync_configuration c on c.id = r.configuration_id`;
+    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details,
+    n.state as notification_state, n.last_error as notification_error,
+    case when n.state = 'sent' then n.updated_at end as notification_sent_at
+  from sync_run r join sync_configuration c on c.id = r.configuration_id
+  left join run_notification n on n.run_id = r.id`;
 
 /** A row of RUN_DETAILS_SELECT as RunDetails. */
 export function runDetailsOf(row: RunDetailRow): RunDetails {
@@ -314,6 +321,16 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
           activeManagedUsers: threshold.activeManagedUsers,
           thresholdCount: threshold.thresholdCount,
           thresholdPercent: threshold.thresholdPercent,
+        }
+      : null,
+    notification: row.notification_state
+      ? {
+          state: row.notification_state,
+          reason:
+            row.notification_state === 'skipped' || row.notification_state === 'failed'
+              ? row.notification_error
+              : null,
+          sentAt: row.notification_sent_at === null ? null : isoTime(row.notification_sent_at),
         }
       : null,
   };

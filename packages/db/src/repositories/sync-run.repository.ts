@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { DomainError, type RunDetails } from '@provisioning/shared';
+import { DomainError, RUN_STATUS_INFO, RUN_STATUSES, type RunDetails } from '@provisioning/shared';
 import { SyncRun } from '../entities/index.ts';
-import { isUuid, sql } from './common.ts';
+import { isUuid, type SqlRunner, sql } from './common.ts';
 import { getOrganisation } from './organisation.repository.ts';
 import { RUN_DETAILS_SELECT, type RunDetailRow, runDetailsOf } from './run-list.repository.ts';
 
@@ -61,4 +61,34 @@ export async function listRunsForSupport(
     [organisation.id, limit],
   );
   return rows.map(runDetailsOf);
+}
+
+/** Statuses whose runs offer a log to download. */
+const STATUSES_WITH_LOG = RUN_STATUSES.filter((status) => RUN_STATUS_INFO[status].logKind !== null);
+
+/**
+ * The organisation's newest run that has a log (by start), of the configuration named `configurationName`
+ * (case-insensitive) when given. `configuration: false` when no configuration has that name.
+ */
+export async function findLatestRunWithLog(
+  db: SqlRunner,
+  organisationId: string,
+  configurationName?: string,
+): Promise<{ configuration: boolean; runId: string | null }> {
+  if (configurationName !== undefined) {
+    const [configuration] = await sql(
+      db,
+      'select 1 from sync_configuration where organisation_id = ? and lower(name) = lower(?)',
+      [organisationId, configurationName],
+    );
+    if (!configuration) return { configuration: false, runId: null };
+  }
+  const [row] = await sql<{ id: string }>(
+    db,
+    `select r.id from sync_run r join sync_configuration c on c.id = r.configuration_id
+     where r.organisation_id = ? and r.status = any(?::text[]) and (?::text is null or lower(c.name) = lower(?))
+     order by coalesce(r.started_at, r.queued_at) desc, r.id desc limit 1`,
+    [organisationId, STATUSES_WITH_LOG, configurationName ?? null, configurationName ?? null],
+  );
+  return { configuration: true, runId: row?.id ?? null };
 }

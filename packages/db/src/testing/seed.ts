@@ -9,11 +9,13 @@ import {
   ROLES,
   type Role,
   type RunStatus,
+  type SlackNotifyPolicy,
   type SyncService,
 } from '@provisioning/shared';
 import type { Orm } from '../orm.ts';
 import { createAccount } from '../repositories/account.repository.ts';
 import { createOrganisation } from '../repositories/organisation.repository.ts';
+import { saveSlackInstallation } from '../repositories/slack.repository.ts';
 
 /** The password of every seeded account. */
 export const SEED_PASSWORD = 'correct horse battery staple';
@@ -200,4 +202,26 @@ export async function seedLog(owner: Orm, runId: string, entries: readonly SeedL
       ],
     );
   }
+}
+
+/** A connected Slack workspace of an organisation, as `slack connect` stores it (token sealed with `secretKey`). */
+export async function seedSlackInstallation(
+  owner: Orm,
+  secretKey: Buffer,
+  installation: {
+    organisationId: string;
+    teamId: string;
+    botToken: string;
+    channelId?: string;
+    notify?: SlackNotifyPolicy;
+  },
+): Promise<void> {
+  await saveSlackInstallation(owner.em.fork(), secretKey, {
+    teamName: null,
+    botUserId: 'U0BOT',
+    botId: 'B0BOT',
+    channelId: 'C0RUNS',
+    notify: 'failures-and-recovery',
+    ...installation,
+  });
 }
