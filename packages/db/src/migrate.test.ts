@@ -13,6 +13,7 @@ const ALL = [
   'Migration20261202051641_sign_in_attempts',
   'Migration20261202060000_known_time_zone',
   'Migration20261202080000_api_sign_in_functions',
+  'Migration20261202090000_support_approval',
 ];
 const databases: TestDatabase[] = [];
 const orms: Orm[] = [];

@@ -9,6 +9,7 @@ export * from './log-redaction.ts';
 export * from './organisation.ts';
 export * from './permissions.ts';
 export * from './roles.ts';
+export * from './run-approval.ts';
 export * from './run-list.ts';
 export * from './run-status.ts';
 export * from './sync-configuration.ts';

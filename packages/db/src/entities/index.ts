@@ -6,6 +6,8 @@ import { SignInAttempt } from './sign-in-attempt.entity.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 import { SyncLogChunk } from './sync-log-chunk.entity.ts';
 import { SyncRun } from './sync-run.entity.ts';
+import { SyncRunApproval } from './sync-run-approval.entity.ts';
+import { SyncRunBlockedUser } from './sync-run-blocked-user.entity.ts';
 
 export type { ThresholdDetails } from './sync-run.entity.ts';
 export {
@@ -17,6 +19,8 @@ export {
   SyncConfiguration,
   SyncLogChunk,
   SyncRun,
+  SyncRunApproval,
+  SyncRunBlockedUser,
 };
 
 export const ENTITIES = [
@@ -28,4 +32,6 @@ export const ENTITIES = [
   DirectoryUser,
   SyncRun,
   SyncLogChunk,
+  SyncRunApproval,
+  SyncRunBlockedUser,
 ];

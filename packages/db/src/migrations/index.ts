@@ -6,6 +6,7 @@ import { Migration20261127100000_log_in_chunks } from './Migration20261127100000
 import { Migration20261202051641_sign_in_attempts } from './Migration20261202051641_sign_in_attempts.ts';
 import { Migration20261202060000_known_time_zone } from './Migration20261202060000_known_time_zone.ts';
 import { Migration20261202080000_api_sign_in_functions } from './Migration20261202080000_api_sign_in_functions.ts';
+import { Migration20261202090000_support_approval } from './Migration20261202090000_support_approval.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: 'Migration20261202080000_api_sign_in_functions',
     class: Migration20261202080000_api_sign_in_functions,
   },
+  { name: 'Migration20261202090000_support_approval', class: Migration20261202090000_support_approval },
 ];

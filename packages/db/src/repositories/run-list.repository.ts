@@ -1,11 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
+  type ApprovalOutcome,
   type Connector,
   DomainError,
   isRunEventId,
   parseInput,
   RUN_COUNT_KEYS,
   RUN_STATUS_INFO,
+  type RunApproval,
   type RunCountKey,
   type RunCounts,
   type RunDetails,
@@ -242,19 +244,48 @@ export const RUN_COUNT_COLUMNS = {
   errors: 'error_count',
 } as const satisfies Record<RunCountKey, string>;
 
+/** A sync_run_approval row as `to_jsonb` gives it. */
+interface ApprovalJson {
+  blocked_run_id: string;
+  approved_by: string;
+  reason: string;
+  approved_at: string;
+  expires_at: string;
+  used_by_run_id: string | null;
+  outcome: ApprovalOutcome | null;
+}
+
 export type RunDetailRow = RunRow &
   Record<(typeof RUN_COUNT_COLUMNS)[RunCountKey], number> & {
     error_summary: string | null;
     threshold_details: ThresholdDetails | null;
+    approval: ApprovalJson | null;
+    trigger_approval: ApprovalJson | null;
   };
+
+function approvalOf(row: ApprovalJson | null): RunApproval | null {
+  if (!row) return null;
+  return {
+    blockedRunId: row.blocked_run_id,
+    approvedBy: row.approved_by,
+    reason: row.reason,
+    approvedAt: isoTime(row.approved_at),
+    expiresAt: isoTime(row.expires_at),
+    usedByRunId: row.used_by_run_id,
+    outcome: row.outcome,
+  };
+}
 
 /**
  * The select of RunDetails rows (`r` the run, `c` its configuration): the API's run details and support's
  * `runs show` / `runs list` read the same columns and print the same shape.
  */
 export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
-    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details
-  from sync_run r join sync_configuration c on c.id = r.configuration_id`;
+    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details,
+    to_jsonb(a) as approval, to_jsonb(ta) as trigger_approval
+  from sync_run r join sync_configuration c on c.id = r.configuration_id
+    left join sync_run_approval a on a.blocked_run_id = r.id
+    left join sync_run_approval ta on ta.id = r.approval_id`;
 
 /** A row of RUN_DETAILS_SELECT as RunDetails. */
 export function runDetailsOf(row: RunDetailRow): RunDetails {
@@ -272,6 +303,8 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
           thresholdPercent: threshold.thresholdPercent,
         }
       : null,
+    approval: approvalOf(row.approval),
+    triggerApproval: approvalOf(row.trigger_approval),
   };
 }
 
