@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { accessSync, constants, createWriteStream, statSync } from 'node:fs';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import {
+  approveBlockedRun,
   configurationView,
   createAccount,
   createBoss,
@@ -36,7 +38,17 @@ import {
   type RunDetails,
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
-import { connectorHost, exportRunLog, hostWarning, runLogInfo } from '@provisioning/sync';
+import {
+  connectorHost,
+  dryRunLogBatches,
+  dryRunSync,
+  exportRunLog,
+  hostWarning,
+  logFileName,
+  runLogInfo,
+  SourceError,
+  writeLogFile,
+} from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,
@@ -106,24 +118,20 @@ function outDirFlag(values: Values): string {
 }
 
 /**
- * Writes the run's log into `dir` under its download name and returns the file's absolute path. The file
- * is written under a temporary name and renamed when complete, so a failure never leaves half a file
- * where the finished one belongs; an existing file of that name is replaced.
+ * Writes a file into `dir` under `name` through `write` and returns its absolute path. The file is
+ * written under a temporary name and renamed when complete, so a failure never leaves half a file where
+ * the finished one belongs; an existing file of that name is replaced. Owner-only: logs hold people's
+ * names and emails.
  */
-async function writeLogFile(
-  em: EntityManager,
-  runId: string,
-  format: LogFormat,
+async function writeFileInto(
   dir: string,
+  name: string,
+  write: (output: Writable) => Promise<unknown>,
 ): Promise<string> {
-  const info = await runLogInfo(em, runId);
-  if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
-  const name = info.fileName(format);
   const path = join(dir, name);
   const temporary = join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: FileHandle;
   try {
-    // Owner-only: the log holds people's names and emails.
     handle = await open(temporary, 'wx', 0o600);
   } catch (error) {
     throw new UsageError(`--out: cannot write in ${dir}: ${(error as Error).message}`);
@@ -131,7 +139,7 @@ async function writeLogFile(
   // The stream closes the handle, after an fsync (flush), once the file is complete or has failed.
   const output = createWriteStream(temporary, { fd: handle, flush: true });
   try {
-    await exportRunLog({ em, runId, format, output });
+    await write(output);
     if (!output.closed) await once(output, 'close');
     await rename(temporary, path);
   } catch (error) {
@@ -143,6 +151,46 @@ async function writeLogFile(
     throw error;
   }
   return path;
+}
+
+/** Writes the run's log into `dir` under its download name and returns the file's absolute path. */
+async function exportLogInto(
+  em: EntityManager,
+  runId: string,
+  format: LogFormat,
+  dir: string,
+): Promise<string> {
+  const info = await runLogInfo(em, runId);
+  if (info.kind === null) throw new DomainError('CONFLICT', info.unavailableReason);
+  return writeFileInto(dir, info.fileName(format), (output) => exportRunLog({ em, runId, format, output }));
+}
+
+/**
+ * `sync dry-run`: what a run would do now, writing nothing; with `--out`, the result log it would write,
+ * under the download name of a run started now.
+ */
+async function dryRun(db: Database, configurationId: string, values: Values) {
+  const dir = values.out === undefined ? null : outDirFlag(values);
+  if (dir === null && values.format !== undefined) {
+    throw new UsageError('--format applies to the log written with --out DIR: give --out too');
+  }
+  const format: LogFormat = values.format === undefined ? 'csv' : logFormatFlag(values);
+  let result: Awaited<ReturnType<typeof dryRunSync>>;
+  try {
+    result = await dryRunSync(db.orm, configurationId, {
+      secretKey: db.secretKey(),
+      allowList: db.allowList,
+    });
+  } catch (error) {
+    if (error instanceof SourceError) throw new Error(`${error.message}\nWhat to do: ${error.hint}`);
+    throw error;
+  }
+  if (dir === null) return result.report;
+  const name = logFileName(result.startedAt, result.timeZone, format);
+  const log = await writeFileInto(dir, name, (output) =>
+    writeLogFile('result', format, dryRunLogBatches(result.plan), output),
+  );
+  return { ...result.report, log };
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -282,6 +330,25 @@ export const COMMANDS: Record<string, Command> = {
       return waitForRun(db, runId, io);
     },
   },
+  'sync dry-run': {
+    usage: 'sync dry-run CONFIG [--out DIR] [--format csv|xlsx]',
+    summary:
+      'Load, plan and check the threshold as a run of the configuration would now, writing nothing (no run, no users, no log); --out writes the result log it would write (CSV unless --format xlsx)',
+    options: { out: { type: 'string' }, format: { type: 'string' } },
+    positionals: ['CONFIG'],
+    run: (db, values, { CONFIG }) => dryRun(db, CONFIG as string, values),
+  },
+  'sync approve': {
+    usage: 'sync approve RUN --by NAME --reason TEXT',
+    summary:
+      'Approve the plan of a run that ended Above Deactivation Threshold (the newest of its configuration, within 24 hours of its end, once) and queue the run that applies it: it may deactivate only users of that plan',
+    options: { by: { type: 'string' }, reason: { type: 'string' } },
+    positionals: ['RUN'],
+    run: (db, values, { RUN }) => {
+      const input = { by: requiredFlag(values, 'by'), reason: requiredFlag(values, 'reason') };
+      return withBoss(db, (boss) => approveBlockedRun(db.orm, boss, RUN as string, input));
+    },
+  },
   'sync cancel': {
     usage: 'sync cancel RUN',
     summary: 'Cancel a queued or running run',
@@ -315,7 +382,7 @@ export const COMMANDS: Record<string, Command> = {
     run: async (db, values, { RUN }) => {
       const format = logFormatFlag(values);
       const dir = outDirFlag(values);
-      return { path: await writeLogFile(db.orm.em.fork(), RUN as string, format, dir) };
+      return { path: await exportLogInto(db.orm.em.fork(), RUN as string, format, dir) };
     },
   },
   'users list': {

@@ -95,7 +95,7 @@ export async function insertApproval(
   blockedRunId: string,
   approval: { by: string; reason: string; validHours: number },
 ): Promise<{ id: string; approvedAt: Date; expiresAt: Date } | undefined> {
-  const [row] = await sql<{ id: string; approved_at: Date; expires_at: Date }>(
+  const [row] = await sql<{ id: string; approved_at: Date | string; expires_at: Date | string }>(
     trx,
     `insert into sync_run_approval (id, blocked_run_id, approved_by, reason, approved_at, expires_at)
      values (gen_random_uuid(), ?, ?, ?, now(), now() + make_interval(hours => ?))

@@ -175,10 +175,11 @@ export async function approveBlockedRun(
       status: RunStatus;
       configuration_id: string;
       organisation_id: string;
-      finished_at: Date | null;
+      finished_at: Date | string | null;
       recent: boolean;
       blocked: number;
       newest_blocked: string;
+      approved: boolean;
     }>(
       trx,
       `select r.status, r.configuration_id, r.organisation_id, r.finished_at,
@@ -186,7 +187,8 @@ export async function approveBlockedRun(
          (select count(*)::int from sync_run_blocked_user b where b.run_id = r.id) as blocked,
          (select n.id from sync_run n where n.configuration_id = r.configuration_id
             and n.status = 'above_deactivation_threshold'
-          order by n.finished_at desc nulls last, n.queued_at desc, n.id desc limit 1) as newest_blocked
+          order by n.finished_at desc nulls last, n.queued_at desc, n.id desc limit 1) as newest_blocked,
+         exists (select 1 from sync_run_approval a where a.blocked_run_id = r.id) as approved
        from sync_run r where r.id = ? for update of r`,
       [APPROVAL_WINDOW_HOURS, runId],
     );
@@ -197,6 +199,7 @@ export async function approveBlockedRun(
         `Run ${runId} is ${RUN_STATUS_INFO[run.status].label}: only a run that ended Above Deactivation Threshold can be approved`,
       );
     }
+    if (run.approved) throw await alreadyApproved(trx, runId);
     if (run.newest_blocked !== runId) {
       throw new DomainError(
         'CONFLICT',
@@ -206,7 +209,7 @@ export async function approveBlockedRun(
     if (!run.recent) {
       throw new DomainError(
         'CONFLICT',
-        `Run ${runId} ended more than ${APPROVAL_WINDOW_HOURS} hours ago (${run.finished_at?.toISOString() ?? 'unknown'}): the source may have changed since. Run the sync again and approve the new run if it is blocked again`,
+        `Run ${runId} ended more than ${APPROVAL_WINDOW_HOURS} hours ago (${run.finished_at === null ? 'unknown' : new Date(run.finished_at).toISOString()}): the source may have changed since. Run the sync again and approve the new run if it is blocked again`,
       );
     }
     if (run.blocked === 0) {
@@ -216,17 +219,7 @@ export async function approveBlockedRun(
       );
     }
     const approval = await insertApproval(trx, runId, { by, reason, validHours: APPROVAL_VALID_HOURS });
-    if (!approval) {
-      const [existing] = await sql<{ approved_by: string; approved_at: Date }>(
-        trx,
-        'select approved_by, approved_at from sync_run_approval where blocked_run_id = ?',
-        [runId],
-      );
-      throw new DomainError(
-        'CONFLICT',
-        `Run ${runId} was already approved${existing ? ` by ${existing.approved_by} at ${new Date(existing.approved_at).toISOString()}` : ''}: a run is approved once`,
-      );
-    }
+    if (!approval) throw await alreadyApproved(trx, runId);
     // Not a status move: a queued run (the one the configuration may already have) is given the approval.
     const [queued] = await sql<{ id: string; created: boolean }>(
       trx,
@@ -251,6 +244,17 @@ export async function approveBlockedRun(
       created: queued.created,
     };
   });
+}
+
+/** The refusal of a second approval of a run, naming the first. */
+async function alreadyApproved(trx: Knex.Transaction, runId: string): Promise<DomainError> {
+  const [existing] = await sql<{ approved_by: string; approved_at: Date | string }>(
+    trx,
+    'select approved_by, approved_at from sync_run_approval where blocked_run_id = ?',
+    [runId],
+  );
+  const by = existing ? ` by ${existing.approved_by} at ${new Date(existing.approved_at).toISOString()}` : '';
+  return new DomainError('CONFLICT', `Run ${runId} was already approved${by}: a run is approved once`);
 }
 
 export type CancelOutcome = 'cancelled' | 'cancel_requested';
