@@ -10,20 +10,17 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import {
-  createConfiguration,
-  createOrm,
-  generateSecretKey,
-  migrate,
-  type Orm,
-  parseSecretKey,
-} from '@provisioning/db';
+import { createOrm, generateSecretKey, migrate, type Orm, parseSecretKey } from '@provisioning/db';
 import { createTestDatabase } from '@provisioning/db/testing';
 import { generateHrRows, HR_COLUMNS, type HrRow, writeHrCsv, writeHrXlsx } from '@provisioning/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { runSync } from '../src/engine/run-sync.ts';
-import { createTestOrganisation, queueRunRow } from '../src/engine/sync-fixture.test-support.ts';
+import {
+  createTestOrganisation,
+  createUnfetchedConfiguration,
+  queueRunRow,
+} from '../src/engine/sync-fixture.test-support.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
 
 const SIZES = [100_000, 200_000];
@@ -85,30 +82,11 @@ async function setup(
   const orm = await createOrm({ databaseUrl: url });
   await migrate(orm);
   const organisationId = await createTestOrganisation(orm, `Bench ${label}`);
-  const configuration = await createConfiguration(
-    orm.em.fork(),
-    organisationId,
-    {
-      name: 'HR export',
-      connector: 'sftp',
-      settings: {
-        host: 'sftp.example.com',
-        username: 'bench',
-        password: 'bench-password',
-        hostFingerprint: `SHA256:${'A'.repeat(43)}`,
-        path: '/outbound/employees.csv',
-      },
-      mapping: {},
-      schedule: null,
-      scheduleTimeZone: null,
-      // The delta deactivates 2.5%: well inside the default threshold.
-      thresholdCount: 1_000_000,
-      thresholdPercent: 20,
-      enabled: true,
-    },
-    secretKey,
-  );
-  return { orm, organisationId, configurationId: configuration.id };
+  // The delta deactivates 2.5%: well inside the default threshold.
+  const configurationId = await createUnfetchedConfiguration(orm, organisationId, secretKey, {
+    thresholdCount: 1_000_000,
+  });
+  return { orm, organisationId, configurationId };
 }
 
 /**
