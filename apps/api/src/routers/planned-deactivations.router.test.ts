@@ -3,22 +3,19 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiHarness,
+  callerAs as callerAsIn,
   createApiHarness,
-  PASSWORD,
   seedConfiguration,
   seedOrganisation,
   seedRun,
   type TestOrganisation,
 } from '../api-harness.test-support.ts';
-import { loadSession } from '../http/session.ts';
-import { LoginRateLimiter } from '../login-rate-limit.ts';
 import { RunChangeFeed } from '../run-change-feed.ts';
-import type { Context } from '../trpc/context.ts';
 import { appRouter } from '../trpc/router.ts';
 import { createCallerFactory } from '../trpc/trpc.ts';
 
 const silent = pino({ level: 'silent' });
-const createCaller = createCallerFactory(appRouter);
+const _createCaller = createCallerFactory(appRouter);
 
 let harness: ApiHarness;
 let acme: TestOrganisation;
@@ -28,25 +25,8 @@ let blockedRun: string;
 let approvedRun: string;
 let userIds: string[];
 
-async function callerAs(email: string) {
-  let token: string | undefined;
-  const context = (session: Context['session']): Context => ({
-    orm: harness.appOrm,
-    loginLimiter: new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
-    changeFeed: feed,
-    liveAccessCheckIntervalMs: 1000,
-    em: harness.appOrm.em.fork(),
-    logger: silent,
-    requestId: 'test',
-    session,
-    clientAddress: '127.0.0.1',
-    userAgent: null,
-    cookies: { setSession: (given) => (token = given), clearSession: () => {} },
-    setRetryAfter: () => {},
-  });
-  await createCaller(context(null)).auth.signIn({ email, password: PASSWORD });
-  return createCaller(context(await loadSession(harness.appOrm.em.fork(), token)));
-}
+const callerAs = (email: string) =>
+  callerAsIn({ orm: harness.appOrm, changeFeed: feed, liveAccessCheckIntervalMs: 1000 }, email);
 
 /** Directory users of an organisation, named after their number; returns their IDs in number order. */
 async function seedUsers(
