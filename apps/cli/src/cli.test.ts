@@ -816,6 +816,8 @@ describe('the support CLI against a migrated database', () => {
         },
         errorSummary: '6 rows have warnings',
         threshold: null,
+        approval: null,
+        triggerApproval: null,
       });
     });
 
@@ -859,6 +861,8 @@ describe('the support CLI against a migrated database', () => {
         },
         errorSummary: null,
         threshold: null,
+        approval: null,
+        triggerApproval: null,
       });
       expect(output(await cli(env, 'runs', 'show', older))).toStrictEqual(list[1]);
     });
