@@ -198,7 +198,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
       }
       if (result.outcome === 'approval_lapsed' && approval) {
         // Used or expired since it was read: check the same plan against it as it is now.
-        Object.assign(approval, await approvalOf(em, approval.id));
+        Object.assign(approval, (await approvalOf(em, approval.id)) ?? { usable: false });
         continue;
       }
       // Another configuration's run took an email meanwhile: plan again against the directory as it is now.
