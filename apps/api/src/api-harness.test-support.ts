@@ -2,9 +2,14 @@ import { API_DATABASE_ROLE, createOrm, type Orm } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
+import type { SessionInfo } from './http/app-env.ts';
 import type { DownloadSlots } from './http/download-slots.ts';
+import { loadSession } from './http/session.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import type { RunChangeFeed } from './run-change-feed.ts';
+import type { Context } from './trpc/context.ts';
+import { appRouter } from './trpc/router.ts';
+import { createCallerFactory } from './trpc/trpc.ts';
 
 // The seeders, under the names these tests use.
 export * from '@provisioning/db/testing';
@@ -128,6 +133,48 @@ export function apiClient(
       };
     },
   };
+}
+
+/** What a `createCaller` context is built on: the API's ORM and its live feed. */
+export interface CallerSetup {
+  orm: Orm;
+  changeFeed: RunChangeFeed;
+  liveAccessCheckIntervalMs: number;
+}
+
+const createCaller = createCallerFactory(appRouter);
+
+/** The context a request would get, without HTTP: tRPC's inner context for `createCaller`. */
+export function innerContext(
+  setup: CallerSetup,
+  session: SessionInfo | null,
+  onSession: (token: string) => void = () => {},
+): Context {
+  return {
+    orm: setup.orm,
+    loginLimiter: new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
+    changeFeed: setup.changeFeed,
+    liveAccessCheckIntervalMs: setup.liveAccessCheckIntervalMs,
+    em: setup.orm.em.fork(),
+    logger: silent,
+    requestId: 'test',
+    session,
+    clientAddress: '127.0.0.1',
+    userAgent: null,
+    cookies: { setSession: onSession, clearSession: () => {} },
+    setRetryAfter: () => {},
+  };
+}
+
+/** A caller signed in as `email`, through the sign-in procedure itself. */
+export async function callerAs(setup: CallerSetup, email: string, signal?: AbortSignal) {
+  let token: string | undefined;
+  await createCaller(innerContext(setup, null, (given) => (token = given))).auth.signIn({
+    email,
+    password: SEED_PASSWORD,
+  });
+  const session = await loadSession(setup.orm.em.fork(), token);
+  return createCaller(innerContext(setup, session), signal ? { signal } : {});
 }
 
 export interface TrpcBody {

@@ -819,6 +819,8 @@ describe('the support CLI against a migrated database', () => {
         errorSummary: '6 rows have warnings',
         threshold: null,
         notification: null,
+        approval: null,
+        triggerApproval: null,
       });
     });
 
@@ -863,6 +865,8 @@ describe('the support CLI against a migrated database', () => {
         errorSummary: null,
         threshold: null,
         notification: null,
+        approval: null,
+        triggerApproval: null,
       });
       expect(output(await cli(env, 'runs', 'show', older))).toStrictEqual(list[1]);
     });

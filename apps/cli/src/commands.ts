@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  approveBlockedRun,
   configurationView,
   createAccount,
   createBoss,
@@ -39,7 +40,18 @@ import {
   SyncConfigurationInputSchema,
 } from '@provisioning/shared';
 import { connectWorkspace } from '@provisioning/slack';
-import { connectorHosts, hostWarning, LogDirectoryError, writeRunLogFile } from '@provisioning/sync';
+import {
+  connectorHosts,
+  dryRunLogBatches,
+  dryRunSync,
+  hostWarning,
+  LogDirectoryError,
+  logFileName,
+  SourceError,
+  writeFileInto,
+  writeLogFile,
+  writeRunLogFile,
+} from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
   numberFlag,
@@ -108,19 +120,44 @@ function outDirFlag(values: Values): string {
   return dir;
 }
 
-/** Writes the run's log into `dir` under its download name; `--out` is named in a directory's error. */
-async function writeLogFile(
-  em: EntityManager,
-  runId: string,
-  format: LogFormat,
-  dir: string,
-): Promise<string> {
+/** `write` into `dir` (see writeFileInto); a directory it cannot write in is a bad `--out`. */
+async function writeOut<T>(write: () => Promise<T>): Promise<T> {
   try {
-    return (await writeRunLogFile({ em, runId, format, dir })).path;
+    return await write();
   } catch (error) {
     if (error instanceof LogDirectoryError) throw new UsageError(`--out: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * `sync dry-run`: what a run would do now, writing nothing; with `--out`, the result log it would write,
+ * under the download name of a run started now.
+ */
+async function dryRun(db: Database, configurationId: string, values: Values) {
+  const dir = values.out === undefined ? null : outDirFlag(values);
+  if (dir === null && values.format !== undefined) {
+    throw new UsageError('--format applies to the log written with --out DIR: give --out too');
+  }
+  const format: LogFormat = values.format === undefined ? 'csv' : logFormatFlag(values);
+  let result: Awaited<ReturnType<typeof dryRunSync>>;
+  try {
+    result = await dryRunSync(db.orm, configurationId, {
+      secretKey: db.secretKey(),
+      allowList: db.allowList,
+    });
+  } catch (error) {
+    if (error instanceof SourceError) throw new Error(`${error.message}\nWhat to do: ${error.hint}`);
+    throw error;
+  }
+  if (dir === null) return result.report;
+  const name = logFileName(result.startedAt, result.timeZone, format);
+  const log = await writeOut(() =>
+    writeFileInto(dir, name, (output) =>
+      writeLogFile('result', format, dryRunLogBatches(result.plan), output),
+    ),
+  );
+  return { ...result.report, log };
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -262,6 +299,25 @@ export const COMMANDS: Record<string, Command> = {
       return waitForRun(db, runId, io);
     },
   },
+  'sync dry-run': {
+    usage: 'sync dry-run CONFIG [--out DIR] [--format csv|xlsx]',
+    summary:
+      'Load, plan and check the threshold as a run of the configuration would now, writing nothing (no run, no users, no log); --out writes the result log it would write (CSV unless --format xlsx)',
+    options: { out: { type: 'string' }, format: { type: 'string' } },
+    positionals: ['CONFIG'],
+    run: (db, values, { CONFIG }) => dryRun(db, CONFIG as string, values),
+  },
+  'sync approve': {
+    usage: 'sync approve RUN --by NAME --reason TEXT',
+    summary:
+      'Approve the plan of a run that ended Above Deactivation Threshold (the newest of its configuration, within 24 hours of its end, once) and queue the run that applies it: it may deactivate only users of that plan',
+    options: { by: { type: 'string' }, reason: { type: 'string' } },
+    positionals: ['RUN'],
+    run: (db, values, { RUN }) => {
+      const input = { by: requiredFlag(values, 'by'), reason: requiredFlag(values, 'reason') };
+      return withBoss(db, (boss) => approveBlockedRun(db.orm, boss, RUN as string, input));
+    },
+  },
   'sync cancel': {
     usage: 'sync cancel RUN',
     summary: 'Cancel a queued or running run',
@@ -295,7 +351,10 @@ export const COMMANDS: Record<string, Command> = {
     run: async (db, values, { RUN }) => {
       const format = logFormatFlag(values);
       const dir = outDirFlag(values);
-      return { path: await writeLogFile(db.orm.em.fork(), RUN as string, format, dir) };
+      const em = db.orm.em.fork();
+      return {
+        path: (await writeOut(() => writeRunLogFile({ em, runId: RUN as string, format, dir }))).path,
+      };
     },
   },
   'slack connect': {

@@ -18,6 +18,7 @@ export * from './repositories/sign-in-attempt.repository.ts';
 export * from './repositories/slack.repository.ts';
 export * from './repositories/sync-configuration.repository.ts';
 export * from './repositories/sync-run.repository.ts';
+export * from './repositories/sync-run-approval.repository.ts';
 export * from './repositories/sync-run-lifecycle.repository.ts';
 export * from './secret-box.ts';
 export * from './seed-demo.ts';

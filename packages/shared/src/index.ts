@@ -11,6 +11,7 @@ export * from './metrics-access.ts';
 export * from './organisation.ts';
 export * from './permissions.ts';
 export * from './roles.ts';
+export * from './run-approval.ts';
 export * from './run-list.ts';
 export * from './run-status.ts';
 export * from './slack.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONNECTORS, type Connector } from './connectors.ts';
+import type { RunApproval } from './run-approval.ts';
 import {
   RUN_STATUSES,
   type RunCounts,
@@ -155,6 +156,10 @@ export interface RunDetails extends RunListRow {
   } | null;
   /** The run's Slack notification; null before the run finished (or when it finished before Slack existed). */
   notification: RunNotification | null;
+  /** Above Deactivation Threshold only: support's approval of this run's plan, once given. */
+  approval: RunApproval | null;
+  /** Trigger `approval` only: the approval that queued this run, and under which it ran. */
+  triggerApproval: RunApproval | null;
 }
 
 export const LOG_FORMATS = ['csv', 'xlsx'] as const;

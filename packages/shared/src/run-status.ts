@@ -106,7 +106,8 @@ export function statusesBefore(to: RunStatus): RunStatus[] {
   return RUN_STATUSES.filter((from) => RUN_TRANSITIONS[from].includes(to));
 }
 
-export const RUN_TRIGGERS = ['schedule', 'manual'] as const;
+/** How a run came to be queued: its schedule, support by hand, or support's approval of a blocked run. */
+export const RUN_TRIGGERS = ['schedule', 'manual', 'approval'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 export const RUN_COUNT_KEYS = [

@@ -4,6 +4,7 @@ export { removeLeftoverDownloads } from './connectors/sftp.connector.ts';
 export * from './connectors/source.ts';
 export * from './engine/apply.ts';
 export * from './engine/columns.ts';
+export * from './engine/dry-run.ts';
 export * from './engine/normalise.ts';
 export * from './engine/plan.ts';
 export * from './engine/run-sync.ts';

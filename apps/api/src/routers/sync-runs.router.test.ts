@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ApiHarness,
   apiClient,
+  callerAs as callerAsIn,
   createApiHarness,
   PASSWORD,
   seedConfiguration,
@@ -17,13 +18,7 @@ import {
   type TestOrganisation,
 } from '../api-harness.test-support.ts';
 import { createApp } from '../app.ts';
-import type { SessionInfo } from '../http/app-env.ts';
-import { loadSession } from '../http/session.ts';
-import { LoginRateLimiter } from '../login-rate-limit.ts';
 import { RunChangeFeed } from '../run-change-feed.ts';
-import type { Context } from '../trpc/context.ts';
-import { appRouter } from '../trpc/router.ts';
-import { createCallerFactory } from '../trpc/trpc.ts';
 
 const silent = pino({ level: 'silent' });
 
@@ -74,36 +69,12 @@ async function sessionCookie(email: string, url = baseUrl): Promise<string> {
   return response.headers.get('set-cookie')!.split(';')[0]!;
 }
 
-const createCaller = createCallerFactory(appRouter);
-
-/** The context a request would get, without HTTP: tRPC's inner context for `createCaller`. */
-function innerContext(session: SessionInfo | null, onSession: (token: string) => void = () => {}): Context {
-  return {
-    orm: harness.appOrm,
-    loginLimiter: new LoginRateLimiter({ maxFailuresPerAccount: 1000, maxFailuresPerAddress: 1000 }),
-    changeFeed: feed,
-    liveAccessCheckIntervalMs: ACCESS_CHECK_INTERVAL_MS,
-    em: harness.appOrm.em.fork(),
-    logger: silent,
-    requestId: 'test',
-    session,
-    clientAddress: '127.0.0.1',
-    userAgent: null,
-    cookies: { setSession: onSession, clearSession: () => {} },
-    setRetryAfter: () => {},
-  };
-}
-
-/** A caller signed in as `email`, through the sign-in procedure itself. */
-async function callerAs(email: string, signal: AbortSignal) {
-  let token: string | undefined;
-  await createCaller(innerContext(null, (given) => (token = given))).auth.signIn({
+const callerAs = (email: string, signal: AbortSignal) =>
+  callerAsIn(
+    { orm: harness.appOrm, changeFeed: feed, liveAccessCheckIntervalMs: ACCESS_CHECK_INTERVAL_MS },
     email,
-    password: PASSWORD,
-  });
-  const session = await loadSession(harness.appOrm.em.fork(), token);
-  return createCaller(innerContext(session), { signal });
-}
+    signal,
+  );
 
 /** Reads a `runs.changes` subscription in the background; `next(predicate)` waits for a matching event. */
 function collectEvents(subscription: AsyncIterable<unknown>) {

@@ -1,5 +1,6 @@
-import { getRunDetails, listRuns, runChangesSince } from '@provisioning/db';
+import { getRunDetails, listPlannedDeactivations, listRuns, runChangesSince } from '@provisioning/db';
 import {
+  PlannedDeactivationsInputSchema,
   type RunChangeEvent,
   RunChangesInputSchema,
   RunIdInputSchema,
@@ -20,6 +21,14 @@ export const syncRunsRouter = router({
   get: viewProcedure
     .input(RunIdInputSchema)
     .query(({ ctx, input }) => getRunDetails(ctx.em, ctx.session.organisation.id, input.runId)),
+
+  /**
+   * A page of the users a run blocked by the deactivation threshold would have deactivated, for the
+   * administrator to check before calling support; not a log download (a blocked run has none).
+   */
+  plannedDeactivations: viewProcedure
+    .input(PlannedDeactivationsInputSchema)
+    .query(({ ctx, input }) => listPlannedDeactivations(ctx.em, ctx.session.organisation.id, input)),
 
   /**
    * Pushes each run of the organisation as it changes (server-sent events). Every event's ID is a resume

@@ -11,6 +11,7 @@ import * as Dialog from '@radix-ui/react-dialog';
 import { useQuery } from '@tanstack/react-query';
 import { accessDenialOf, errorCode, errorMessage, type RouterOutputs, useTRPC } from '../api/trpc.ts';
 import { ConnectorLabel } from './connector-icon.tsx';
+import { ApprovalNote, PlannedDeactivations } from './planned-deactivations.tsx';
 import { RunDuration } from './run-progress.tsx';
 import { SlackNotification } from './slack-notification.tsx';
 import { useNow } from './use-now.ts';
@@ -26,7 +27,11 @@ const COUNT_LABELS: Record<RunCountKey, string> = {
   errors: 'Errors',
 };
 
-const TRIGGER_LABELS = { schedule: 'On schedule', manual: 'Started by hand' } as const;
+const TRIGGER_LABELS = {
+  schedule: 'On schedule',
+  manual: 'Started by hand',
+  approval: 'Approved by support',
+} as const;
 
 /**
  * One run in a drawer over the list (the URL's `?run=`): counts by action, the error summary of a failed
@@ -130,7 +135,10 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
           )}
         </dd>
         <dt>Trigger</dt>
-        <dd>{TRIGGER_LABELS[run.trigger]}</dd>
+        <dd data-testid="trigger">
+          {TRIGGER_LABELS[run.trigger]}
+          {run.triggerApproval && <span className="muted"> ({run.triggerApproval.reason})</span>}
+        </dd>
         <dt>Rows read</dt>
         <dd>{formatCount(run.progress.read)}</dd>
       </dl>
@@ -144,6 +152,12 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
         </section>
       )}
       {run.threshold && <ThresholdFigures threshold={run.threshold} />}
+      {run.status === 'above_deactivation_threshold' && (
+        <>
+          <ApprovalNote approval={run.approval} timeZone={timeZone} />
+          <PlannedDeactivations runId={run.id} planned={run.threshold?.plannedDeactivations ?? 0} />
+        </>
+      )}
       {run.status !== 'data_load_failed' && run.errorSummary && (
         <section className="notice" aria-labelledby="note-heading">
           <h3 id="note-heading" className="notice-title">

@@ -13,6 +13,8 @@ import {
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 import { SyncLogChunk } from './sync-log-chunk.entity.ts';
 import { SyncRun } from './sync-run.entity.ts';
+import { SyncRunApproval } from './sync-run-approval.entity.ts';
+import { SyncRunBlockedUser } from './sync-run-blocked-user.entity.ts';
 
 export type { ThresholdDetails } from './sync-run.entity.ts';
 export {
@@ -29,6 +31,8 @@ export {
   SyncConfiguration,
   SyncLogChunk,
   SyncRun,
+  SyncRunApproval,
+  SyncRunBlockedUser,
 };
 
 export const ENTITIES = [
@@ -45,4 +49,6 @@ export const ENTITIES = [
   SlackAccountLink,
   SlackLinkCode,
   SlackRequest,
+  SyncRunApproval,
+  SyncRunBlockedUser,
 ];

@@ -12,6 +12,11 @@ export interface ThresholdDetails {
   thresholdPercent: number;
   /** The first would-be deactivations (external ID / email), capped, for support. */
   sample: { externalId: string | null; email: string }[];
+  /**
+   * SHA-256 (hex) of the would-be deactivated user IDs, sorted and joined by line feeds: names the exact
+   * plan support approves. Every ID is in sync_run_blocked_user. Absent on runs blocked before approvals.
+   */
+  planDigest?: string;
 }
 
 /** One sync of one configuration: the run ledger that the admin page lists. */
@@ -53,6 +58,12 @@ export const SyncRun = defineEntity({
     cancelRequestedAt: p.datetime().nullable(),
     /** The transaction that last changed the run (set by a trigger): the live feed's resume point. */
     changeXid: p.bigint().nullable(),
+    /**
+     * Trigger `approval` only: the sync_run_approval it runs under. A plain column (that table refers to
+     * its runs, so a relation here would make the two entities refer to each other); deleting the
+     * approval clears it (a statement-level trigger, see the support_approval migration).
+     */
+    approvalId: p.uuid().nullable(),
   },
   indexes: [
     { name: 'sync_run_organisation_queued_at_index', properties: ['organisation', 'queuedAt', 'id'] },
@@ -81,6 +92,11 @@ export const SyncRun = defineEntity({
       name: 'sync_run_one_in_progress_per_configuration',
       expression:
         'create unique index "sync_run_one_in_progress_per_configuration" on "sync_run" ("configuration_id") where "status" = \'in_progress\'',
+    },
+    {
+      name: 'sync_run_approval_id_index',
+      expression:
+        'create index "sync_run_approval_id_index" on "sync_run" ("approval_id") where "approval_id" is not null',
     },
     {
       name: 'sync_run_unfinished_index',

@@ -8,6 +8,7 @@ import { Migration20261202060000_known_time_zone } from './Migration202612020600
 import { Migration20261202070000_run_connector } from './Migration20261202070000_run_connector.ts';
 import { Migration20261202070212_slack } from './Migration20261202070212_slack.ts';
 import { Migration20261202080000_api_sign_in_functions } from './Migration20261202080000_api_sign_in_functions.ts';
+import { Migration20261202090000_support_approval } from './Migration20261202090000_support_approval.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: 'Migration20261202080000_api_sign_in_functions',
     class: Migration20261202080000_api_sign_in_functions,
   },
+  { name: 'Migration20261202090000_support_approval', class: Migration20261202090000_support_approval },
 ];

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
+  type ApprovalOutcome,
   CONNECTORS,
   type Connector,
   DomainError,
@@ -8,6 +9,7 @@ import {
   RUN_COUNT_KEYS,
   RUN_STATUS_INFO,
   RUN_STATUSES,
+  type RunApproval,
   type RunCountKey,
   type RunCounts,
   type RunDetails,
@@ -287,6 +289,17 @@ export const RUN_COUNT_COLUMNS = {
   errors: 'error_count',
 } as const satisfies Record<RunCountKey, string>;
 
+/** A sync_run_approval row as `to_jsonb` gives it. */
+interface ApprovalJson {
+  blocked_run_id: string;
+  approved_by: string;
+  reason: string;
+  approved_at: string;
+  expires_at: string;
+  used_by_run_id: string | null;
+  outcome: ApprovalOutcome | null;
+}
+
 export type RunDetailRow = RunRow &
   Record<(typeof RUN_COUNT_COLUMNS)[RunCountKey], number> & {
     error_summary: string | null;
@@ -294,7 +307,22 @@ export type RunDetailRow = RunRow &
     notification_state: RunNotificationState | null;
     notification_error: string | null;
     notification_sent_at: Date | string | null;
+    approval: ApprovalJson | null;
+    trigger_approval: ApprovalJson | null;
   };
+
+function approvalOf(row: ApprovalJson | null): RunApproval | null {
+  if (!row) return null;
+  return {
+    blockedRunId: row.blocked_run_id,
+    approvedBy: row.approved_by,
+    reason: row.reason,
+    approvedAt: isoTime(row.approved_at),
+    expiresAt: isoTime(row.expires_at),
+    usedByRunId: row.used_by_run_id,
+    outcome: row.outcome,
+  };
+}
 
 /**
  * The select of RunDetails rows (`r` the run, `c` its configuration): the API's run details and support's
@@ -303,9 +331,12 @@ export type RunDetailRow = RunRow &
 export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
     ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details,
     n.state as notification_state, n.last_error as notification_error,
-    case when n.state = 'sent' then n.updated_at end as notification_sent_at
+    case when n.state = 'sent' then n.updated_at end as notification_sent_at,
+    to_jsonb(a) as approval, to_jsonb(ta) as trigger_approval
   from sync_run r join sync_configuration c on c.id = r.configuration_id
-  left join run_notification n on n.run_id = r.id`;
+    left join run_notification n on n.run_id = r.id
+    left join sync_run_approval a on a.blocked_run_id = r.id
+    left join sync_run_approval ta on ta.id = r.approval_id`;
 
 /** A row of RUN_DETAILS_SELECT as RunDetails. */
 export function runDetailsOf(row: RunDetailRow): RunDetails {
@@ -333,6 +364,8 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
           sentAt: row.notification_sent_at === null ? null : isoTime(row.notification_sent_at),
         }
       : null,
+    approval: approvalOf(row.approval),
+    triggerApproval: approvalOf(row.trigger_approval),
   };
 }
 

@@ -1,9 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
+  APPROVAL_VALID_HOURS,
+  APPROVAL_WINDOW_HOURS,
+  type ApprovalOutcome,
   DomainError,
+  parseInput,
   RUN_COUNT_KEYS,
   RUN_MAX_ATTEMPTS,
   RUN_STATUS_INFO,
+  type RunApprovalInput,
+  RunApprovalInputSchema,
   type RunCounts,
   type RunProgress,
   type RunStatus,
@@ -19,6 +25,12 @@ import { isUniqueViolation, isUuid, type SqlRunner, sql } from './common.ts';
 import { RUN_COUNT_COLUMNS } from './run-list.repository.ts';
 import { getConfiguration } from './sync-configuration.repository.ts';
 import { getRun } from './sync-run.repository.ts';
+import {
+  insertApproval,
+  insertBlockedUsers,
+  markApprovalRefused,
+  markApprovalUsed,
+} from './sync-run-approval.repository.ts';
 
 /**
  * The run ledger's one writer: every change of a run's status, attempt, heartbeat, progress, counts, error
@@ -125,6 +137,127 @@ export async function triggerRun(
   }
 }
 
+export interface ApprovedRun {
+  approvalId: string;
+  blockedRunId: string;
+  approvedBy: string;
+  reason: string;
+  approvedAt: string;
+  /** The approved run must apply the plan before this. */
+  expiresAt: string;
+  /** Users the approved plan deactivates, at most. */
+  plannedDeactivations: number;
+  /** The queued run that applies the approved plan. */
+  runId: string;
+  /** False when the configuration's run already queued became the approved one. */
+  created: boolean;
+}
+
+/**
+ * Support's approval of a run that ended Above Deactivation Threshold, and the run that applies it, in
+ * one transaction: the approval row and a queued run of trigger `approval` under it (or the queued run
+ * the configuration already has, made that run: two queued runs of one configuration cannot exist, and
+ * the next one is what applies). Refused with a reason (CONFLICT) unless the run is the newest blocked
+ * run of its configuration, ended within APPROVAL_WINDOW_HOURS, has its plan stored and was not
+ * approved before.
+ */
+export async function approveBlockedRun(
+  orm: Orm,
+  boss: PgBoss,
+  runId: string,
+  input: RunApprovalInput,
+): Promise<ApprovedRun> {
+  const { by, reason } = parseInput(RunApprovalInputSchema, input, 'Approval');
+  if (!isUuid(runId)) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
+  const knex = orm.em.getConnection().getKnex();
+  return knex.transaction(async (trx) => {
+    // Locked so that two approvals of the run take turns; the unique blocked run settles it anyway.
+    const [run] = await sql<{
+      status: RunStatus;
+      configuration_id: string;
+      organisation_id: string;
+      finished_at: Date | string | null;
+      recent: boolean;
+      blocked: number;
+      newest_blocked: string;
+      approved: boolean;
+    }>(
+      trx,
+      `select r.status, r.configuration_id, r.organisation_id, r.finished_at,
+         coalesce(r.finished_at > now() - make_interval(hours => ?), false) as recent,
+         (select count(*)::int from sync_run_blocked_user b where b.run_id = r.id) as blocked,
+         (select n.id from sync_run n where n.configuration_id = r.configuration_id
+            and n.status = 'above_deactivation_threshold'
+          order by n.finished_at desc nulls last, n.queued_at desc, n.id desc limit 1) as newest_blocked,
+         exists (select 1 from sync_run_approval a where a.blocked_run_id = r.id) as approved
+       from sync_run r where r.id = ? for update of r`,
+      [APPROVAL_WINDOW_HOURS, runId],
+    );
+    if (!run) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
+    if (run.status !== 'above_deactivation_threshold') {
+      throw new DomainError(
+        'CONFLICT',
+        `Run ${runId} is ${RUN_STATUS_INFO[run.status].label}: only a run that ended Above Deactivation Threshold can be approved`,
+      );
+    }
+    if (run.approved) throw await alreadyApproved(trx, runId);
+    if (run.newest_blocked !== runId) {
+      throw new DomainError(
+        'CONFLICT',
+        `A newer run of this configuration, ${run.newest_blocked}, was also blocked: review and approve that one instead`,
+      );
+    }
+    if (!run.recent) {
+      throw new DomainError(
+        'CONFLICT',
+        `Run ${runId} ended more than ${APPROVAL_WINDOW_HOURS} hours ago (${run.finished_at === null ? 'unknown' : new Date(run.finished_at).toISOString()}): the source may have changed since. Run the sync again and approve the new run if it is blocked again`,
+      );
+    }
+    if (run.blocked === 0) {
+      throw new DomainError(
+        'CONFLICT',
+        `Run ${runId} has no stored plan to approve (it was blocked before approvals were recorded): run the sync again and approve the new run if it is blocked again`,
+      );
+    }
+    const approval = await insertApproval(trx, runId, { by, reason, validHours: APPROVAL_VALID_HOURS });
+    if (!approval) throw await alreadyApproved(trx, runId);
+    // Not a status move: a queued run (the one the configuration may already have) is given the approval.
+    const [queued] = await sql<{ id: string; created: boolean }>(
+      trx,
+      `insert into sync_run (id, organisation_id, configuration_id, status, trigger, queued_at, approval_id)
+       values (gen_random_uuid(), ?, ?, 'queued', 'approval', now(), ?)
+       on conflict (configuration_id) where status = 'queued'
+       do update set trigger = 'approval', approval_id = excluded.approval_id
+       returning id, (xmax = 0) as created`,
+      [run.organisation_id, run.configuration_id, approval.id],
+    );
+    if (!queued) throw new Error(`Could not queue the approved run of ${runId}`);
+    if (queued.created) await sendSyncRunJob(boss, { runId: queued.id }, { trx });
+    return {
+      approvalId: approval.id,
+      blockedRunId: runId,
+      approvedBy: by,
+      reason,
+      approvedAt: approval.approvedAt.toISOString(),
+      expiresAt: approval.expiresAt.toISOString(),
+      plannedDeactivations: run.blocked,
+      runId: queued.id,
+      created: queued.created,
+    };
+  });
+}
+
+/** The refusal of a second approval of a run, naming the first. */
+async function alreadyApproved(trx: Knex.Transaction, runId: string): Promise<DomainError> {
+  const [existing] = await sql<{ approved_by: string; approved_at: Date | string }>(
+    trx,
+    'select approved_by, approved_at from sync_run_approval where blocked_run_id = ?',
+    [runId],
+  );
+  const by = existing ? ` by ${existing.approved_by} at ${new Date(existing.approved_at).toISOString()}` : '';
+  return new DomainError('CONFLICT', `Run ${runId} was already approved${by}: a run is approved once`);
+}
+
 export type CancelOutcome = 'cancelled' | 'cancel_requested';
 
 /** Support's cancel: a queued run ends at once; a running one stops at its next checkpoint, before apply. */
@@ -157,6 +290,8 @@ export interface ClaimedRun {
   attempt: number;
   configurationId: string;
   organisationId: string;
+  /** Trigger `approval`: the approval the run runs under. */
+  approvalId: string | null;
 }
 
 /**
@@ -166,12 +301,14 @@ export interface ClaimedRun {
  */
 export async function claimRun(db: SqlRunner, runId: string): Promise<ClaimedRun | 'busy' | 'gone'> {
   if (!isUuid(runId)) return 'gone';
-  let claimed: { attempt: number; configuration_id: string; organisation_id: string } | undefined;
+  let claimed:
+    | { attempt: number; configuration_id: string; organisation_id: string; approval_id: string | null }
+    | undefined;
   try {
     claimed = await transitionRun(db, runId, 'in_progress', {
       set: 'attempt = attempt + 1, started_at = coalesce(started_at, now()), heartbeat_at = now()',
       where: 'cancel_requested_at is null',
-      returning: 'attempt, configuration_id, organisation_id',
+      returning: 'attempt, configuration_id, organisation_id, approval_id',
     });
   } catch (error) {
     if (isUniqueViolation(error, 'sync_run_one_in_progress_per_configuration')) return 'busy';
@@ -186,6 +323,7 @@ export async function claimRun(db: SqlRunner, runId: string): Promise<ClaimedRun
     attempt: claimed.attempt,
     configurationId: claimed.configuration_id,
     organisationId: claimed.organisation_id,
+    approvalId: claimed.approval_id,
   };
 }
 
@@ -258,15 +396,32 @@ export async function lockRunForApply(
   return row.cancel ? 'cancelled' : 'owned';
 }
 
+/** Thrown inside an apply whose approval was used or expired since the run checked it: nothing commits. */
+export class ApprovalLapsed extends Error {
+  constructor() {
+    super('The approval was used or expired before this run could apply it');
+    this.name = 'ApprovalLapsed';
+  }
+}
+
 /**
  * Inside the apply's transaction, after the directory writes: the run's final status, counts and progress
- * (every planned row applied). Fenced on the attempt; false when no row moved.
+ * (every planned row applied), and with `approvalId` the approval marked used by this run (ApprovalLapsed
+ * when it no longer can be). Fenced on the attempt; false when no row moved.
  */
 export async function finishApplied(
   trx: Knex.Transaction,
   run: Pick<ClaimedRun, 'runId' | 'attempt'>,
-  outcome: { status: 'success' | 'needs_attention'; counts: RunCounts; progress: RunProgress },
+  outcome: {
+    status: 'success' | 'needs_attention';
+    counts: RunCounts;
+    progress: RunProgress;
+    approvalId?: string | undefined;
+  },
 ): Promise<boolean> {
+  if (outcome.approvalId !== undefined && !(await markApprovalUsed(trx, outcome.approvalId, run.runId))) {
+    throw new ApprovalLapsed();
+  }
   const row = await transitionRun(trx, run.runId, outcome.status, {
     set: `${DURATION_SET}, ${RUN_COUNT_KEYS.map((key) => `${RUN_COUNT_COLUMNS[key]} = ?`).join(', ')},
       rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now()`,
@@ -283,8 +438,9 @@ export async function finishApplied(
 
 /**
  * Inside a transaction with the run's log: a final status that wrote nothing to the directory (Data Load
- * Failed, Above Deactivation Threshold), with its error summary, threshold details and progress. Fenced on
- * the attempt; false when no row moved (then the log must not be written either).
+ * Failed, Above Deactivation Threshold), with its error summary, threshold details and progress; for a
+ * blocked run, every user it would have deactivated, and the approval it could not use and why. Fenced
+ * on the attempt; false when no row moved (then the log must not be written either).
  */
 export async function finishUnapplied(
   trx: Knex.Transaction,
@@ -293,6 +449,8 @@ export async function finishUnapplied(
     status: 'data_load_failed' | 'above_deactivation_threshold';
     errorSummary: string;
     thresholdDetails?: ThresholdDetails;
+    blockedUserIds?: readonly string[];
+    refusedApproval?: { id: string; outcome: Exclude<ApprovalOutcome, 'applied'> } | undefined;
     errors: number;
     progress: RunProgress;
   },
@@ -308,7 +466,12 @@ export async function finishUnapplied(
     ],
     attempt: run.attempt,
   });
-  return row !== undefined;
+  if (row === undefined) return false;
+  if (outcome.blockedUserIds) await insertBlockedUsers(trx, run.runId, outcome.blockedUserIds);
+  if (outcome.refusedApproval) {
+    await markApprovalRefused(trx, outcome.refusedApproval.id, outcome.refusedApproval.outcome);
+  }
+  return true;
 }
 
 /** Which of `runIds` are in progress. */

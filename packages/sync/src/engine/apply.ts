@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { finishApplied, isUniqueViolation, lockRunForApply, type Orm, sql } from '@provisioning/db';
+import {
+  ApprovalLapsed,
+  finishApplied,
+  isUniqueViolation,
+  lockRunForApply,
+  type Orm,
+  sql,
+} from '@provisioning/db';
 import { DIRECTORY_FIELD_TABLE, fullName } from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
@@ -26,6 +33,8 @@ export interface ApplyInput {
   rowsRead: number;
   /** false: unnest() arrays even where the database takes COPY. */
   copy?: boolean | undefined;
+  /** Support's approval the run applies under: marked used by this apply, named on its deactivations. */
+  approval?: { id: string; approvedBy: string } | undefined;
 }
 
 export type ApplyResult =
@@ -35,7 +44,9 @@ export type ApplyResult =
   /** Another attempt owns the run now (this worker was presumed dead): nothing written. */
   | { outcome: 'lost' }
   /** The directory changed under the plan (an email taken meanwhile): nothing written; plan again. */
-  | { outcome: 'conflict' };
+  | { outcome: 'conflict' }
+  /** The approval was used or expired since the run read it: nothing written; check it again. */
+  | { outcome: 'approval_lapsed' };
 
 /**
  * Writes the plan: users, the run's final status and counts, and its log, in one transaction that holds
@@ -48,6 +59,7 @@ export async function applyPlan(orm: Orm, input: ApplyInput): Promise<ApplyResul
   } catch (error) {
     // Another configuration of the organisation took an email this plan gives a user, after it was planned.
     if (isUniqueViolation(error, 'directory_user_email_ci_unique')) return { outcome: 'conflict' };
+    if (error instanceof ApprovalLapsed) return { outcome: 'approval_lapsed' };
     throw error;
   }
 }
@@ -78,7 +90,7 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
       actions.flatMap((a) => (a.action === 'deactivate' ? [a.userId] : [])),
     );
     // Log lines are made as the database takes them: 200k of them at once would hold another copy of the run.
-    await insertLog(trx, input.runId, logEntries(actions), { copy: input.copy });
+    await insertLog(trx, input.runId, logEntries(actions, input.approval?.approvedBy), { copy: input.copy });
 
     const counts = input.plan.counts;
     const status = counts.warnings > 0 ? 'needs_attention' : 'success';
@@ -86,6 +98,7 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
       status,
       counts: { ...counts, errors: 0 },
       progress: { read: input.rowsRead, planned: actions.length, applied: actions.length },
+      approvalId: input.approval?.id,
     });
     return { outcome: 'applied', status };
   });
@@ -211,12 +224,15 @@ function warningText(warnings: RowWarning[]): string | null {
   return warnings.length === 0 ? null : warnings.map((w) => w.message).join('; ');
 }
 
-function* logEntries(actions: Iterable<PlannedAction>): Generator<LogEntry> {
-  for (const action of actions) yield logEntry(action);
+export function* logEntries(actions: Iterable<PlannedAction>, approvedBy?: string): Generator<LogEntry> {
+  for (const action of actions) yield logEntry(action, approvedBy);
 }
 
-/** One result-log line per source row and per deactivation. */
-export function logEntry(action: PlannedAction): LogEntry {
+/**
+ * One result-log line per source row and per deactivation; `approvedBy`: the run applies a plan support
+ * approved, and its deactivations say who approved them.
+ */
+export function logEntry(action: PlannedAction, approvedBy?: string): LogEntry {
   if (action.action === 'deactivate') {
     return {
       rowNumber: null,
@@ -226,7 +242,10 @@ export function logEntry(action: PlannedAction): LogEntry {
       action: 'deactivate',
       outcome: 'applied',
       changes: { status: { before: 'active', after: 'deactivated' } },
-      message: 'Not in the source any more: deactivated',
+      message:
+        approvedBy === undefined
+          ? 'Not in the source any more: deactivated'
+          : `Not in the source any more: deactivated (above the threshold, approved by ${approvedBy})`,
     };
   }
   if (action.action === 'skip') {

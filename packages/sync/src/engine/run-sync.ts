@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import {
+  blockedUserIds,
   type ClaimedRun,
   claimRun,
   configurationNamesOf,
+  type EntityManager,
   finishCancelled,
   finishUnapplied,
+  getApproval,
   getConfiguration,
   heartbeat,
   type Orm,
@@ -40,7 +44,7 @@ import {
   SignedUser,
   signatureSql,
 } from './signature.ts';
-import { checkThreshold } from './threshold.ts';
+import { checkApproval, checkThreshold, type ThresholdExceeded } from './threshold.ts';
 import type { DirectoryRecord, ExistingUser, Plan } from './types.ts';
 
 export interface RunSyncOptions {
@@ -139,88 +143,69 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
         moved = true;
       },
     });
-    const normaliser = (() => {
-      try {
-        return createNormaliser(
-          resolveColumns(source.headers, configuration.mapping, source.defaultColumns),
-          {
-            text: source.textBudget ?? new TextBudget(DEFAULT_MAX_TEXT_BYTES, source.origin),
-          },
-        );
-      } catch (error) {
-        void source.close();
-        throw error;
-      }
-    })();
-    try {
-      let nextCheckpoint = CHECKPOINT_ROWS;
-      for await (const batch of source.batches) {
-        for (const record of batch) normaliser.add(record);
-        progress.read += batch.length;
+    let nextCheckpoint = CHECKPOINT_ROWS;
+    const planned = await planFromSource(options.orm, configuration, source, {
+      onRows: async (read) => {
+        progress.read = read;
         moved = true;
-        if (progress.read >= nextCheckpoint) {
-          nextCheckpoint = progress.read + CHECKPOINT_ROWS;
+        if (read >= nextCheckpoint) {
+          nextCheckpoint = read + CHECKPOINT_ROWS;
           await checkpoint();
         }
-      }
-    } finally {
-      await source.close();
-    }
-    if (progress.read === 0) {
-      throw new SourceError('NoDataRows', `${source.origin} has a header row but no data rows`, {
-        hint: 'Check that the export that writes the file ran completely; nothing was changed.',
-      });
-    }
-    await options.onPhase?.('loaded');
-    await checkpoint();
-
-    const compared = comparedFields(normaliser.presentFields);
-    let existing = await loadDirectory(options.orm, claimed.organisationId, compared);
-    // Built only when a manager is not in the file itself: most files name every manager they refer to.
-    let directoryEmails: Set<string> | undefined;
-    const rows = normaliser.finish((email) => {
-      directoryEmails ??= new Set(existing.map((user) => user.email.toLowerCase()));
-      return directoryEmails.has(email);
+      },
+      onLoaded: async () => {
+        await options.onPhase?.('loaded');
+        await checkpoint();
+      },
     });
-    const configurationNames = await configurationNamesOf(em, claimed.organisationId);
+    const approval = claimed.approvalId ? await approvalOf(em, claimed.approvalId) : undefined;
+    let plan = planned.plan;
     for (let round = 1; ; round++) {
-      const plan = planSync({
-        configurationId: configuration.id,
-        rows,
-        existing,
-        presentFields: normaliser.presentFields,
-        configurationNames,
-      });
       progress.planned = plan.actions.length;
       await options.onPhase?.('planned');
       await checkpoint();
 
-      const blocked = checkThreshold(plan, {
+      const exceeded = checkThreshold(plan, {
         thresholdCount: configuration.thresholdCount,
         thresholdPercent: configuration.thresholdPercent,
       });
-      if (blocked) {
-        return { status: await finishAboveThreshold(options.orm, claimed, plan, blocked, progress) };
+      const approved = exceeded && approval ? checkApproval(plan, exceeded, approval) : undefined;
+      if (exceeded && !approved?.pass) {
+        const refused = approved && !approved.pass ? approved : undefined;
+        return {
+          status: await finishAboveThreshold(options.orm, claimed, plan, exceeded, progress, {
+            message: refused?.message ?? exceeded.message,
+            refusedApproval: refused && approval ? { id: approval.id, outcome: refused.outcome } : undefined,
+          }),
+        };
       }
 
       await options.onPhase?.('applying');
+      // The approval is marked used by the apply that commits under it; within the limits, by any apply.
+      const underApproval = approval?.usable ? approval : undefined;
       const result = await applyPlan(options.orm, {
         runId: claimed.runId,
         attempt: claimed.attempt,
         organisationId: claimed.organisationId,
         configurationId: configuration.id,
         plan,
-        rowsRead: progress.read,
+        rowsRead: planned.rowsRead,
         copy: options.copy,
+        approval: underApproval && { id: underApproval.id, approvedBy: underApproval.approvedBy },
       });
       if (result.outcome === 'lost') return { status: 'not_run', reason: 'another attempt owns this run' };
       if (result.outcome === 'cancelled') throw new Cancelled('cancel requested');
       if (result.outcome === 'applied') return { status: result.status };
-      // Another configuration's run took an email meanwhile: plan again against the directory as it is now.
       if (round >= MAX_PLAN_ROUNDS) {
         throw new Error(`The directory kept changing under this run's plan (${round} attempts)`);
       }
-      existing = await loadDirectory(options.orm, claimed.organisationId, compared);
+      if (result.outcome === 'approval_lapsed' && approval) {
+        // Used or expired since it was read: check the same plan against it as it is now.
+        Object.assign(approval, (await approvalOf(em, approval.id)) ?? { usable: false });
+        continue;
+      }
+      // Another configuration's run took an email meanwhile: plan again against the directory as it is now.
+      plan = await planned.replan();
     }
   } catch (thrown) {
     // Once the run was told to stop, whatever the interrupted work threw is a consequence of that.
@@ -240,6 +225,94 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     clearInterval(timer);
     options.signal?.removeEventListener('abort', stop);
   }
+}
+
+export interface PlanHooks {
+  /** After each batch of source rows, with the rows read so far; what it throws stops the plan. */
+  onRows?: (read: number) => Promise<void> | void;
+  /** Once every row is read, before the directory is. */
+  onLoaded?: () => Promise<void> | void;
+}
+
+/** A source's plan against the directory, and the way to plan the same rows again. */
+export interface SourcePlan {
+  plan: Plan;
+  rowsRead: number;
+  /** Plans the same rows against the directory as it is now. */
+  replan(): Promise<Plan>;
+}
+
+/**
+ * Load → normalise → plan, for a run and a dry run alike: reads every row of `source` (and closes it),
+ * then the organisation's directory, and plans the configuration's changes. Writes nothing. A source
+ * with a header and no rows is a SourceError (NoDataRows).
+ */
+export async function planFromSource(
+  orm: Orm,
+  configuration: SyncConfiguration,
+  source: SourceTable,
+  hooks: PlanHooks = {},
+): Promise<SourcePlan> {
+  const organisationId = configuration.organisation.id;
+  const normaliser = (() => {
+    try {
+      return createNormaliser(resolveColumns(source.headers, configuration.mapping, source.defaultColumns), {
+        text: source.textBudget ?? new TextBudget(DEFAULT_MAX_TEXT_BYTES, source.origin),
+      });
+    } catch (error) {
+      void source.close();
+      throw error;
+    }
+  })();
+  let rowsRead = 0;
+  try {
+    for await (const batch of source.batches) {
+      for (const record of batch) normaliser.add(record);
+      rowsRead += batch.length;
+      await hooks.onRows?.(rowsRead);
+    }
+  } finally {
+    await source.close();
+  }
+  if (rowsRead === 0) {
+    throw new SourceError('NoDataRows', `${source.origin} has a header row but no data rows`, {
+      hint: 'Check that the export that writes the file ran completely; nothing was changed.',
+    });
+  }
+  await hooks.onLoaded?.();
+
+  const compared = comparedFields(normaliser.presentFields);
+  let existing = await loadDirectory(orm, organisationId, compared);
+  // Built only when a manager is not in the file itself: most files name every manager they refer to.
+  let directoryEmails: Set<string> | undefined;
+  const rows = normaliser.finish((email) => {
+    directoryEmails ??= new Set(existing.map((user) => user.email.toLowerCase()));
+    return directoryEmails.has(email);
+  });
+  const configurationNames = await configurationNamesOf(orm.em.fork(), organisationId);
+  const planAgainst = () =>
+    planSync({
+      configurationId: configuration.id,
+      rows,
+      existing,
+      presentFields: normaliser.presentFields,
+      configurationNames,
+    });
+  return {
+    plan: planAgainst(),
+    rowsRead,
+    async replan() {
+      existing = await loadDirectory(orm, organisationId, compared);
+      return planAgainst();
+    },
+  };
+}
+
+/** The approval a run of trigger `approval` runs under, with the plan it approved. */
+async function approvalOf(em: EntityManager, approvalId: string) {
+  const approval = await getApproval(em, approvalId);
+  if (!approval) return undefined;
+  return { ...approval, approvedUserIds: await blockedUserIds(em, approval.blockedRunId) };
 }
 
 /** Rows per fetch from the directory cursor. */
@@ -344,31 +417,44 @@ function finishAboveThreshold(
   orm: Orm,
   run: ClaimedRun,
   plan: Plan,
-  blocked: NonNullable<ReturnType<typeof checkThreshold>>,
+  blocked: ThresholdExceeded,
   progress: RunProgress,
+  outcome: {
+    message: string;
+    refusedApproval: { id: string; outcome: 'plan_grew' | 'lapsed' } | undefined;
+  },
 ) {
-  const sample = plan.actions
-    .flatMap((a) => (a.action === 'deactivate' ? [a] : []))
-    .slice(0, 50)
-    .map((a) => ({ externalId: a.externalId, email: a.email }));
+  const deactivations = plan.actions.flatMap((a) => (a.action === 'deactivate' ? [a] : []));
+  const userIds = deactivations.map((a) => a.userId);
   const details: ThresholdDetails = {
     plannedDeactivations: blocked.plannedDeactivations,
     activeManagedUsers: blocked.activeManagedUsers,
     thresholdCount: blocked.thresholdCount,
     thresholdPercent: blocked.thresholdPercent,
-    sample,
+    sample: deactivations.slice(0, 50).map((a) => ({ externalId: a.externalId, email: a.email })),
+    planDigest: planDigest(userIds),
   };
-  // The would-be deactivations stay on the run for support; they are not offered as a log download.
+  // The would-be deactivations stay on the run for support and the run's details; they are not offered
+  // as a log download.
   return finishWithoutWrites(
     orm,
     run,
     {
       status: 'above_deactivation_threshold',
-      errorSummary: blocked.message,
+      errorSummary: outcome.message,
       thresholdDetails: details,
+      blockedUserIds: userIds,
+      refusedApproval: outcome.refusedApproval,
       errors: 0,
       progress,
     },
     [],
   );
+}
+
+/** SHA-256 (hex) of the user IDs, sorted and joined by line feeds: names one exact plan. */
+export function planDigest(userIds: readonly string[]): string {
+  return createHash('sha256')
+    .update([...userIds].sort().join('\n'))
+    .digest('hex');
 }

@@ -1,4 +1,4 @@
-import { createOrganisation, type Orm } from '@provisioning/db';
+import { createConfiguration, createOrganisation, type Orm } from '@provisioning/db';
 
 /** For tests and benchmarks of runSync: an organisation on the User Sync Service, provisioning on. */
 export async function createTestOrganisation(orm: Orm, name: string, timeZone = 'UTC'): Promise<string> {
@@ -23,4 +23,39 @@ export async function queueRunRow(
     [organisationId, configurationId],
   );
   return (row as { id: string }).id;
+}
+
+/**
+ * An SFTP configuration of the organisation that tests and benchmarks never fetch from: they hand
+ * runSync the rows (`load`). Threshold limits as given, else the defaults.
+ */
+export async function createUnfetchedConfiguration(
+  orm: Orm,
+  organisationId: string,
+  secretKey: Buffer,
+  options: { name?: string; thresholdCount?: number; thresholdPercent?: number } = {},
+): Promise<string> {
+  const configuration = await createConfiguration(
+    orm.em.fork(),
+    organisationId,
+    {
+      name: options.name ?? 'HR export',
+      connector: 'sftp',
+      settings: {
+        host: 'sftp.example.com',
+        username: 'bench',
+        password: 'bench-password',
+        hostFingerprint: `SHA256:${'A'.repeat(43)}`,
+        path: '/outbound/employees.csv',
+      },
+      mapping: {},
+      schedule: null,
+      scheduleTimeZone: null,
+      thresholdCount: options.thresholdCount ?? 500,
+      thresholdPercent: options.thresholdPercent ?? 20,
+      enabled: true,
+    },
+    secretKey,
+  );
+  return configuration.id;
 }

@@ -12,9 +12,13 @@ export interface ThresholdLimits {
 export interface ThresholdExceeded extends ThresholdLimits {
   plannedDeactivations: number;
   activeManagedUsers: number;
-  /** For the run's error summary: what was planned and which limit it broke. */
+  /** What was planned and which limit it broke. */
+  finding: string;
+  /** For the run's error summary: the finding, and that nothing was written. */
   message: string;
 }
+
+const NOTHING_WRITTEN = 'Nothing was written.';
 
 const format = (value: number) => value.toLocaleString('en-US');
 
@@ -39,13 +43,66 @@ export function checkThreshold(plan: Plan, limits: ThresholdLimits): ThresholdEx
     const allowed = Math.floor((active * Math.round(thresholdPercent * 100)) / 10_000);
     limitsBroken.push(`${thresholdPercent}% of them (${format(allowed)})`);
   }
+  const finding =
+    `The sync would deactivate ${format(planned)} of ${format(active)} active users it manages, more than ` +
+    `${limitsBroken.join(' and more than ')}.`;
   return {
     plannedDeactivations: planned,
     activeManagedUsers: active,
     thresholdCount,
     thresholdPercent,
-    message:
-      `The sync would deactivate ${format(planned)} of ${format(active)} active users it manages, more than ` +
-      `${limitsBroken.join(' and more than ')}. Nothing was written.`,
+    finding,
+    message: `${finding} ${NOTHING_WRITTEN}`,
   };
+}
+
+/** Support's approval as a run of trigger `approval` checks its plan against it. */
+export interface PlanApproval {
+  approvedBy: string;
+  /** Unused and unexpired. */
+  usable: boolean;
+  expiresAt: Date;
+  usedByRunId: string | null;
+  /** Every user the approved (blocked) run would have deactivated. */
+  approvedUserIds: ReadonlySet<string>;
+}
+
+export type ApprovalCheck =
+  | { pass: true }
+  | { pass: false; outcome: 'plan_grew' | 'lapsed'; message: string };
+
+/**
+ * For a plan over the threshold, in a run queued by support's approval: it passes only when every
+ * planned deactivation was in the approved plan and the approval is unused and unexpired. A plan that
+ * grew is refused with how many deactivations were not approved.
+ */
+export function checkApproval(
+  plan: Plan,
+  exceeded: ThresholdExceeded,
+  approval: PlanApproval,
+): ApprovalCheck {
+  let outside = 0;
+  for (const action of plan.actions) {
+    if (action.action === 'deactivate' && !approval.approvedUserIds.has(action.userId)) outside++;
+  }
+  if (outside > 0) {
+    const was = outside === 1 ? 'deactivation was' : 'deactivations were';
+    return {
+      pass: false,
+      outcome: 'plan_grew',
+      message: `${exceeded.finding} ${format(outside)} ${was} not in the approved plan (approved by ${approval.approvedBy}). ${NOTHING_WRITTEN}`,
+    };
+  }
+  if (!approval.usable) {
+    const why =
+      approval.usedByRunId === null
+        ? `expired at ${approval.expiresAt.toISOString()}`
+        : `was already used by run ${approval.usedByRunId}`;
+    return {
+      pass: false,
+      outcome: 'lapsed',
+      message: `${exceeded.finding} The approval by ${approval.approvedBy} ${why}. ${NOTHING_WRITTEN}`,
+    };
+  }
+  return { pass: true };
 }

@@ -156,15 +156,28 @@ export async function exportRunLog(
     options.batchSize ?? LOG_EXPORT_BATCH_SIZE,
     options.organisationId,
   );
-  const progress = options.onProgress ?? (() => {});
-  const rows =
-    format === 'csv'
-      ? await writeCsv(info.kind, batches, output, progress)
-      : await writeXlsx(info.kind, batches, output, progress);
+  const rows = await writeLogFile(info.kind, format, batches, output, options.onProgress);
   return { kind: info.kind, rows };
 }
 
 type Batches = AsyncIterable<LogFileEntry[]>;
+
+/**
+ * Streams log entries, a batch at a time, into `output` as a CSV or XLSX log file of `kind`, and
+ * resolves with the number of entries once `output` has taken all of it. A failure destroys `output`.
+ * Used for a run's stored log and for a dry run's would-be log alike.
+ */
+export function writeLogFile(
+  kind: LogFileKind,
+  format: LogFormat,
+  batches: Batches,
+  output: Writable,
+  onProgress: Progress = () => {},
+): Promise<number> {
+  return format === 'csv'
+    ? writeCsv(kind, batches, output, onProgress)
+    : writeXlsx(kind, batches, output, onProgress);
+}
 
 type Progress = (lines: number) => void;
 
