@@ -4,7 +4,15 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { createBoss, ensureQueues, finishCancelled, type Orm, sendRunNotifyJob, sql } from '@provisioning/db';
+import {
+  createBoss,
+  ensureQueues,
+  finishCancelled,
+  type Orm,
+  sendRunNotifyJob,
+  sql,
+  triggerRun,
+} from '@provisioning/db';
 import {
   createMigratedTestOrm,
   type MigratedTestOrm,
@@ -18,6 +26,8 @@ import { type FakeSlack, startSlackServer } from '@provisioning/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker } from '../worker.ts';
+import { runNotifyJob } from './run-notify.job.ts';
+import { syncRunJob } from './sync-run.job.ts';
 
 const secretKey = randomBytes(32);
 const appDirectory = fileURLToPath(new URL('../..', import.meta.url));
@@ -102,6 +112,34 @@ describe('the run-notify job', () => {
       await worker.stop();
     }
     expect(await stateOf(runId)).toBe('sent');
+  });
+
+  it('posts the outcome as soon as the sync-run job ends the run, without waiting for the sweep', async () => {
+    configurations += 1;
+    // Never given settings: the load fails at once (Data Load Failed), which the policy always posts.
+    const configurationId = await seedConfiguration(orm, organisationId, `HR ${configurations}`);
+    // The sweep is not among the jobs: only the send after runSync can post this message.
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: pino({ level: 'silent' }),
+      secretKey,
+      concurrency: 1,
+      jobs: [syncRunJob, runNotifyJob],
+      slack: { apiUrl: slack.apiUrl, publicWebUrl: 'https://admin.acme.example' },
+    });
+    const boss = createBoss(database.url, { max: 2, supervise: false, schedule: false });
+    await boss.start();
+    try {
+      const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+      await slack.until(() => messagesOf(runId).length === 1);
+      const [run] = await sql<{ status: string }>(orm.em.fork(), 'select status from sync_run where id = ?', [
+        runId,
+      ]);
+      expect(run?.status).toBe('data_load_failed');
+    } finally {
+      await boss.stop({ graceful: false });
+      await worker.stop();
+    }
   });
 
   it('posts once when the worker is killed (kill -9) between posting and recording it', async () => {
