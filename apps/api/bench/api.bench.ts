@@ -105,7 +105,7 @@ function bareListQuery(
     return `$${values.length}`;
   };
   let next = 0;
-  // An array stays one parameter (`= any(?::text[])`), as the sql helper sends it.
+  // An array would stay one parameter, as the sql helper sends it.
   const text = sql.replace(/\?/g, () => bind(params[next++]));
   return { text, values };
 }
