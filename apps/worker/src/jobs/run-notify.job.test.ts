@@ -156,6 +156,8 @@ describe('the run-notify job', () => {
         PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
         SLACK_API_URL: slack.apiUrl,
         WORKER_CONCURRENCY: '1',
+        // Test files run side by side: the health endpoints on a free port, not the default one.
+        WORKER_HTTP_PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
