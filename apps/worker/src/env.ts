@@ -19,8 +19,11 @@ const EnvSchema = z.object({
   NODE_ENV: NodeEnvSchema,
   /** Non-public hosts and CIDR ranges connectors may reach (an SFTP server inside the network). */
   CONNECTOR_ALLOWED_HOSTS: AllowListTextSchema.transform(parseAllowList),
-  /** Where the worker serves /healthz, /readyz and /metrics; 0 picks a free port. */
-  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
+  /**
+   * Where the worker serves /healthz, /readyz and /metrics; 0 picks a free port. Unset: 3002, or a free
+   * port when another worker on this machine has it (workers scale out side by side).
+   */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** Lets a scraper that is not on this machine read /metrics, with `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),

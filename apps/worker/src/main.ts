@@ -6,6 +6,8 @@ import { type RunningWorker, startWorker } from './worker.ts';
 
 const env = readEnv();
 
+const DEFAULT_WORKER_HTTP_PORT = 3002;
+
 const logger = pino(loggerOptions('worker', env.LOG_LEVEL));
 
 let worker: RunningWorker;
@@ -18,7 +20,8 @@ try {
     allowList: env.CONNECTOR_ALLOWED_HOSTS,
     http: {
       host: env.WORKER_HTTP_HOST,
-      port: env.WORKER_HTTP_PORT,
+      port: env.WORKER_HTTP_PORT ?? DEFAULT_WORKER_HTTP_PORT,
+      fallbackToFreePort: env.WORKER_HTTP_PORT === undefined,
       metricsToken: env.METRICS_TOKEN,
       limits: { maxQueue: env.READY_MAX_QUEUE, maxQueuedWaitSeconds: env.READY_MAX_QUEUED_WAIT_SECONDS },
     },

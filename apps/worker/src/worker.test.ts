@@ -2,6 +2,8 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -181,6 +183,50 @@ describe("the worker's health and metrics endpoints", () => {
     }
     // Stopping the worker closes its endpoints too.
     await expect(fetch(`${worker.httpUrl}/healthz`)).rejects.toThrow();
+  });
+});
+
+describe('the worker health port taken by another worker on this machine', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker_health_port');
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('serves on a free port when the port was the default, and fails when it was asked for', async () => {
+    const other = createServer();
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const taken = (other.address() as AddressInfo).port;
+    const limits = { maxQueue: 1000, maxQueuedWaitSeconds: 600 };
+    try {
+      const worker = await startWorker({
+        databaseUrl: database.url,
+        logger: silent,
+        secretKey,
+        http: { host: '127.0.0.1', port: taken, fallbackToFreePort: true, limits },
+      });
+      try {
+        expect(new URL(worker.httpUrl!).port).not.toBe(String(taken));
+        expect((await fetch(`${worker.httpUrl}/healthz`)).status).toBe(200);
+      } finally {
+        await worker.stop();
+      }
+      await expect(
+        startWorker({
+          databaseUrl: database.url,
+          logger: silent,
+          secretKey,
+          http: { host: '127.0.0.1', port: taken, limits },
+        }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      other.close();
+    }
   });
 });
 

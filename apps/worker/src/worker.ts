@@ -23,7 +23,14 @@ export interface WorkerOptions {
   /** Where Slack's requests are received (SLACK_PORT, SLACK_SIGNING_SECRET); absent: not received. */
   slackReceiver?: { port: number; host?: string; signingSecret: string };
   /** The worker's /healthz, /readyz and /metrics; none when absent. */
-  http?: { host: string; port: number; metricsToken?: string; limits: ReadinessLimits };
+  http?: {
+    host: string;
+    port: number;
+    /** The port taken (another worker on this machine): serve on a free one instead of failing. */
+    fallbackToFreePort?: boolean;
+    metricsToken?: string;
+    limits: ReadinessLimits;
+  };
 }
 
 const DEFAULT_SLACK: SlackSettings = {

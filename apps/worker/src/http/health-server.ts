@@ -70,9 +70,11 @@ export async function startHealthServer({
   limits,
   metricsToken,
   logger,
+  fallbackToFreePort = false,
 }: {
   host: string;
   port: number;
+  fallbackToFreePort?: boolean;
   orm: Orm;
   boss: PgBoss;
   metrics: WorkerMetrics;
@@ -119,8 +121,15 @@ export async function startHealthServer({
     }
     send(404, '{"error":"not found"}');
   });
-  server.listen(port, host);
-  await once(server, 'listening');
+  try {
+    server.listen(port, host);
+    await once(server, 'listening');
+  } catch (error) {
+    if (!fallbackToFreePort || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    logger.warn(`port ${port} is taken (another worker on this machine?): health and metrics on a free port`);
+    server.listen(0, host);
+    await once(server, 'listening');
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
