@@ -201,14 +201,15 @@ const googleFigures: GoogleFigure[] = [];
 
 /**
  * Runs this script in a child process with `args`, its JSON result the last line it prints. Not spawnSync:
- * the local Directory API runs in this process and must answer meanwhile. Google settings go by the
- * environment, not the command line, where the private key would show in a process list.
+ * the local tenant (Directory API, Workday) runs in this process and must answer meanwhile. `input` goes
+ * on the child's stdin: Google settings hold a private key, which the command line would show in a
+ * process list.
  */
-async function child<T>(args: string[], env: Record<string, string> = {}): Promise<T> {
+async function child<T>(args: string[], input = ''): Promise<T> {
   const started = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
+  started.stdin.end(input);
   let stdout = '';
   started.stdout.on('data', (chunk) => {
     stdout += chunk;
@@ -262,9 +263,10 @@ async function benchGoogle(n: number) {
   });
   try {
     const k = `${n / 1000}k`;
-    const fetched = await child<{ ms: number; records: number }>(['--fetch-google'], {
-      BENCH_GOOGLE_SETTINGS: JSON.stringify(settings),
-    });
+    const fetched = await child<{ ms: number; records: number }>(
+      ['--fetch-google'],
+      JSON.stringify(settings),
+    );
     if (fetched.records !== n) throw new Error(`the fetch read ${fetched.records} users of ${n}`);
     for (const name of [`Google ${k} first import`, `Google ${k} unchanged rerun`]) {
       const runId = await queueRunRow(orm, ids.organisationId, ids.configurationId);
@@ -365,26 +367,6 @@ interface WorkdayFigure {
 }
 const workdayFigures: WorkdayFigure[] = [];
 
-/** A child process, awaited without blocking this one (which serves the Workday tenant meanwhile). */
-function runChild(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(new Error(`sync process failed: ${stderr}`)),
-    );
-  });
-}
-
 /** The child side of benchWorkday: the real connector, its load timed apart from the whole run. */
 async function syncSourceInThisProcess(databaseUrl: string, runId: string, key: Buffer) {
   const orm = await createOrm({ databaseUrl });
@@ -426,13 +408,13 @@ async function benchWorkday(n: number, mode: 'raas' | 'soap') {
   });
   try {
     const runId = await queueRunRow(orm, ids.organisationId, ids.configurationId);
-    const last =
-      (await runChild(['--sync-source', database.url, runId, secretKey.toString('base64')]))
-        .trim()
-        .split('\n')
-        .pop() ?? '';
-    const result = JSON.parse(last) as { ms: number; fetchMs: number; rssMb: number; status: string };
-    if (result.status !== 'success') throw new Error(`run ended ${last}`);
+    const result = await child<{ ms: number; fetchMs: number; rssMb: number; status: string }>([
+      '--sync-source',
+      database.url,
+      runId,
+      secretKey.toString('base64'),
+    ]);
+    if (result.status !== 'success') throw new Error(`run ended ${result.status}`);
     workdayFigures.push({
       name: `Workday ${mode === 'raas' ? 'report' : 'Get_Workers'} ${n / 1000}k`,
       ms: result.ms,
@@ -457,7 +439,10 @@ if (process.argv[2] === '--sync-google') {
   process.exit(0);
 }
 if (process.argv[2] === '--fetch-google') {
-  await fetchGoogleInThisProcess(process.env.BENCH_GOOGLE_SETTINGS ?? '{}');
+  // The settings come on stdin (see child()).
+  let input = '';
+  for await (const chunk of process.stdin) input += chunk;
+  await fetchGoogleInThisProcess(input || '{}');
   process.exit(0);
 }
 if (process.argv[2] === '--sync') {

@@ -23,8 +23,8 @@ export async function runLabels(em: EntityManager, runId: string): Promise<RunLa
   const [row] = isUuid(runId)
     ? await sql<{ configuration_id: string; organisation_id: string; connector: string }>(
         em,
-        `select r.configuration_id, r.organisation_id, c.connector
-           from sync_run r join sync_configuration c on c.id = r.configuration_id where r.id = ?`,
+        // The run keeps its configuration's connector (sync_run.connector): no join needed.
+        'select configuration_id, organisation_id, connector from sync_run where id = ?',
         [runId],
       )
     : [];
