@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { DomainError } from '@provisioning/shared';
 import type { Knex } from 'knex';
+import { escapeLiteral } from 'pg';
 import { API_DATABASE_ROLE } from '../orm.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -12,6 +13,12 @@ export function isUuid(value: string): boolean {
 
 export function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** An SQL text with `?` placeholders and its values, in order. */
+export interface SqlQuery {
+  sql: string;
+  params: readonly unknown[];
 }
 
 /** Where a raw statement runs: an EntityManager (inside its transaction, if it has one) or knex / a knex transaction. */
@@ -81,4 +88,71 @@ export async function inOrganisation<T>(
     ]);
     return fn(tx);
   });
+}
+
+/** A value as an SQL literal: strings and dates quoted by pg's `escapeLiteral`, numbers and booleans bare. */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') {
+    // A message is a C string: a NUL would end it early. As a parameter it would be refused anyway.
+    if (value.includes('\0')) throw new DomainError('BAD_INPUT', 'Text with a NUL character cannot be read');
+    return escapeLiteral(value);
+  }
+  if (value instanceof Date) return escapeLiteral(value.toISOString());
+  if (typeof value === 'boolean') return String(value);
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint')
+    return String(value);
+  throw new Error(`No literal form for a value of type ${typeof value}`);
+}
+
+/**
+ * A statement's `?` placeholders written out as literals. A quoted literal is untyped until its context
+ * (or a cast) types it, as an untyped parameter is. Only for statement texts built here, whose `?` are all
+ * placeholders (none inside their own string literals).
+ */
+function withLiterals({ sql: text, params }: SqlQuery): string {
+  let next = 0;
+  const written = text.replace(/\?/g, () => {
+    if (next >= params.length) throw new Error('More placeholders than values in a statement');
+    return literal(params[next++]);
+  });
+  if (next !== params.length) throw new Error('More values than placeholders in a statement');
+  return written;
+}
+
+/**
+ * `inOrganisation` for reads, in one round trip: the role and the organisation are set and `statements`
+ * run in one simple-protocol message, which PostgreSQL runs as one implicit transaction (so
+ * `set_config(..., true)` holds to its end, and a failure rolls all of it back). The simple protocol
+ * takes no parameters, so the values are written in as literals (`withLiterals`). Each statement's rows
+ * come back in order. Inside a caller's transaction it runs them there, as `inOrganisation` does.
+ *
+ * The API's hot paths (the runs list and a run's details) use it: a transaction of its own costs four
+ * round trips (begin, the settings, the read, commit) where this costs one.
+ */
+export async function readInOrganisation<T extends unknown[][]>(
+  em: EntityManager,
+  organisationId: string,
+  statements: { [K in keyof T]: SqlQuery },
+): Promise<T> {
+  if (!isUuid(organisationId)) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
+  if (em.getTransactionContext()) {
+    return inOrganisation(em, organisationId, async (tx) => {
+      const results: unknown[][] = [];
+      for (const statement of statements) results.push(await sql(tx, statement.sql, statement.params));
+      return results as T;
+    });
+  }
+  const message = [
+    {
+      sql: `select set_config('role', ?, true), set_config('app.organisation_id', ?, true)`,
+      params: [API_DATABASE_ROLE, organisationId],
+    },
+    ...statements,
+  ]
+    .map(withLiterals)
+    .join(';\n');
+  // No bindings: knex passes the text through untouched and pg sends it as one simple query.
+  const results = (await em.getConnection().getKnex().raw(message)) as { rows: unknown[] }[];
+  return results.slice(1).map((result) => result.rows) as T;
 }
