@@ -1,6 +1,7 @@
 import { environmentOrExit, SecretKeySchema } from '@provisioning/db';
 import {
   DatabaseUrlSchema,
+  RUN_STALE_AFTER_SECONDS,
   LogLevelSchema,
   NodeEnvSchema,
   PortSchema,
@@ -27,6 +28,11 @@ const EnvSchema = z.object({
   WORKER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** Lets a scraper that is not on this machine read /metrics, with `Authorization: Bearer <token>`. */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /**
+   * Seconds without a heartbeat (sent every 5 s while a run makes progress) after which a run's worker is
+   * presumed dead and the reaper hands the run to another worker. Every worker should have the same.
+   */
+  RUN_STALE_AFTER_SECONDS: z.coerce.number().int().min(15).max(3600).default(RUN_STALE_AFTER_SECONDS),
   /** /readyz fails above this many jobs waiting in the sync-run queue. */
   READY_MAX_QUEUE: z.coerce.number().int().min(1).default(1000),
   /** /readyz fails when the oldest queued run has waited longer than this. */

@@ -18,6 +18,7 @@ try {
     secretKey: parseSecretKey(env.PROVISIONING_SECRET_KEY),
     concurrency: env.WORKER_CONCURRENCY,
     allowList: env.CONNECTOR_ALLOWED_HOSTS,
+    runStaleAfterSeconds: env.RUN_STALE_AFTER_SECONDS,
     http: {
       host: env.WORKER_HTTP_HOST,
       port: env.WORKER_HTTP_PORT ?? DEFAULT_WORKER_HTTP_PORT,

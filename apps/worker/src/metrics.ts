@@ -1,5 +1,4 @@
 import { type Orm, runQueueHealth } from '@provisioning/db';
-import { RUN_STALE_AFTER_SECONDS } from '@provisioning/shared';
 import type PgBoss from 'pg-boss';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -21,10 +20,13 @@ export function createWorkerMetrics({
   orm,
   boss,
   queues,
+  staleAfterSeconds,
 }: {
   orm: Orm;
   boss: PgBoss;
   queues: readonly string[];
+  /** Seconds without a heartbeat that make a run stale (RUN_STALE_AFTER_SECONDS). */
+  staleAfterSeconds: number;
 }): WorkerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -54,7 +56,7 @@ export function createWorkerMetrics({
   // One read of the ledger serves both gauges of a scrape.
   let health: ReturnType<typeof runQueueHealth> | undefined;
   const readHealth = () => {
-    health ??= runQueueHealth(orm.em.fork(), RUN_STALE_AFTER_SECONDS).finally(() =>
+    health ??= runQueueHealth(orm.em.fork(), staleAfterSeconds).finally(() =>
       setImmediate(() => {
         health = undefined;
       }),
@@ -71,7 +73,7 @@ export function createWorkerMetrics({
   });
   new Gauge({
     name: 'provisioning_stale_runs',
-    help: `Runs in progress without a heartbeat for ${RUN_STALE_AFTER_SECONDS} s (their worker died or hangs).`,
+    help: `Runs in progress without a heartbeat for ${staleAfterSeconds} s (their worker died or hangs).`,
     registers: [registry],
     async collect() {
       this.set((await readHealth()).stale);

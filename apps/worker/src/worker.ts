@@ -1,5 +1,5 @@
 import { createBoss, createOrm, ensureQueues, migrate, type Orm, runsInProgress } from '@provisioning/db';
-import { QUEUE_OPTIONS } from '@provisioning/shared';
+import { QUEUE_OPTIONS, RUN_STALE_AFTER_SECONDS } from '@provisioning/shared';
 import { type AllowList, parseAllowList, removeLeftoverDownloads } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
@@ -18,6 +18,8 @@ export interface WorkerOptions {
   /** Non-public hosts connectors may reach; default: public addresses only. */
   allowList?: AllowList;
   jobs?: readonly JobDefinition[];
+  /** Seconds without a heartbeat after which the reaper takes a run back (RUN_STALE_AFTER_SECONDS). */
+  runStaleAfterSeconds?: number;
   /** SLACK_API_URL and PUBLIC_WEB_URL; by default Slack's API and a local admin panel. */
   slack?: SlackSettings;
   /** Where Slack's requests are received (SLACK_PORT, SLACK_SIGNING_SECRET); absent: not received. */
@@ -53,6 +55,7 @@ export async function startWorker({
   secretKey,
   concurrency = 2,
   jobs = JOBS,
+  runStaleAfterSeconds = RUN_STALE_AFTER_SECONDS,
   allowList = parseAllowList(undefined),
   http,
   slack = DEFAULT_SLACK,
@@ -81,7 +84,12 @@ export async function startWorker({
     // The product's queues, and those of any job list a test passes in.
     const queues = { ...QUEUE_OPTIONS, ...Object.fromEntries(jobs.map((job) => [job.name, job.queue])) };
     await ensureQueues(boss, queues);
-    const metrics = createWorkerMetrics({ orm, boss, queues: Object.keys(queues) });
+    const metrics = createWorkerMetrics({
+      orm,
+      boss,
+      queues: Object.keys(queues),
+      staleAfterSeconds: runStaleAfterSeconds,
+    });
 
     for (const job of jobs) {
       await registerJob(boss, job, {
@@ -90,6 +98,7 @@ export async function startWorker({
         concurrency,
         secretKey,
         allowList,
+        runStaleAfterSeconds,
         signal: stopping.signal,
         metrics,
         slack,
@@ -145,6 +154,7 @@ async function registerJob(
     concurrency,
     secretKey,
     allowList,
+    runStaleAfterSeconds,
     signal,
     metrics,
     slack,
@@ -154,6 +164,7 @@ async function registerJob(
     concurrency: number;
     secretKey: Buffer;
     allowList: AllowList;
+    runStaleAfterSeconds: number;
     signal: AbortSignal;
     metrics: WorkerMetrics;
     slack: SlackSettings;
@@ -179,6 +190,7 @@ async function registerJob(
             retryLimit: item.retryLimit,
             createdOn: item.createdOn,
             allowList,
+            runStaleAfterSeconds,
             signal,
             metrics,
             slack,

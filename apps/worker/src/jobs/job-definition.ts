@@ -21,6 +21,8 @@ export interface JobContext {
   createdOn: Date;
   /** Non-public hosts connectors may reach (CONNECTOR_ALLOWED_HOSTS). */
   allowList: AllowList;
+  /** Seconds without a heartbeat after which a run's worker is presumed dead (RUN_STALE_AFTER_SECONDS). */
+  runStaleAfterSeconds: number;
   /** Aborted when the worker begins to stop: long work ends early and hands its work back. */
   signal: AbortSignal;
   /** This process's Prometheus metrics. */

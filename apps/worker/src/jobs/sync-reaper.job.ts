@@ -17,8 +17,8 @@ export const syncReaperJob: JobDefinition<typeof EmptyJobSchema> = {
   payload: EmptyJobSchema,
   queue: QUEUE_OPTIONS[JOB_NAMES.syncReaper],
   cron: '* * * * *',
-  async handle(_data, { orm, boss, logger }) {
-    const outcomes = await reapStaleRuns(orm, boss);
+  async handle(_data, { orm, boss, logger, runStaleAfterSeconds }) {
+    const outcomes = await reapStaleRuns(orm, boss, runStaleAfterSeconds);
     if (outcomes.length > 0) logger.warn({ outcomes }, 'recovered runs whose worker stopped responding');
   },
 };
