@@ -1,0 +1,605 @@
+/**
+ * The soak: organisations with configurations on local SFTP, Workday and Google Workspace fakes, synced by
+ * two worker processes on a schedule every minute while their sources churn and a random worker is
+ * killed (SIGKILL) and restarted; then it drains and checks what must hold after such a night. Used by
+ * `pnpm soak` (soak.ts) and, in a 2-minute form, by the worker's tests.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import {
+  createBoss,
+  createConfiguration,
+  createOrm,
+  ensureQueues,
+  migrate,
+  type Orm,
+  sql,
+  triggerRun,
+} from '@provisioning/db';
+import { createTestDatabase, seedOrganisation, type TestDatabase } from '@provisioning/db/testing';
+import {
+  type GoogleDirectoryServer,
+  googleDirectoryUser,
+  type HrRow,
+  hrRow,
+  type SftpServer,
+  startGoogleDirectoryServer,
+  startSftpServer,
+  startWorkdayServer,
+  type WorkdayServer,
+  writeHrCsv,
+} from '@provisioning/testkit';
+import type { Connector, SyncConfigurationInput } from '@provisioning/shared';
+import type PgBoss from 'pg-boss';
+
+export interface SoakOptions {
+  organisations: number;
+  users: number;
+  /** How long the scheduled runs, churn and kills go on before the drain. */
+  minutes: number;
+  /** Seconds between kills, drawn uniformly from this range. */
+  killEverySeconds: [number, number];
+  /** At most this many kills (no limit when absent). */
+  maxKills?: number;
+  /** Share of each source changed every minute: a few left, a few joined, the rest of it updated. */
+  churn: number;
+  /** The workers' RUN_STALE_AFTER_SECONDS: how soon a killed worker's run is taken back. */
+  staleAfterSeconds: number;
+  /** Seeds the people, the churn and the kills, so a run can be repeated. */
+  seed: number;
+  /** Progress lines (the script prints them; the test keeps them for a failure's message). */
+  log(line: string): void;
+}
+
+export interface SoakCheck {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+
+export interface SoakReport {
+  kills: number;
+  /** Runs that a killed worker held and another finished: attempt above 1. */
+  recoveries: number;
+  runsByStatus: Record<string, number>;
+  /** Per connector at the soak's size: the solo run and the soak's runs (first attempts that applied). */
+  durations: {
+    connector: Connector;
+    users: number;
+    soloMs: number;
+    runs: number;
+    p50Ms: number;
+    p95Ms: number;
+  }[];
+  workerPeakRssMb: number;
+  checks: SoakCheck[];
+  passed: boolean;
+}
+
+const CONNECTOR_CYCLE: readonly Connector[] = ['sftp', 'workday', 'google-workspace'];
+const SFTP_USER = 'soak';
+const SFTP_PASSWORD = 'soak-sftp-password';
+const WORKDAY_USER = 'ISU_Soak';
+const WORKDAY_PASSWORD = 'soak-workday-password';
+const DEPARTMENTS = ['Engineering', 'Finance', 'People', 'Sales', 'Support', 'Legal', 'Marketing'];
+const APPLIED = ['success', 'needs_attention'];
+/** How long the drain may take: a killed run waits for the stale limit and the reaper's next minute. */
+const DRAIN_LIMIT_MS = 15 * 60_000;
+/** A soak run may take this many times its solo time. */
+const SLOWDOWN_LIMIT = 3;
+
+const workerDirectory = fileURLToPath(new URL('..', import.meta.url));
+
+/** A deterministic generator (mulberry32), so a seed repeats a soak's people, churn and kills. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Person {
+  n: number;
+  row: HrRow;
+  active: boolean;
+}
+
+/** One organisation's source: its people (as the fake serves them) and how to publish a change. */
+interface Source {
+  organisationId: string;
+  configurationId: string;
+  connector: Connector;
+  domain: string;
+  seed: number;
+  people: Map<number, Person>;
+  nextN: number;
+  publish(): Promise<void>;
+}
+
+function person(n: number, seed: number, domain: string): Person {
+  const row = hrRow(n, seed);
+  const local = (email: string) => email.replace(/^user\.(\d+)@example\.com$/, `person.$1@${domain}`);
+  return {
+    n,
+    active: true,
+    row: {
+      ...row,
+      employee_id: `S${seed}-${String(n).padStart(7, '0')}`,
+      email: local(row.email),
+      manager_email: row.manager_email ? local(row.manager_email) : '',
+    },
+  };
+}
+
+/** The churn of one minute: `share` of the people change, a fifth leave, a fifth join, the rest move. */
+function churn(source: Source, share: number, next: () => number): void {
+  const active = [...source.people.values()].filter((p) => p.active);
+  const changes = Math.max(3, Math.round(active.length * share));
+  for (let i = 0; i < changes; i++) {
+    const kind = i % 5;
+    if (kind === 0) {
+      const n = source.nextN++;
+      source.people.set(n, person(n, source.seed, source.domain));
+      continue;
+    }
+    const target = active[Math.floor(next() * active.length)];
+    if (!target?.active) continue;
+    if (kind === 1 && target.n !== 1) target.active = false;
+    else {
+      const department = DEPARTMENTS[Math.floor(next() * DEPARTMENTS.length)]!;
+      target.row = { ...target.row, department, job_title: `${department} Specialist` };
+    }
+  }
+}
+
+/** Active people by lower-cased email with their department: what the directory must hold. */
+function expectedDirectory(source: Source): Map<string, string> {
+  const expected = new Map<string, string>();
+  for (const p of source.people.values())
+    if (p.active) expected.set(p.row.email.toLowerCase(), p.row.department);
+  return expected;
+}
+
+type WorkerProcess = ChildProcessByStdio<null, Readable, Readable>;
+
+interface Worker {
+  name: string;
+  process: WorkerProcess;
+  peakRssMb: number;
+}
+
+/** A worker process as deployed: `node --import tsx src/main.ts`, one process, so SIGKILL kills it all. */
+async function startWorkerProcess(name: string, env: Record<string, string>): Promise<Worker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: workerDirectory,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const tail: string[] = [];
+  const keep = (line: string) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+  };
+  createInterface({ input: child.stderr }).on('line', keep);
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      keep(line);
+      if (line.includes('"worker ready"')) resolve();
+    });
+    child.once('exit', (code, signal) =>
+      reject(new Error(`worker ${name} exited (${code ?? signal}) before it was ready:\n${tail.join('\n')}`)),
+    );
+  });
+  await ready;
+  return { name, process: child, peakRssMb: 0 };
+}
+
+/** The process's peak resident memory so far (VmHWM), in MB; 0 once it has gone. */
+function peakRssMb(pid: number | undefined): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function stopWorkerProcess(worker: Worker, signal: NodeJS.Signals): Promise<void> {
+  if (worker.process.exitCode !== null || worker.process.signalCode !== null) return;
+  const exited = once(worker.process, 'exit');
+  worker.process.kill(signal);
+  await exited;
+}
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** Polls the ledger until `done` holds (the ledger is the state being waited for), or fails at `limitMs`. */
+async function until(what: string, limitMs: number, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${limitMs / 1000} s waiting for ${what}`);
+    await wait(250);
+  }
+}
+
+async function unfinishedRuns(orm: Orm): Promise<number> {
+  const [row] = await sql<{ count: string }>(
+    orm.em.fork(),
+    `select count(*) from sync_run where status in ('queued', 'in_progress')`,
+  );
+  return Number(row!.count);
+}
+
+async function runOnce(
+  orm: Orm,
+  boss: PgBoss,
+  configurationId: string,
+): Promise<{ status: string; ms: number }> {
+  const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+  let final: { status: string; duration_ms: number | null } | undefined;
+  await until(`run ${runId}`, DRAIN_LIMIT_MS, async () => {
+    [final] = await sql<{ status: string; duration_ms: number | null }>(
+      orm.em.fork(),
+      `select status, duration_ms from sync_run where id = ? and status not in ('queued', 'in_progress')`,
+      [runId],
+    );
+    return final !== undefined;
+  });
+  return { status: final!.status, ms: final!.duration_ms ?? Number.NaN };
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakReport> {
+  const { log } = options;
+  const next = random(options.seed);
+  const database: TestDatabase = await createTestDatabase('soak');
+  const secretKey = randomBytes(32);
+  const sftpRoot = mkdtempSync(join(tmpdir(), 'soak-sftp-'));
+  const servers: { stop(): Promise<void> }[] = [];
+  const workers: Worker[] = [];
+  let orm: Orm | undefined;
+  let boss: PgBoss | undefined;
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    if (database.kind !== 'server')
+      throw new Error('The soak needs a PostgreSQL server (DATABASE_URL or 127.0.0.1:5432)');
+    orm = await createOrm({ databaseUrl: database.url, poolSize: 4 });
+    await migrate(orm);
+    boss = createBoss(database.url, { max: 2, supervise: false, schedule: false });
+    await boss.start();
+    await ensureQueues(boss);
+    const [{ deadlocks: deadlocksBefore }] = (await sql<{ deadlocks: string }>(
+      orm.em.fork(),
+      'select deadlocks from pg_stat_database where datname = current_database()',
+    )) as [{ deadlocks: string }];
+
+    // Sources and configurations.
+    const sftp: SftpServer = await startSftpServer({
+      root: sftpRoot,
+      username: SFTP_USER,
+      password: SFTP_PASSWORD,
+    });
+    servers.push(sftp);
+    const sources: Source[] = [];
+    for (let index = 0; index < options.organisations; index++) {
+      const connector = CONNECTOR_CYCLE[index % CONNECTOR_CYCLE.length]!;
+      const seed = options.seed * 100 + index + 1;
+      const domain = `org${index + 1}.soak.example`;
+      const organisation = await seedOrganisation(orm, { name: `Soak ${index + 1}`, roles: [] });
+      const people = new Map<number, Person>();
+      for (let n = 1; n <= options.users; n++) people.set(n, person(n, seed, domain));
+      const source = {
+        organisationId: organisation.id,
+        connector,
+        domain,
+        seed,
+        people,
+        nextN: options.users + 1,
+      };
+      let settings: Record<string, unknown>;
+      let publish: () => Promise<void>;
+      if (connector === 'sftp') {
+        const folder = join(sftpRoot, `org${index + 1}`);
+        mkdirSync(folder);
+        publish = async () => {
+          // Written beside and renamed over: a download in progress keeps reading the file it opened.
+          await writeHrCsv(join(folder, 'people.tmp'), {
+            rows: [...people.values()].filter((p) => p.active).map((p) => p.row),
+          });
+          renameSync(join(folder, 'people.tmp'), join(folder, 'people.csv'));
+        };
+        settings = {
+          host: sftp.host,
+          port: sftp.port,
+          username: SFTP_USER,
+          password: SFTP_PASSWORD,
+          hostFingerprint: sftp.hostFingerprint,
+          path: `/org${index + 1}/people.csv`,
+        };
+      } else if (connector === 'workday') {
+        const workday: WorkdayServer = await startWorkdayServer({
+          user: WORKDAY_USER,
+          password: WORKDAY_PASSWORD,
+          workers: [],
+        });
+        servers.push(workday);
+        publish = async () =>
+          workday.setWorkers([...people.values()].map((p) => ({ ...p.row, active: p.active })));
+        settings = { reportUrl: workday.reportUrl, username: WORKDAY_USER, password: WORKDAY_PASSWORD };
+      } else {
+        const admin = `admin@${domain}`;
+        const google: GoogleDirectoryServer = await startGoogleDirectoryServer({
+          admins: [admin],
+          domains: [domain],
+          users: [],
+        });
+        servers.push(google);
+        publish = async () =>
+          google.setUsers(
+            [...people.values()].map((p) => ({
+              ...googleDirectoryUser(p.n, seed, p.row),
+              suspended: !p.active,
+            })),
+          );
+        settings = {
+          adminEmail: admin,
+          serviceAccountEmail: google.serviceAccount.clientEmail,
+          privateKey: google.serviceAccount.privateKey,
+          tokenUrl: google.tokenUrl,
+          apiBaseUrl: google.apiBaseUrl,
+        };
+      }
+      const input: SyncConfigurationInput = {
+        name: `Soak ${index + 1} (${connector})`,
+        connector,
+        settings,
+        mapping: {},
+        schedule: null,
+        scheduleTimeZone: null,
+        thresholdCount: options.users,
+        thresholdPercent: 50,
+        enabled: true,
+      } as SyncConfigurationInput;
+      const configuration = await createConfiguration(orm.em.fork(), organisation.id, input, secretKey);
+      const full: Source = { ...source, configurationId: configuration.id, publish };
+      await full.publish();
+      sources.push(full);
+    }
+
+    const workerEnv = {
+      DATABASE_URL: database.url,
+      PROVISIONING_SECRET_KEY: secretKey.toString('base64'),
+      CONNECTOR_ALLOWED_HOSTS: '127.0.0.1',
+      WORKER_HTTP_PORT: '0',
+      LOG_LEVEL: 'info',
+      RUN_STALE_AFTER_SECONDS: String(options.staleAfterSeconds),
+    };
+    let peakRss = 0;
+    const sample = () => {
+      for (const worker of workers) {
+        worker.peakRssMb = Math.max(worker.peakRssMb, peakRssMb(worker.process.pid));
+        peakRss = Math.max(peakRss, worker.peakRssMb);
+      }
+    };
+    sampler = setInterval(sample, 1000);
+
+    // Solo: each first import alone on one worker, then one churned run of each connector alone.
+    workers.push(await startWorkerProcess('A', workerEnv));
+    log(`solo: first import of ${options.organisations} × ${options.users} users, one at a time`);
+    for (const source of sources) {
+      const first = await runOnce(orm, boss, source.configurationId);
+      if (!APPLIED.includes(first.status))
+        throw new Error(`The first import of ${source.connector} ended ${first.status}`);
+    }
+    const soloMs = new Map<Connector, number>();
+    for (const connector of new Set(sources.map((source) => source.connector))) {
+      const source = sources.find((s) => s.connector === connector)!;
+      churn(source, options.churn, next);
+      await source.publish();
+      const solo = await runOnce(orm, boss, source.configurationId);
+      if (!APPLIED.includes(solo.status))
+        throw new Error(`The solo run of ${connector} ended ${solo.status}`);
+      soloMs.set(connector, solo.ms);
+      log(`solo: ${connector} run after ${Math.round(options.churn * 100)}% churn took ${solo.ms} ms`);
+    }
+
+    // The soak: a second worker, schedules every minute, churn each minute, kills.
+    workers.push(await startWorkerProcess('B', workerEnv));
+    const soakStart = new Date();
+    await sql(orm.em.fork(), `update sync_configuration set schedule = '* * * * *'`);
+    const end = Date.now() + options.minutes * 60_000;
+    const killGap = () =>
+      1000 *
+      (options.killEverySeconds[0] + next() * (options.killEverySeconds[1] - options.killEverySeconds[0]));
+    let nextKill = Date.now() + killGap();
+    let nextChurn = Date.now() + 30_000;
+    let kills = 0;
+    while (Date.now() < end) {
+      if (Date.now() >= nextChurn) {
+        nextChurn += 60_000;
+        const busy = new Set(
+          (
+            await sql<{ configuration_id: string }>(
+              orm.em.fork(),
+              `select configuration_id from sync_run where status = 'in_progress'`,
+            )
+          ).map((row) => row.configuration_id),
+        );
+        // A listing that changes under a run in progress is another test's fault; here sources change between runs.
+        for (const source of sources) {
+          if (busy.has(source.configurationId)) continue;
+          churn(source, options.churn, next);
+          await source.publish();
+        }
+      }
+      if (Date.now() >= nextKill && (options.maxKills === undefined || kills < options.maxKills)) {
+        const index = Math.floor(next() * workers.length);
+        const victim = workers[index]!;
+        sample();
+        const inProgress = Number(
+          (
+            await sql<{ count: string }>(
+              orm.em.fork(),
+              `select count(*) from sync_run where status = 'in_progress'`,
+            )
+          )[0]!.count,
+        );
+        await stopWorkerProcess(victim, 'SIGKILL');
+        kills += 1;
+        log(`kill ${kills}: SIGKILL worker ${victim.name} (${inProgress} runs in progress)`);
+        const restarted = await startWorkerProcess(victim.name, workerEnv);
+        restarted.peakRssMb = victim.peakRssMb;
+        workers[index] = restarted;
+        nextKill = Date.now() + killGap();
+      }
+      await wait(250);
+    }
+
+    // Drain: no more schedules; every run ends (killed runs once the reaper takes them back); then a final
+    // run of each configuration reads the sources as they now stand.
+    log('drain: schedules off, waiting for every run to end');
+    await sql(orm.em.fork(), 'update sync_configuration set schedule = null');
+    await until('every run to end', DRAIN_LIMIT_MS, async () => (await unfinishedRuns(orm!)) === 0);
+    const finals = await Promise.all(sources.map((source) => runOnce(orm!, boss!, source.configurationId)));
+    sample();
+
+    // Checks.
+    const checks: SoakCheck[] = [];
+    const unfinished = await unfinishedRuns(orm);
+    checks.push({
+      name: 'no run left queued or in progress',
+      passed: unfinished === 0,
+      detail: `${unfinished} left`,
+    });
+    const [stale] = await sql<{ count: string }>(
+      orm.em.fork(),
+      `select count(*) from sync_run where status = 'in_progress' and heartbeat_at < now() - make_interval(secs => ?)`,
+      [options.staleAfterSeconds],
+    );
+    checks.push({
+      name: `no heartbeat older than ${options.staleAfterSeconds} s`,
+      passed: Number(stale!.count) === 0,
+      detail: `${stale!.count} stale`,
+    });
+    const [{ deadlocks: deadlocksAfter }] = (await sql<{ deadlocks: string }>(
+      orm.em.fork(),
+      'select deadlocks from pg_stat_database where datname = current_database()',
+    )) as [{ deadlocks: string }];
+    checks.push({
+      name: 'pg_stat_database.deadlocks unchanged',
+      passed: deadlocksAfter === deadlocksBefore,
+      detail: `${deadlocksBefore} → ${deadlocksAfter}`,
+    });
+    const mismatches: string[] = [];
+    for (const [index, source] of sources.entries()) {
+      const final = finals[index]!;
+      const rows = await sql<{ email: string; department: string | null }>(
+        orm.em.fork(),
+        `select lower(email) as email, department from directory_user
+         where managed_by_id = ? and status = 'active'`,
+        [source.configurationId],
+      );
+      const expected = expectedDirectory(source);
+      const actual = new Map(rows.map((row) => [row.email, row.department ?? '']));
+      const missing = [...expected.keys()].filter((email) => !actual.has(email)).length;
+      const extra = [...actual.keys()].filter((email) => !expected.has(email)).length;
+      const moved = [...expected].filter(
+        ([email, department]) => actual.has(email) && actual.get(email) !== department,
+      ).length;
+      if (!APPLIED.includes(final.status) || missing + extra + moved > 0) {
+        mismatches.push(
+          `${source.connector} #${index + 1}: last run ${final.status}, ${missing} missing, ${extra} extra, ${moved} in another department`,
+        );
+      }
+    }
+    checks.push({
+      name: "each configuration's directory equals its source as its last run read it",
+      passed: mismatches.length === 0,
+      detail: mismatches.length === 0 ? `${sources.length} configurations match` : mismatches.join('; '),
+    });
+    const soakRuns = await sql<{
+      connector: Connector;
+      duration_ms: number;
+      attempt: number;
+      status: string;
+    }>(orm.em.fork(), `select connector, duration_ms, attempt, status from sync_run where queued_at >= ?`, [
+      soakStart,
+    ]);
+    const durations = [...soloMs].map(([connector, solo]) => {
+      const applied = soakRuns
+        .filter((run) => run.connector === connector && run.attempt === 1 && APPLIED.includes(run.status))
+        .map((run) => run.duration_ms);
+      return {
+        connector,
+        users: options.users,
+        soloMs: solo,
+        runs: applied.length,
+        p50Ms: percentile(applied, 50),
+        p95Ms: percentile(applied, 95),
+        slow: applied.filter((ms) => ms > SLOWDOWN_LIMIT * solo).length,
+      };
+    });
+    const slow = durations.filter((figure) => figure.slow > 0);
+    checks.push({
+      name: `each run within ${SLOWDOWN_LIMIT}× its solo time`,
+      passed: slow.length === 0,
+      detail:
+        slow.length === 0
+          ? `${durations.reduce((sum, figure) => sum + figure.runs, 0)} runs`
+          : slow.map((figure) => `${figure.connector}: ${figure.slow} of ${figure.runs} slower`).join('; '),
+    });
+    const runsByStatus: Record<string, number> = {};
+    for (const run of soakRuns) runsByStatus[run.status] = (runsByStatus[run.status] ?? 0) + 1;
+    return {
+      kills,
+      recoveries: soakRuns.filter((run) => run.attempt > 1).length,
+      runsByStatus,
+      durations: durations.map(({ slow: _slow, ...figure }) => figure),
+      workerPeakRssMb: peakRss,
+      checks,
+      passed: checks.every((check) => check.passed),
+    };
+  } finally {
+    if (sampler) clearInterval(sampler);
+    await Promise.all(workers.map((worker) => stopWorkerProcess(worker, 'SIGTERM')));
+    await boss?.stop({ graceful: false, wait: true }).catch(() => {});
+    await orm?.close(true);
+    await Promise.all(servers.map((server) => server.stop().catch(() => {})));
+    rmSync(sftpRoot, { recursive: true, force: true });
+    await database.drop();
+  }
+}
+
+/** The report as the script prints it. */
+export function formatSoakReport(report: SoakReport): string {
+  const lines = [
+    `kills: ${report.kills}, recoveries (runs finished by another worker): ${report.recoveries}`,
+    `runs: ${Object.entries(report.runsByStatus)
+      .map(([status, count]) => `${status} ${count}`)
+      .join(', ')}`,
+    'connector          users   solo      runs   p50       p95       p95/solo',
+    ...report.durations.map(
+      (f) =>
+        `${f.connector.padEnd(18)} ${String(f.users).padStart(6)} ${`${f.soloMs} ms`.padStart(9)} ${String(f.runs).padStart(5)} ${`${f.p50Ms} ms`.padStart(9)} ${`${f.p95Ms} ms`.padStart(9)} ${`${(f.p95Ms / f.soloMs).toFixed(1)}×`.padStart(8)}`,
+    ),
+    `worker peak RSS: ${report.workerPeakRssMb.toFixed(0)} MB`,
+    ...report.checks.map((check) => `${check.passed ? 'PASS' : 'FAIL'}  ${check.name} (${check.detail})`),
+  ];
+  return lines.join('\n');
+}
