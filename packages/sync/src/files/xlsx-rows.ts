@@ -6,9 +6,9 @@ import { formatBytes, type RawRow, type RawRowSource } from './raw-rows.ts';
 import { decodeXmlText, readAttributes, XmlScanner } from './xml-scanner.ts';
 import {
   corruptArchive,
-  entryText,
-  readZipDirectory,
+  openZipArchive,
   type UnpackBudget,
+  type ZipArchive,
   type ZipEntry,
 } from './zip-archive.ts';
 
@@ -342,12 +342,26 @@ function partPath(target: string): string {
  */
 export async function xlsxRows(
   path: string,
-  size: number,
+  settings: { sheet?: string; maxUncompressedBytes: number; text: TextBudget },
+  origin: string,
+): Promise<RawRowSource> {
+  const archive = await openZipArchive(path, origin);
+  try {
+    return await openSheet(path, archive, settings, origin);
+  } catch (error) {
+    archive.close();
+    throw error;
+  }
+}
+
+async function openSheet(
+  path: string,
+  archive: ZipArchive,
   settings: { sheet?: string; maxUncompressedBytes: number; text: TextBudget },
   origin: string,
 ): Promise<RawRowSource> {
   const { sheet, maxUncompressedBytes: limit, text } = settings;
-  const entries = await readZipDirectory(path, size, origin);
+  const { entries } = archive;
   const names = [...entries.keys()];
   if (!entries.has('xl/workbook.xml')) {
     throw new SourceError(
@@ -375,7 +389,7 @@ export async function xlsxRows(
     hyperlinks: 'ignore',
     entries: 'ignore',
   }) as unknown as ExcelJsStreamReader;
-  const part = (entry: ZipEntry) => Readable.from(entryText(path, entry, budget, origin));
+  const part = (entry: ZipEntry) => Readable.from(archive.text(entry, budget));
   const parseFailed = (what: string, error: unknown) =>
     error instanceof SourceError ? error : corruptArchive(origin, `its ${what} cannot be read`, error);
 
@@ -426,7 +440,7 @@ export async function xlsxRows(
   let strings: string[] = [];
   try {
     const stringsEntry = partOfType('sharedStrings', 'xl/sharedStrings.xml');
-    if (stringsEntry) strings = await sharedStrings(entryText(path, stringsEntry, budget, origin), text);
+    if (stringsEntry) strings = await sharedStrings(archive.text(stringsEntry, budget), text);
   } catch (error) {
     throw parseFailed('text table (shared strings)', error);
   }
@@ -437,7 +451,7 @@ export async function xlsxRows(
     throw parseFailed('styles', error);
   }
 
-  const sheetText = entryText(path, sheetEntry, budget, origin);
+  const sheetText = archive.text(sheetEntry, budget);
   const styles = reader.styles;
   const dateStyles = new Map<number, boolean>();
   const context: SheetContext = {
@@ -467,8 +481,9 @@ export async function xlsxRows(
     rows: rows(),
     shortRowsAreNormal: true,
     release() {
-      // Ends the sheet's file and inflate streams (entryText's finally).
+      // Ends the sheet's file and inflate streams (the text generator's finally), then the file.
       void sheetText.return(undefined).catch(() => {});
+      archive.close();
     },
   };
 }
