@@ -75,7 +75,7 @@ function excelSerialToDate(serial: number, date1904: boolean): Date {
 }
 
 /** Column number (1-based) of a cell reference such as "AB12"; 0 when it has none. */
-function columnOf(reference: string | undefined): number {
+export function columnOf(reference: string | undefined): number {
   if (!reference) return 0;
   let column = 0;
   for (let index = 0; index < reference.length; index++) {
@@ -97,7 +97,12 @@ export interface SheetContext {
 }
 
 /** A cell's text: the type (`t`) and value (`v`, or the inline string) as the sheet XML holds them. */
-function cellText(type: string | undefined, value: string, styleId: number, context: SheetContext): string {
+export function cellText(
+  type: string | undefined,
+  value: string,
+  styleId: number,
+  context: SheetContext,
+): string {
   switch (type) {
     case 's': {
       const text = context.sharedStrings[Number.parseInt(value, 10)] ?? '';
