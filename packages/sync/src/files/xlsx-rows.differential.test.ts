@@ -1,3 +1,4 @@
+import { seededRandom } from '@provisioning/testkit';
 import { describe, expect, it } from 'vitest';
 import { TextBudget } from '../connectors/source.ts';
 import type { RawRow } from './raw-rows.ts';
@@ -15,18 +16,6 @@ import { sharedStringsWithSaxes, sheetRowsWithSaxes } from './xlsx-saxes.test-su
 
 const SEED = 20_261_202;
 const DOCUMENTS = 400;
-
-/** mulberry32: a small seeded generator, so every run tests the same documents. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 class Generator {
   constructor(readonly next: () => number) {}
@@ -320,7 +309,7 @@ async function scannerRows(chunks: readonly string[], sheet: SheetContext): Prom
 
 describe('the XML scanner against saxes', () => {
   it(`gives the same shared strings and cells as saxes for ${DOCUMENTS} generated workbooks`, async () => {
-    const generate = new Generator(random(SEED));
+    const generate = new Generator(seededRandom(SEED));
     let cells = 0;
     let longTexts = 0;
     for (let document = 0; document < DOCUMENTS; document++) {
