@@ -43,7 +43,12 @@ const LOCATIONS = ['London', 'Paris', 'Berlin', 'New York', 'Lisbon', 'Singapore
 
 /** Per-row random numbers that depend only on (seed, user number), so row N is the same in every file. */
 function rowRandom(seed: number, n: number): () => number {
-  let state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n, 0xc2b2ae35)) >>> 0;
+  return seededRandom(Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(n, 0xc2b2ae35));
+}
+
+/** Numbers in [0, 1) that depend only on `seed` (mulberry32): generated data that is the same every run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;

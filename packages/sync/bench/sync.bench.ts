@@ -10,6 +10,10 @@
  * Then the same rows through the local Workday tenant, fetch included (the real connector over loopback
  * HTTP: a report, and Get_Workers page by page): the total, the fetch's share of it and the peak RSS,
  * beside the CSV first import of the same rows in the same run.
+ *
+ * First, the XLSX parts' XML read by the project's XmlScanner (`sharedStrings`, `sheetRows`) beside saxes
+ * doing the same work (the reference the scanner is tested against), on the same unpacked chunks: the
+ * scanner is kept only while it is at least 1.5× as fast. `--xml-only` runs just this part.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -40,11 +44,24 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { loadGoogleWorkspaceSource } from '../src/connectors/google-workspace.connector.ts';
 import { parseAllowList } from '../src/connectors/host-guard.ts';
 import { loadSource } from '../src/connectors/load-source.ts';
+import { TextBudget } from '../src/connectors/source.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import { createTestOrganisation, queueRunRow } from '../src/engine/sync-fixture.test-support.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
+import { type SheetContext, sharedStrings, sheetRows } from '../src/files/xlsx-rows.ts';
+import { sharedStringsWithSaxes, sheetRowsWithSaxes } from '../src/files/xlsx-saxes.test-support.ts';
+import { openZipArchive } from '../src/files/zip-archive.ts';
 
 const SIZES = [100_000, 200_000];
+/** The workbooks the XML parsers are compared on: exceljs writes inline strings unless asked. */
+const xmlWorkbooks = (dir: string) => ({
+  inline: join(dir, `users-${SIZES[0]}.xlsx`),
+  shared: join(dir, 'users-50000-shared-strings.xlsx'),
+});
+
+async function writeSharedStringsWorkbook(dir: string) {
+  await writeHrXlsx(xmlWorkbooks(dir).shared, { rows: generateHrRows(50_000, 1), useSharedStrings: true });
+}
 
 /** Writes the input files. Run in a child process, so the benchmark's own peak RSS is the sync's alone. */
 async function generate(dir: string) {
@@ -54,6 +71,7 @@ async function generate(dir: string) {
     await writeHrCsv(join(dir, `users-${n}-delta.csv`), { rows: delta(rows) });
     await writeHrXlsx(join(dir, `users-${n}.xlsx`), { rows });
   }
+  await writeSharedStringsWorkbook(dir);
 }
 
 const secretKey = parseSecretKey(generateSecretKey());
@@ -358,6 +376,113 @@ async function benchXlsx(dir: string, n: number) {
   }
 }
 
+interface XmlFigure {
+  name: string;
+  megabytes: number;
+  scannerMs: number;
+  saxesMs: number;
+}
+const xmlFigures: XmlFigure[] = [];
+/** The scanner is kept over saxes only while it is at least this much faster (issue 16). */
+const SCANNER_MIN_SPEEDUP = 1.5;
+
+/** An XLSX part unpacked into memory, in the chunks the reader gets from the archive. */
+async function partChunks(path: string, name: string): Promise<string[]> {
+  const archive = await openZipArchive(path, path);
+  try {
+    const entry = archive.entries.get(name);
+    if (!entry) throw new Error(`${path} has no ${name}`);
+    const budget = {
+      used: 0,
+      limit: Number.POSITIVE_INFINITY,
+      exceeded: () => {
+        throw new Error('no limit');
+      },
+    };
+    const chunks: string[] = [];
+    for await (const chunk of archive.text(entry, budget)) chunks.push(chunk);
+    return chunks;
+  } finally {
+    archive.close();
+  }
+}
+
+async function* replay(chunks: readonly string[]): AsyncGenerator<string> {
+  yield* chunks;
+}
+
+/** Best of three alternating runs of each, so neither profits from running second. */
+async function compareXml(
+  name: string,
+  chunks: string[],
+  scanner: () => Promise<number>,
+  saxes: () => number,
+) {
+  let scannerMs = Number.POSITIVE_INFINITY;
+  let saxesMs = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3; round++) {
+    const [scanned, a] = await time(scanner);
+    const [reference, b] = await time(async () => saxes());
+    if (scanned !== reference)
+      throw new Error(`${name}: the scanner read ${scanned} items, saxes ${reference}`);
+    scannerMs = Math.min(scannerMs, a);
+    saxesMs = Math.min(saxesMs, b);
+  }
+  const megabytes = chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk), 0) / 1024 / 1024;
+  xmlFigures.push({ name, megabytes, scannerMs, saxesMs });
+}
+
+async function benchXmlParsers(inlineWorkbook: string, sharedWorkbook: string) {
+  const context = (strings: readonly string[]): SheetContext => ({
+    sharedStrings: strings,
+    text: new TextBudget(Number.POSITIVE_INFINITY, 'bench'),
+    isDateStyle: () => false,
+    date1904: false,
+  });
+  const countRows = async (chunks: string[], strings: readonly string[]) => {
+    let rows = 0;
+    for await (const batch of sheetRows(replay(chunks), context(strings))) rows += batch.length;
+    return rows;
+  };
+  const inlineSheet = await partChunks(inlineWorkbook, 'xl/worksheets/sheet1.xml');
+  await compareXml(
+    'sheet, inline strings',
+    inlineSheet,
+    () => countRows(inlineSheet, []),
+    () => sheetRowsWithSaxes(inlineSheet, context([])).length,
+  );
+  const stringsPart = await partChunks(sharedWorkbook, 'xl/sharedStrings.xml');
+  const strings = sharedStringsWithSaxes(stringsPart);
+  await compareXml(
+    'shared strings part',
+    stringsPart,
+    async () =>
+      (await sharedStrings(replay(stringsPart), new TextBudget(Number.POSITIVE_INFINITY, 'bench'))).length,
+    () => sharedStringsWithSaxes(stringsPart).length,
+  );
+  const sharedSheet = await partChunks(sharedWorkbook, 'xl/worksheets/sheet1.xml');
+  await compareXml(
+    'sheet, shared strings',
+    sharedSheet,
+    () => countRows(sharedSheet, strings),
+    () => sheetRowsWithSaxes(sharedSheet, context(strings)).length,
+  );
+}
+
+function printXmlFigures() {
+  console.log(
+    '\nXLSX parts: the XmlScanner beside saxes doing the same work on the same unpacked chunks (best of 3)',
+  );
+  console.log('part                       size     scanner      saxes   speed-up   target');
+  for (const f of xmlFigures) {
+    const speedUp = f.saxesMs / f.scannerMs;
+    const rate = (ms: number) => `${(f.megabytes / (ms / 1000)).toFixed(0)} MB/s`;
+    console.log(
+      `${f.name.padEnd(24)} ${`${f.megabytes.toFixed(1)} MB`.padStart(8)} ${rate(f.scannerMs).padStart(11)} ${rate(f.saxesMs).padStart(10)} ${`${speedUp.toFixed(2)}×`.padStart(10)}   ${speedUp >= SCANNER_MIN_SPEEDUP ? 'met' : 'MISSED'} (≥ ${SCANNER_MIN_SPEEDUP}×)`,
+    );
+  }
+}
+
 interface WorkdayFigure {
   name: string;
   ms: number;
@@ -456,6 +581,19 @@ if (process.argv[2] === '--sync-source') {
   process.exit(0);
 }
 
+if (process.argv.includes('--xml-only')) {
+  const xmlDir = mkdtempSync(join(tmpdir(), 'bench-xml-'));
+  try {
+    await writeHrXlsx(xmlWorkbooks(xmlDir).inline, { rows: generateHrRows(SIZES[0] as number, 1) });
+    await writeSharedStringsWorkbook(xmlDir);
+    await benchXmlParsers(xmlWorkbooks(xmlDir).inline, xmlWorkbooks(xmlDir).shared);
+  } finally {
+    rmSync(xmlDir, { recursive: true, force: true });
+  }
+  printXmlFigures();
+  process.exit(0);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'bench-sync-'));
 try {
   const started = performance.now();
@@ -468,6 +606,7 @@ try {
   );
   if (child.status !== 0) throw new Error('generating the input files failed');
   console.log(`input files written in ${seconds(performance.now() - started)}`);
+  await benchXmlParsers(xmlWorkbooks(dir).inline, xmlWorkbooks(dir).shared);
   for (const n of SIZES) await benchCsv(dir, n);
   for (const n of SIZES) await benchXlsx(dir, n);
   for (const n of SIZES) await benchGoogle(n);
@@ -479,6 +618,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 
+printXmlFigures();
 console.log('\nSync benchmark (fetch excluded), baseline = raw COPY of the same rows into a bare table');
 console.log('case                          time      COPY     ratio   peak RSS   target');
 for (const f of figures) {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,6 +16,7 @@ import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SourceError, type SourceRecord, type SourceTable } from '../connectors/source.ts';
 import { openTabularFile, type TabularFileOptions } from './file-reader.ts';
+import { MAX_ZIP_ENTRIES } from './zip-archive.ts';
 
 let dir: string;
 let fileCount = 0;
@@ -559,6 +560,32 @@ describe('XLSX', () => {
     const error = await failure(path);
     expect(error.kind).toBe('CorruptFile');
     expect(error.message).toContain('unpacks to more than the 1 KB its table of contents says');
+  });
+
+  test('refuses an archive that lists more files than a workbook holds before reading its list', async () => {
+    const path = join(dir, 'many-entries.xlsx');
+    await writeZip(path, [{ name: 'xl/workbook.xml', data: Buffer.from('<workbook/>') }]);
+    const bytes = await readFile(path);
+    // The end record's two entry counts, as a hostile archive would declare them.
+    bytes.writeUInt16LE(MAX_ZIP_ENTRIES + 1, bytes.length - 14);
+    bytes.writeUInt16LE(MAX_ZIP_ENTRIES + 1, bytes.length - 12);
+    const error = await failure(await fileWith('many-entries.xlsx', bytes));
+    expect(error.kind).toBe('CorruptFile');
+    expect(error.message).toBe(
+      'test:/file is not a readable Excel workbook: its table of contents lists 10,001 files, more than a workbook holds.',
+    );
+  });
+
+  test('refuses a password-protected entry, saying so', async () => {
+    const path = join(dir, 'encrypted.xlsx');
+    await writeZip(path, [{ name: 'xl/workbook.xml', data: Buffer.from('<workbook/>') }]);
+    const bytes = await readFile(path);
+    // The general-purpose flag's bit 0 (traditional encryption), in the local and the central header.
+    bytes.writeUInt16LE(1, 6);
+    bytes.writeUInt16LE(1, bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) + 8);
+    const error = await failure(await fileWith('encrypted.xlsx', bytes));
+    expect(error.kind).toBe('CorruptFile');
+    expect(error.message).toBe('test:/file is encrypted (password-protected).');
   });
 
   test('fails a truncated workbook as a corrupt file', async () => {

@@ -126,7 +126,6 @@ export async function openTabularFile(
     }
     source = await xlsxRows(
       path,
-      size,
       {
         sheet: options.sheet,
         maxUncompressedBytes: options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES,

@@ -6,9 +6,9 @@ import { formatBytes, type RawRow, type RawRowSource } from './raw-rows.ts';
 import { decodeXmlText, readAttributes, XmlScanner } from './xml-scanner.ts';
 import {
   corruptArchive,
-  entryText,
-  readZipDirectory,
+  openZipArchive,
   type UnpackBudget,
+  type ZipArchive,
   type ZipEntry,
 } from './zip-archive.ts';
 
@@ -75,7 +75,7 @@ function excelSerialToDate(serial: number, date1904: boolean): Date {
 }
 
 /** Column number (1-based) of a cell reference such as "AB12"; 0 when it has none. */
-function columnOf(reference: string | undefined): number {
+export function columnOf(reference: string | undefined): number {
   if (!reference) return 0;
   let column = 0;
   for (let index = 0; index < reference.length; index++) {
@@ -97,7 +97,12 @@ export interface SheetContext {
 }
 
 /** A cell's text: the type (`t`) and value (`v`, or the inline string) as the sheet XML holds them. */
-function cellText(type: string | undefined, value: string, styleId: number, context: SheetContext): string {
+export function cellText(
+  type: string | undefined,
+  value: string,
+  styleId: number,
+  context: SheetContext,
+): string {
   switch (type) {
     case 's': {
       const text = context.sharedStrings[Number.parseInt(value, 10)] ?? '';
@@ -342,12 +347,26 @@ function partPath(target: string): string {
  */
 export async function xlsxRows(
   path: string,
-  size: number,
+  settings: { sheet?: string; maxUncompressedBytes: number; text: TextBudget },
+  origin: string,
+): Promise<RawRowSource> {
+  const archive = await openZipArchive(path, origin);
+  try {
+    return await openSheet(path, archive, settings, origin);
+  } catch (error) {
+    archive.close();
+    throw error;
+  }
+}
+
+async function openSheet(
+  path: string,
+  archive: ZipArchive,
   settings: { sheet?: string; maxUncompressedBytes: number; text: TextBudget },
   origin: string,
 ): Promise<RawRowSource> {
   const { sheet, maxUncompressedBytes: limit, text } = settings;
-  const entries = await readZipDirectory(path, size, origin);
+  const { entries } = archive;
   const names = [...entries.keys()];
   if (!entries.has('xl/workbook.xml')) {
     throw new SourceError(
@@ -375,7 +394,7 @@ export async function xlsxRows(
     hyperlinks: 'ignore',
     entries: 'ignore',
   }) as unknown as ExcelJsStreamReader;
-  const part = (entry: ZipEntry) => Readable.from(entryText(path, entry, budget, origin));
+  const part = (entry: ZipEntry) => Readable.from(archive.text(entry, budget));
   const parseFailed = (what: string, error: unknown) =>
     error instanceof SourceError ? error : corruptArchive(origin, `its ${what} cannot be read`, error);
 
@@ -426,7 +445,7 @@ export async function xlsxRows(
   let strings: string[] = [];
   try {
     const stringsEntry = partOfType('sharedStrings', 'xl/sharedStrings.xml');
-    if (stringsEntry) strings = await sharedStrings(entryText(path, stringsEntry, budget, origin), text);
+    if (stringsEntry) strings = await sharedStrings(archive.text(stringsEntry, budget), text);
   } catch (error) {
     throw parseFailed('text table (shared strings)', error);
   }
@@ -437,7 +456,7 @@ export async function xlsxRows(
     throw parseFailed('styles', error);
   }
 
-  const sheetText = entryText(path, sheetEntry, budget, origin);
+  const sheetText = archive.text(sheetEntry, budget);
   const styles = reader.styles;
   const dateStyles = new Map<number, boolean>();
   const context: SheetContext = {
@@ -467,8 +486,9 @@ export async function xlsxRows(
     rows: rows(),
     shortRowsAreNormal: true,
     release() {
-      // Ends the sheet's file and inflate streams (entryText's finally).
+      // Ends the sheet's file and inflate streams (the text generator's finally), then the file.
       void sheetText.return(undefined).catch(() => {});
+      archive.close();
     },
   };
 }
