@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatSoakReport, runSoak } from '../soak/soak-run.ts';
 
@@ -31,5 +33,37 @@ describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
       ).toBe(true);
     },
     12 * 60_000,
+  );
+});
+
+describe('pnpm soak flags', () => {
+  const workerDirectory = fileURLToPath(new URL('..', import.meta.url));
+  const soak = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'soak/soak.ts', ...args], {
+      cwd: workerDirectory,
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    });
+
+  it.each([
+    ['a word', ['--minutes', 'abc'], /--minutes must be a number from 1 to 600, not "abc"/],
+    ['a size out of range', ['--users', '1e9'], /--users must be a number from 10 to 500000/],
+    ['a negative share', ['--churn=-0.1'], /--churn must be a number from 0.001 to 0.5/],
+    [
+      '10 KB of text',
+      ['--organisations', 'x'.repeat(10_000)],
+      /--organisations must be a number from 1 to 50, not "x{40}"$/m,
+    ],
+    ['an unknown flag', ['--bogus'], /Unknown option '--bogus'/],
+  ])(
+    'refuses %s with exit 2, the reason and the usage, before touching a database',
+    (_label, args, message) => {
+      const result = soak(...args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).toContain('usage: pnpm soak');
+      expect(result.stdout).toBe('');
+    },
+    60_000,
   );
 });
