@@ -24,20 +24,20 @@ import {
   triggerRun,
 } from '@provisioning/db';
 import { createTestDatabase, seedOrganisation, type TestDatabase } from '@provisioning/db/testing';
+import type { Connector, SyncConfigurationInput } from '@provisioning/shared';
 import {
   type GoogleDirectoryServer,
   googleDirectoryUser,
   type HrRow,
   hrRow,
-  seededRandom,
   type SftpServer,
+  seededRandom,
   startGoogleDirectoryServer,
   startSftpServer,
   startWorkdayServer,
   type WorkdayServer,
   writeHrCsv,
 } from '@provisioning/testkit';
-import type { Connector, SyncConfigurationInput } from '@provisioning/shared';
 import type PgBoss from 'pg-boss';
 
 export interface SoakOptions {

@@ -1,11 +1,11 @@
 import { environmentOrExit, SecretKeySchema } from '@provisioning/db';
 import {
   DatabaseUrlSchema,
-  RUN_STALE_AFTER_SECONDS,
   LogLevelSchema,
   NodeEnvSchema,
   PortSchema,
   parseEnvironment,
+  RUN_STALE_AFTER_SECONDS,
 } from '@provisioning/shared';
 import { AllowListTextSchema, parseAllowList } from '@provisioning/sync';
 import { z } from 'zod';
