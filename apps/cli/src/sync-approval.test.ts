@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +127,9 @@ afterAll(async () => {
 
 describe('pnpm provisioning sync dry-run', () => {
   it('prints what a first import would do and writes nothing: no run, no users, no log', async () => {
-    const config = await createConfig(await hrFile(120));
+    const path = await hrFile(120);
+    const config = await createConfig(path);
+    const file = readFileSync(join(served, path));
     const before = await footprint();
 
     const report = output(await cli(env, 'sync', 'dry-run', config));
@@ -147,7 +150,18 @@ describe('pnpm provisioning sync dry-run', () => {
         limits: { count: 500, percent: 20 },
         message: null,
       },
-      source: { connector: 'sftp', origin: expect.stringContaining('employees-'), rows: 120 },
+      source: {
+        connector: 'sftp',
+        origin: expect.stringContaining('employees-'),
+        rows: 120,
+        fingerprint: {
+          connector: 'sftp',
+          origin: `sftp://127.0.0.1:${sftp.port}${path}`,
+          sha256: createHash('sha256').update(file).digest('hex'),
+          bytes: file.length,
+          records: 120,
+        },
+      },
       warnings: [],
     });
     expect(await footprint()).toEqual(before);
