@@ -75,7 +75,9 @@ export function fingerprintOrigin(url: string | URL, keep: Record<string, string
 /** `sftp://host[:port]/path` of a file on an SFTP server (the path as the server spells it). */
 export function sftpOrigin(host: string, port: number, path: string): string {
   const server = host.includes(':') ? `[${host}]` : host;
-  return cleanOrigin(`sftp://${server}${port === 22 ? '' : `:${port}`}${path.startsWith('/') ? '' : '/'}${path}`);
+  return cleanOrigin(
+    `sftp://${server}${port === 22 ? '' : `:${port}`}${path.startsWith('/') ? '' : '/'}${path}`,
+  );
 }
 
 function cleanOrigin(text: string): string {
@@ -96,8 +98,9 @@ export interface SourceDescription {
 
 /**
  * The table with `fingerprint()`: the records `batches` hands on are counted, and once the batches end
- * (read to the end, or failed after the connector had read every byte, as with a listing with no active
- * user in it) the fingerprint is known; before, or when the source broke off midway, it is undefined.
+ * (read to the end, or failed after the connector had read every byte: a listing with no active user in
+ * it, a file that turns out corrupt, whose records are then those handed on before) the fingerprint is
+ * known. Before, when the reader stopped early, or when the source broke off midway, it is undefined.
  * The table object itself is kept (a connector's `origin` may be a getter).
  */
 export function withFingerprint<T extends Omit<SourceTable, 'fingerprint'>>(
@@ -109,14 +112,17 @@ export function withFingerprint<T extends Omit<SourceTable, 'fingerprint'>>(
   let ended = false;
   let fingerprint: SourceFingerprint | undefined;
   async function* counted(): AsyncGenerator<SourceRecord[]> {
+    // Not when the reader stops early (the generator returns at its yield): the rest was never read.
     try {
       for await (const batch of inner) {
         records += batch.length;
         yield batch;
       }
-    } finally {
+    } catch (error) {
       ended = true;
+      throw error;
     }
+    ended = true;
   }
   return Object.assign(table, {
     batches: counted(),

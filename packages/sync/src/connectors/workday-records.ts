@@ -80,10 +80,7 @@ interface EntriesTableOptions {
  * load, one in a column it does not read is ignored. A record's rowNumber is the entry's position in the answer (1 for the first), so that a log names the
  * same entry after inactive ones were left out.
  */
-export function entriesTable(
-  entries: EntrySource,
-  table: EntriesTableOptions,
-): ConnectorTable {
+export function entriesTable(entries: EntrySource, table: EntriesTableOptions): ConnectorTable {
   const headerSet = new Set<string>();
   for (let index = 0; index < entries.count; index++) {
     const entry = entries.entryAt(index);

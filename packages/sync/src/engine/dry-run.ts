@@ -58,7 +58,11 @@ export async function dryRunSync(orm: Orm, configurationId: string, options: Dry
   const load = options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
   const source = await load(configuration, { allowList: options.allowList, signal: options.signal });
   const origin = source.origin;
-  const { plan, rowsRead, source: fingerprint } = await planFromSource(orm, configuration, source, {
+  const {
+    plan,
+    rowsRead,
+    source: fingerprint,
+  } = await planFromSource(orm, configuration, source, {
     onRows: () => options.signal?.throwIfAborted(),
   });
   const limits = {
@@ -87,7 +91,12 @@ export async function dryRunSync(orm: Orm, configurationId: string, options: Dry
           ? `${exceeded.finding} A run would end Above Deactivation Threshold and write nothing.`
           : null,
       },
-      source: { connector: configuration.connector, origin, rows: rowsRead, fingerprint: fingerprint ?? null },
+      source: {
+        connector: configuration.connector,
+        origin,
+        rows: rowsRead,
+        fingerprint: fingerprint ?? null,
+      },
       warnings,
     },
     plan,
