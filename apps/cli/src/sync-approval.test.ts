@@ -395,3 +395,46 @@ describe('pnpm provisioning sync approve', () => {
     expect(await footprint()).toEqual(before);
   });
 });
+
+describe('pnpm provisioning runs show', () => {
+  /** A configuration of an organisation of its own (every file has the same people) reading `path`. */
+  async function ownConfig(path: string): Promise<string> {
+    const own = (output(await cli(env, 'org', 'create', '--name', 'Source Ltd')) as { id: string }).id;
+    return createConfig(path, SFTP_PASSWORD, own);
+  }
+
+  const runShown = async (runId: string) =>
+    output(await cli(env, 'runs', 'show', runId)) as { status: string; source: unknown };
+
+  it('shows the source a run read: where from, the SHA-256 and size of the file, and its records', async () => {
+    const path = await hrFile(40);
+    const config = await ownConfig(path);
+    const run = await runOnce(config);
+    const file = readFileSync(join(served, path));
+    expect(await runShown(run.id)).toMatchObject({
+      status: 'success',
+      source: {
+        connector: 'sftp',
+        origin: `sftp://127.0.0.1:${sftp.port}${path}`,
+        sha256: createHash('sha256').update(file).digest('hex'),
+        bytes: file.length,
+        records: 40,
+      },
+    });
+  });
+
+  it('keeps the source of a Data Load Failed run that read its file to the end, and has none when it could not', async () => {
+    const path = await hrFile(0);
+    const config = await ownConfig(path);
+    const empty = await runOnce(config);
+    const file = readFileSync(join(served, path));
+    expect(await runShown(empty.id)).toMatchObject({
+      status: 'data_load_failed',
+      source: { sha256: createHash('sha256').update(file).digest('hex'), bytes: file.length, records: 0 },
+    });
+
+    rmSync(join(served, path));
+    const missing = await runOnce(config);
+    expect(await runShown(missing.id)).toMatchObject({ status: 'data_load_failed', source: null });
+  });
+});

@@ -10,7 +10,13 @@ import { formatBytes } from '../files/raw-rows.ts';
 import { parseAllowList, vetHost } from './host-guard.ts';
 import { withRetries } from './retry.ts';
 import { type ConnectorTable, type LoadOptions, SourceError } from './source.ts';
-import { digestFile, sftpOrigin, withFingerprint } from './source-fingerprint.ts';
+import {
+  digestFile,
+  type SourceDescription,
+  sftpOrigin,
+  sourceFingerprint,
+  withFingerprint,
+} from './source-fingerprint.ts';
 
 export interface SftpLoadOptions extends LoadOptions {
   /** Connection attempts when the network fails in a way worth retrying (refused, timeout, reset). Default 3. */
@@ -136,7 +142,11 @@ export async function loadSftpSource(
     );
     await client.end().catch(() => {});
     // The file as downloaded, before it is parsed: the source this run read, byte for byte.
-    const digest = await digestFile(localPath, options.signal);
+    const read: SourceDescription = {
+      connector: 'sftp',
+      origin: sftpOrigin(host, port, remotePath),
+      digest: await digestFile(localPath, options.signal),
+    };
 
     const table = await openTabularFile(
       localPath,
@@ -151,7 +161,11 @@ export async function loadSftpSource(
         signal: options.signal,
       },
       origin,
-    );
+    ).catch((error: unknown) => {
+      // Empty, without a header, corrupt, in another encoding: the file the run read is still known.
+      if (error instanceof SourceError) error.fingerprint = sourceFingerprint(read, 0);
+      throw error;
+    });
     const dir = tempDir;
     return withFingerprint(
       {
@@ -161,7 +175,7 @@ export async function loadSftpSource(
           await rm(dir, { recursive: true, force: true });
         },
       },
-      { connector: 'sftp', origin: sftpOrigin(host, port, remotePath), digest },
+      read,
     );
   } catch (error) {
     await client.end().catch(() => {});

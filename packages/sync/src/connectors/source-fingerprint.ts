@@ -128,16 +128,21 @@ export function withFingerprint<T extends Omit<SourceTable, 'fingerprint'>>(
     batches: counted(),
     fingerprint: () => {
       if (!ended || !source.digest.complete) return undefined;
-      fingerprint ??= SourceFingerprintSchema.parse({
-        connector: source.connector,
-        origin: source.origin,
-        sha256: source.digest.sha256,
-        bytes: source.digest.bytes,
-        records,
-        ...(source.paged ? { pages: source.digest.pages } : {}),
-        ...(source.leftOutInactive ? { leftOutInactive: source.leftOutInactive() } : {}),
-      });
+      fingerprint ??= sourceFingerprint(source, records);
       return fingerprint;
     },
+  });
+}
+
+/** The fingerprint of a source read whole, `records` handed on from it. */
+export function sourceFingerprint(source: SourceDescription, records: number): SourceFingerprint {
+  return SourceFingerprintSchema.parse({
+    connector: source.connector,
+    origin: source.origin,
+    sha256: source.digest.sha256,
+    bytes: source.digest.bytes,
+    records,
+    ...(source.paged ? { pages: source.digest.pages } : {}),
+    ...(source.leftOutInactive ? { leftOutInactive: source.leftOutInactive() } : {}),
   });
 }

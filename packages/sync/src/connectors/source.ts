@@ -29,6 +29,11 @@ export class SourceError extends Error {
   readonly hint: string;
   /** Worth retrying with backoff (network trouble), as opposed to a problem someone must fix. */
   readonly transient: boolean;
+  /**
+   * The source as read, when the load failed only after every byte of it was read (a downloaded file that
+   * turns out empty or unreadable): the run keeps it with Data Load Failed.
+   */
+  fingerprint?: SourceFingerprint;
 
   constructor(
     kind: SourceErrorKind,

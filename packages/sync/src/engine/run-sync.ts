@@ -224,7 +224,13 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     if (error instanceof SourceError) {
       if (error.transient && options.canRetry) throw new RetryLater(error);
       return {
-        status: await finishDataLoadFailed(options.orm, claimed, error, progress, source?.fingerprint?.()),
+        status: await finishDataLoadFailed(
+          options.orm,
+          claimed,
+          error,
+          progress,
+          source?.fingerprint?.() ?? error.fingerprint,
+        ),
       };
     }
     throw error;
