@@ -423,6 +423,19 @@ describe('pnpm provisioning runs show', () => {
     });
   });
 
+  it('keeps the source a run blocked by the threshold read, which support can compare with the file', async () => {
+    const path = await hrFile(200);
+    const config = await ownConfig(path);
+    expect(await runOnce(config)).toMatchObject({ status: 'success' });
+    await rewrite(path, 150);
+    const blocked = await runOnce(config);
+    const file = readFileSync(join(served, path));
+    expect(await runShown(blocked.id)).toMatchObject({
+      status: 'above_deactivation_threshold',
+      source: { sha256: createHash('sha256').update(file).digest('hex'), bytes: file.length, records: 150 },
+    });
+  });
+
   it('keeps the source of a Data Load Failed run that read its file to the end, and has none when it could not', async () => {
     const path = await hrFile(0);
     const config = await ownConfig(path);
