@@ -8,7 +8,12 @@ import {
   revokeSessionsOf,
   updateOrganisation,
 } from '@provisioning/db';
-import type { RunChangeEvent, SourceFingerprint } from '@provisioning/shared';
+import {
+  RUN_COUNT_KEYS,
+  type RunChangeEvent,
+  type RunCounts,
+  type SourceFingerprint,
+} from '@provisioning/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -525,56 +530,25 @@ describe('runs.get: the source a run read', () => {
     };
     const knex = harness.owner.em.getConnection().getKnex();
     const progress = { read: 1_190, planned: 1_190, applied: 1_190 };
+    const counts = Object.fromEntries(RUN_COUNT_KEYS.map((key) => [key, 0])) as RunCounts;
     const succeeded = await inProgress();
     await knex.transaction((trx) =>
-      finishApplied(
-        trx,
-        { runId: succeeded, attempt: 0 },
-        {
-          status: 'success',
-          counts: {
-            created: 1_190,
-            updated: 0,
-            reactivated: 0,
-            deactivated: 0,
-            unchanged: 0,
-            skipped: 0,
-            warnings: 0,
-            errors: 0,
-          },
-          progress,
-          source,
-        },
-      ),
+      finishApplied(trx, { runId: succeeded, attempt: 0 }, { status: 'success', counts, progress, source }),
     );
-    const failed = await inProgress();
+    const failLoad = async (errorSummary: string, read?: SourceFingerprint) => {
+      const runId = await inProgress();
+      await knex.transaction((trx) =>
+        finishUnapplied(
+          trx,
+          { runId, attempt: 0 },
+          { status: 'data_load_failed', errorSummary, errors: 1, progress, source: read },
+        ),
+      );
+      return runId;
+    };
     const empty = { ...source, records: 0, leftOutInactive: 1_200 };
-    await knex.transaction((trx) =>
-      finishUnapplied(
-        trx,
-        { runId: failed, attempt: 0 },
-        {
-          status: 'data_load_failed',
-          errorSummary: 'Google Workspace customer my_customer lists no active users.',
-          errors: 1,
-          progress,
-          source: empty,
-        },
-      ),
-    );
-    const broken = await inProgress();
-    await knex.transaction((trx) =>
-      finishUnapplied(
-        trx,
-        { runId: broken, attempt: 0 },
-        {
-          status: 'data_load_failed',
-          errorSummary: 'Page 2 of the Google Workspace user listing broke off.',
-          errors: 1,
-          progress,
-        },
-      ),
-    );
+    const failed = await failLoad('Google Workspace customer my_customer lists no active users.', empty);
+    const broken = await failLoad('Page 2 of the Google Workspace user listing broke off.');
 
     const caller = await callerAs(organisation.accounts['org-admin'], new AbortController().signal);
     expect(await caller.runs.get({ runId: succeeded })).toMatchObject({ status: 'success', source });
