@@ -24,7 +24,9 @@ export function RunSource({ source }: { source: Source | null }) {
   };
   const records = [
     formatCount(source.records),
-    source.pages === undefined ? null : `from ${formatCount(source.pages)} ${source.pages === 1 ? 'page' : 'pages'}`,
+    source.pages === undefined
+      ? null
+      : `from ${formatCount(source.pages)} ${source.pages === 1 ? 'page' : 'pages'}`,
     source.leftOutInactive ? `${formatCount(source.leftOutInactive)} inactive left out` : null,
   ];
   return (
@@ -49,9 +51,7 @@ export function RunSource({ source }: { source: Source | null }) {
         <dd>{formatBytes(source.bytes)}</dd>
         <dt>SHA-256</dt>
         <dd>
-          <code title={source.sha256} aria-label={`SHA-256 ${source.sha256}`}>
-            {source.sha256.slice(0, SHORT_SHA)}…
-          </code>{' '}
+          <code title={source.sha256}>{source.sha256.slice(0, SHORT_SHA)}…</code>{' '}
           <button type="button" className="button button-quiet" onClick={copy}>
             Copy SHA-256
           </button>

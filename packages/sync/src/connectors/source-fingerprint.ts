@@ -5,7 +5,7 @@ import {
   type SourceFingerprint,
   SourceFingerprintSchema,
 } from '@provisioning/shared';
-import type { ConnectorTable, SourceRecord, SourceTable } from './source.ts';
+import type { SourceRecord, SourceTable } from './source.ts';
 
 /**
  * The fingerprint of the exact source a run read (SourceFingerprint): each connector feeds a digest the
