@@ -821,6 +821,7 @@ describe('the support CLI against a migrated database', () => {
         notification: null,
         approval: null,
         triggerApproval: null,
+        source: null,
       });
     });
 
@@ -867,6 +868,7 @@ describe('the support CLI against a migrated database', () => {
         notification: null,
         approval: null,
         triggerApproval: null,
+        source: null,
       });
       expect(output(await cli(env, 'runs', 'show', older))).toStrictEqual(list[1]);
     });

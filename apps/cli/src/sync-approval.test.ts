@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +127,9 @@ afterAll(async () => {
 
 describe('pnpm provisioning sync dry-run', () => {
   it('prints what a first import would do and writes nothing: no run, no users, no log', async () => {
-    const config = await createConfig(await hrFile(120));
+    const path = await hrFile(120);
+    const config = await createConfig(path);
+    const file = readFileSync(join(served, path));
     const before = await footprint();
 
     const report = output(await cli(env, 'sync', 'dry-run', config));
@@ -147,7 +150,18 @@ describe('pnpm provisioning sync dry-run', () => {
         limits: { count: 500, percent: 20 },
         message: null,
       },
-      source: { connector: 'sftp', origin: expect.stringContaining('employees-'), rows: 120 },
+      source: {
+        connector: 'sftp',
+        origin: expect.stringContaining('employees-'),
+        rows: 120,
+        fingerprint: {
+          connector: 'sftp',
+          origin: `sftp://127.0.0.1:${sftp.port}${path}`,
+          sha256: createHash('sha256').update(file).digest('hex'),
+          bytes: file.length,
+          records: 120,
+        },
+      },
       warnings: [],
     });
     expect(await footprint()).toEqual(before);
@@ -379,5 +393,61 @@ describe('pnpm provisioning sync approve', () => {
     );
     expectFailure(await approve(newer.id, '--by', 'Sam', '--reason', 'nul \u0000'), 2, /NUL/);
     expect(await footprint()).toEqual(before);
+  });
+});
+
+describe('pnpm provisioning runs show', () => {
+  /** A configuration of an organisation of its own (every file has the same people) reading `path`. */
+  async function ownConfig(path: string): Promise<string> {
+    const own = (output(await cli(env, 'org', 'create', '--name', 'Source Ltd')) as { id: string }).id;
+    return createConfig(path, SFTP_PASSWORD, own);
+  }
+
+  const runShown = async (runId: string) =>
+    output(await cli(env, 'runs', 'show', runId)) as { status: string; source: unknown };
+
+  it('shows the source a run read: where from, the SHA-256 and size of the file, and its records', async () => {
+    const path = await hrFile(40);
+    const config = await ownConfig(path);
+    const run = await runOnce(config);
+    const file = readFileSync(join(served, path));
+    expect(await runShown(run.id)).toMatchObject({
+      status: 'success',
+      source: {
+        connector: 'sftp',
+        origin: `sftp://127.0.0.1:${sftp.port}${path}`,
+        sha256: createHash('sha256').update(file).digest('hex'),
+        bytes: file.length,
+        records: 40,
+      },
+    });
+  });
+
+  it('keeps the source a run blocked by the threshold read, which support can compare with the file', async () => {
+    const path = await hrFile(200);
+    const config = await ownConfig(path);
+    expect(await runOnce(config)).toMatchObject({ status: 'success' });
+    await rewrite(path, 150);
+    const blocked = await runOnce(config);
+    const file = readFileSync(join(served, path));
+    expect(await runShown(blocked.id)).toMatchObject({
+      status: 'above_deactivation_threshold',
+      source: { sha256: createHash('sha256').update(file).digest('hex'), bytes: file.length, records: 150 },
+    });
+  });
+
+  it('keeps the source of a Data Load Failed run that read its file to the end, and has none when it could not', async () => {
+    const path = await hrFile(0);
+    const config = await ownConfig(path);
+    const empty = await runOnce(config);
+    const file = readFileSync(join(served, path));
+    expect(await runShown(empty.id)).toMatchObject({
+      status: 'data_load_failed',
+      source: { sha256: createHash('sha256').update(file).digest('hex'), bytes: file.length, records: 0 },
+    });
+
+    rmSync(join(served, path));
+    const missing = await runOnce(config);
+    expect(await runShown(missing.id)).toMatchObject({ status: 'data_load_failed', source: null });
   });
 });

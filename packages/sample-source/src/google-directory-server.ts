@@ -157,6 +157,8 @@ export interface GoogleDirectoryRequest {
   /** The impersonated administrator of a token request. */
   subject?: string;
   scopes?: string[];
+  /** With `keepBodies`: a users page's body as meant to be sent (a fault may cut it). */
+  body?: string;
 }
 
 export interface GoogleDirectoryServerOptions {
@@ -180,6 +182,8 @@ export interface GoogleDirectoryServerOptions {
   serviceAccountEmail?: string;
   /** Default: any free port. */
   port?: number;
+  /** Keep each users page's body on its request record (tests compare what a connector read); default false. */
+  keepBodies?: boolean;
 }
 
 export interface GoogleDirectoryServer {
@@ -540,6 +544,7 @@ export async function startGoogleDirectoryServer(
         fields ?? null,
       ),
     );
+    if (options.keepBodies) record.body = body;
     send(response, 200, body, fault);
     return 200;
   }

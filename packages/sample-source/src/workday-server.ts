@@ -44,6 +44,8 @@ export interface WorkdayServerOptions {
   reportName?: string;
   /** Default `41.0`. */
   version?: string;
+  /** Keep each 200 answer's body on its request record (tests compare what a connector read); default false. */
+  keepBodies?: boolean;
 }
 
 /** A report's column aliases as the test fakes and the demo use them: the connector's default names. */
@@ -103,6 +105,8 @@ export interface WorkdayRequest {
     excludeInactive: boolean;
   };
   status: number;
+  /** With `keepBodies`: the report's or a Get_Workers page's body as meant to be sent (a fault may cut it). */
+  body?: string;
 }
 
 export interface WorkdayServer {
@@ -381,7 +385,9 @@ export async function startWorkdayServer(
       res.end('This fake serves format=json only');
       return;
     }
-    await send(res, 200, reportBody(), 'application/json;charset=UTF-8', fault);
+    const body = reportBody();
+    if (options.keepBodies) record.body = body;
+    await send(res, 200, body, 'application/json;charset=UTF-8', fault);
   }
 
   async function handleToken(
@@ -477,6 +483,7 @@ export async function startWorkdayServer(
       `<wd:Response_Results><wd:Total_Results>${listed.length}</wd:Total_Results><wd:Total_Pages>${totalPages}</wd:Total_Pages>` +
       `<wd:Page_Results>${slice.length}</wd:Page_Results><wd:Page>${page}</wd:Page></wd:Response_Results>` +
       `<wd:Response_Data>${slice.map(workerXml).join('')}</wd:Response_Data></wd:Get_Workers_Response></env:Body></env:Envelope>`;
+    if (options.keepBodies) record.body = xml;
     await send(res, 200, xml, 'text/xml; charset=utf-8', fault);
   }
 

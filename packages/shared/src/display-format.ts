@@ -46,3 +46,16 @@ const countFormat = new Intl.NumberFormat(LOCALE);
 export function formatCount(value: number): string {
   return countFormat.format(value);
 }
+
+/** Sizes as a person reads them, in messages and on the page: 1536 → "1.5 KB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -15,5 +15,6 @@ export * from './run-approval.ts';
 export * from './run-list.ts';
 export * from './run-status.ts';
 export * from './slack.ts';
+export * from './source-fingerprint.ts';
 export * from './sync-configuration.ts';
 export * from './text.ts';

@@ -11,6 +11,7 @@ import {
   type RunTrigger,
 } from './run-status.ts';
 import type { RunNotification } from './slack.ts';
+import type { SourceFingerprint } from './source-fingerprint.ts';
 import { noControlCharacters } from './text.ts';
 
 /** Date presets of the runs list; days are calendar days in the organisation's time zone. */
@@ -160,6 +161,8 @@ export interface RunDetails extends RunListRow {
   approval: RunApproval | null;
   /** Trigger `approval` only: the approval that queued this run, and under which it ran. */
   triggerApproval: RunApproval | null;
+  /** What the run read, once its source was read to the end; null before, or when the load broke off. */
+  source: SourceFingerprint | null;
 }
 
 export const LOG_FORMATS = ['csv', 'xlsx'] as const;

@@ -14,6 +14,8 @@
  * First, the XLSX parts' XML read by the project's XmlScanner (`sharedStrings`, `sheetRows`) beside saxes
  * doing the same work (the reference the scanner is tested against), on the same unpacked chunks: the
  * scanner is kept only while it is at least 1.5× as fast. `--xml-only` runs just this part.
+ *
+ * Last, the source fingerprint's pass over a 200 MB downloaded file beside `sha256sum` (fingerprint.bench.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -51,6 +53,7 @@ import { openTabularFile } from '../src/files/file-reader.ts';
 import { type SheetContext, sharedStrings, sheetRows } from '../src/files/xlsx-rows.ts';
 import { sharedStringsWithSaxes, sheetRowsWithSaxes } from '../src/files/xlsx-saxes.test-support.ts';
 import { openZipArchive } from '../src/files/zip-archive.ts';
+import { benchFingerprint, printFingerprintFigures } from './fingerprint.bench.ts';
 
 const SIZES = [100_000, 200_000];
 /** The workbooks the XML parsers are compared on: exceljs writes inline strings unless asked. */
@@ -657,3 +660,5 @@ const worst = Math.max(
 console.log(
   `highest peak RSS of a syncing process ${worst.toFixed(0)} MB (target ≤ 512 MB: ${worst <= 512 ? 'met' : 'MISSED'})`,
 );
+
+printFingerprintFigures(await benchFingerprint());

@@ -1,8 +1,19 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { getAccountByEmail, revokeSessionsOf, updateOrganisation } from '@provisioning/db';
-import type { RunChangeEvent } from '@provisioning/shared';
+import {
+  finishApplied,
+  finishUnapplied,
+  getAccountByEmail,
+  revokeSessionsOf,
+  updateOrganisation,
+} from '@provisioning/db';
+import {
+  RUN_COUNT_KEYS,
+  type RunChangeEvent,
+  type RunCounts,
+  type SourceFingerprint,
+} from '@provisioning/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -485,6 +496,69 @@ describe('runs.list by source', () => {
 
     await expect(caller.runs.list({ filter: { sources: ['bamboohr' as 'sftp'] } })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
+    });
+  });
+});
+
+describe('runs.get: the source a run read', () => {
+  it('gives the fingerprint stored with the final status, for a success and a failed load alike, and null without one', async () => {
+    const organisation = await seedOrganisation(harness.owner, {
+      name: 'Fingerprints',
+      roles: ['org-admin'],
+    });
+    const configuration = await seedConfiguration(
+      harness.owner,
+      organisation.id,
+      'Google',
+      'google-workspace',
+    );
+    const inProgress = () =>
+      seedRun(harness.owner, {
+        organisationId: organisation.id,
+        configurationId: configuration,
+        status: 'in_progress',
+        startedAt: new Date(),
+      });
+    const source: SourceFingerprint = {
+      connector: 'google-workspace',
+      origin: 'https://admin.googleapis.com/admin/directory/v1/users?customer=my_customer',
+      sha256: 'c0ffee'.padEnd(64, '0'),
+      bytes: 524_288,
+      records: 1_190,
+      pages: 3,
+      leftOutInactive: 10,
+    };
+    const knex = harness.owner.em.getConnection().getKnex();
+    const progress = { read: 1_190, planned: 1_190, applied: 1_190 };
+    const counts = Object.fromEntries(RUN_COUNT_KEYS.map((key) => [key, 0])) as RunCounts;
+    const succeeded = await inProgress();
+    await knex.transaction((trx) =>
+      finishApplied(trx, { runId: succeeded, attempt: 0 }, { status: 'success', counts, progress, source }),
+    );
+    const failLoad = async (errorSummary: string, read?: SourceFingerprint) => {
+      const runId = await inProgress();
+      await knex.transaction((trx) =>
+        finishUnapplied(
+          trx,
+          { runId, attempt: 0 },
+          { status: 'data_load_failed', errorSummary, errors: 1, progress, source: read },
+        ),
+      );
+      return runId;
+    };
+    const empty = { ...source, records: 0, leftOutInactive: 1_200 };
+    const failed = await failLoad('Google Workspace customer my_customer lists no active users.', empty);
+    const broken = await failLoad('Page 2 of the Google Workspace user listing broke off.');
+
+    const caller = await callerAs(organisation.accounts['org-admin'], new AbortController().signal);
+    expect(await caller.runs.get({ runId: succeeded })).toMatchObject({ status: 'success', source });
+    expect(await caller.runs.get({ runId: failed })).toMatchObject({
+      status: 'data_load_failed',
+      source: empty,
+    });
+    expect(await caller.runs.get({ runId: broken })).toMatchObject({
+      status: 'data_load_failed',
+      source: null,
     });
   });
 });

@@ -37,6 +37,7 @@ const BLOCKED: RunDetails = {
   approval: null,
   triggerApproval: null,
   notification: null,
+  source: null,
 };
 
 const APPROVAL = {
@@ -151,5 +152,73 @@ describe('the details of a run queued by support’s approval', () => {
     expect(trigger.textContent).toBe('Approved by support (HR confirmed the leavers)');
     expect(screen.queryByRole('heading', { name: 'Users this sync would have deactivated' })).toBeNull();
     expect(api.calls.map((call) => call.path)).toEqual(['runs.get']);
+  });
+});
+
+describe('the source a run read', () => {
+  const SHA = 'a3f1c09be4d2'.padEnd(64, '7');
+  const SOURCE = {
+    connector: 'google-workspace',
+    origin: 'https://admin.googleapis.com/admin/directory/v1/users?domain=acme.example',
+    sha256: SHA,
+    bytes: 1_572_864,
+    records: 1_200,
+    pages: 3,
+    leftOutInactive: 14,
+  } as const;
+  const SUCCESS: RunDetails = {
+    ...BLOCKED,
+    status: 'success',
+    connector: 'google-workspace',
+    errorSummary: null,
+    threshold: null,
+    logKind: 'result',
+    source: SOURCE,
+  };
+
+  it('shows connector, origin, records, size and a short SHA-256, the whole in its title and copied by the button', async () => {
+    const user = userEvent.setup();
+    openDrawer(SUCCESS);
+    const section = await screen.findByRole('region', { name: 'Source' });
+    const facts = Object.fromEntries(
+      within(section)
+        .getAllByRole('term')
+        .map((term) => [term.textContent, term.nextElementSibling?.textContent]),
+    );
+    expect(facts).toEqual({
+      Connector: 'Google Workspace',
+      Origin: SOURCE.origin,
+      Records: '1,200 from 3 pages (14 inactive left out)',
+      Size: '1.5 MB',
+      'SHA-256': 'a3f1c09be4d2… Copy SHA-256',
+    });
+    expect(within(section).getByTitle(SHA).textContent).toBe('a3f1c09be4d2…');
+
+    await user.click(within(section).getByRole('button', { name: 'Copy SHA-256' }));
+    expect(await navigator.clipboard.readText()).toBe(SHA);
+    expect(within(section).getByRole('status').textContent).toBe(' Copied');
+  });
+
+  it('leaves pages and inactive people out for a file', async () => {
+    openDrawer({
+      ...SUCCESS,
+      connector: 'sftp',
+      source: {
+        connector: 'sftp',
+        origin: 'sftp://files.acme.example/outbound/employees.csv',
+        sha256: SHA,
+        bytes: 900,
+        records: 7,
+      },
+    });
+    const section = await screen.findByRole('region', { name: 'Source' });
+    expect(within(section).getByText('7').tagName).toBe('DD');
+    expect(within(section).getByText('900 bytes')).toBeTruthy();
+  });
+
+  it('has no source section for a run that has no fingerprint', async () => {
+    openDrawer({ ...SUCCESS, source: null });
+    await screen.findByTestId('trigger');
+    expect(screen.queryByRole('region', { name: 'Source' })).toBeNull();
   });
 });

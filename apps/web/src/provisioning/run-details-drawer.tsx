@@ -13,6 +13,7 @@ import { accessDenialOf, errorCode, errorMessage, type RouterOutputs, useTRPC } 
 import { ConnectorLabel } from './connector-icon.tsx';
 import { ApprovalNote, PlannedDeactivations } from './planned-deactivations.tsx';
 import { RunDuration } from './run-progress.tsx';
+import { RunSource } from './run-source.tsx';
 import { SlackNotification } from './slack-notification.tsx';
 import { useNow } from './use-now.ts';
 
@@ -35,7 +36,8 @@ const TRIGGER_LABELS = {
 
 /**
  * One run in a drawer over the list (the URL's `?run=`): counts by action, the error summary of a failed
- * load, the deactivations planned against the threshold, and the log downloads. Loaded on first use.
+ * load, the deactivations planned against the threshold, the source it read, and the log downloads.
+ * Loaded on first use.
  */
 export default function RunDetailsDrawer({
   runId,
@@ -186,6 +188,8 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
           <p className="muted">Counts appear when the sync finishes.</p>
         )}
       </section>
+
+      <RunSource source={run.source} />
 
       <section aria-labelledby="downloads-heading">
         <h3 id="downloads-heading" className="section-heading">

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { CONNECTORS, RUN_STATUSES, RUN_TRIGGERS } from '@provisioning/shared';
+import { CONNECTORS, RUN_STATUSES, RUN_TRIGGERS, type SourceFingerprint } from '@provisioning/shared';
 import { Organisation } from './organisation.entity.ts';
 import { uuidPrimaryKey } from './properties.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
@@ -52,6 +52,8 @@ export const SyncRun = defineEntity({
     rowsApplied: p.integer().default(0),
     errorSummary: p.text().nullable(),
     thresholdDetails: p.json<ThresholdDetails>().nullable(),
+    /** The exact source the run read, written with its final status once the source was read to the end. */
+    source: p.json<SourceFingerprint>().nullable(),
     /** Incremented each time a worker takes the run; a stale attempt can never commit (fencing). */
     attempt: p.integer().default(0),
     heartbeatAt: p.datetime().nullable(),

@@ -20,6 +20,7 @@ import {
   type RunNotificationState,
   type RunStatus,
   type RunTrigger,
+  type SourceFingerprint,
 } from '@provisioning/shared';
 import type { ThresholdDetails } from '../entities/index.ts';
 import { inOrganisation, isUuid, readInOrganisation, type SqlQuery, sql } from './common.ts';
@@ -314,6 +315,7 @@ export type RunDetailRow = RunRow &
     notification_sent_at: Date | string | null;
     approval: ApprovalJson | null;
     trigger_approval: ApprovalJson | null;
+    source: SourceFingerprint | null;
   };
 
 function approvalOf(row: ApprovalJson | null): RunApproval | null {
@@ -334,7 +336,7 @@ function approvalOf(row: ApprovalJson | null): RunApproval | null {
  * `runs show` / `runs list` read the same columns and print the same shape.
  */
 export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
-    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details,
+    ${RUN_COUNT_KEYS.map((key) => `r.${RUN_COUNT_COLUMNS[key]}`).join(', ')}, r.error_summary, r.threshold_details, r.source,
     n.state as notification_state, n.last_error as notification_error,
     case when n.state = 'sent' then n.updated_at end as notification_sent_at,
     to_jsonb(a) as approval, to_jsonb(ta) as trigger_approval
@@ -371,6 +373,7 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
       : null,
     approval: approvalOf(row.approval),
     triggerApproval: approvalOf(row.trigger_approval),
+    source: row.source,
   };
 }
 

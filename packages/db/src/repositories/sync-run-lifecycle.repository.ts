@@ -14,6 +14,7 @@ import {
   type RunProgress,
   type RunStatus,
   type RunTrigger,
+  type SourceFingerprint,
   statusesBefore,
 } from '@provisioning/shared';
 import type { Knex } from 'knex';
@@ -85,6 +86,9 @@ export async function transitionRun<T = { id: string }>(
 /** The SQL that sets a finished run's duration from its start. */
 const DURATION_SET = `finished_at = now(),
   duration_ms = case when started_at is null then null else (extract(epoch from now() - started_at) * 1000)::int end`;
+
+/** A final status's `source = ?` parameter: the fingerprint of what the run read, or null when unknown. */
+const sourceParam = (source: SourceFingerprint | undefined) => (source ? JSON.stringify(source) : null);
 
 export interface TriggeredRun {
   runId: string;
@@ -417,6 +421,8 @@ export async function finishApplied(
     counts: RunCounts;
     progress: RunProgress;
     approvalId?: string | undefined;
+    /** What the run read (SourceTable.fingerprint()). */
+    source?: SourceFingerprint | undefined;
   },
 ): Promise<boolean> {
   if (outcome.approvalId !== undefined && !(await markApprovalUsed(trx, outcome.approvalId, run.runId))) {
@@ -424,12 +430,13 @@ export async function finishApplied(
   }
   const row = await transitionRun(trx, run.runId, outcome.status, {
     set: `${DURATION_SET}, ${RUN_COUNT_KEYS.map((key) => `${RUN_COUNT_COLUMNS[key]} = ?`).join(', ')},
-      rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now()`,
+      rows_read = ?, rows_planned = ?, rows_applied = ?, heartbeat_at = now(), source = ?::jsonb`,
     params: [
       ...RUN_COUNT_KEYS.map((key) => outcome.counts[key]),
       outcome.progress.read,
       outcome.progress.planned,
       outcome.progress.applied,
+      sourceParam(outcome.source),
     ],
     attempt: run.attempt,
   });
@@ -453,16 +460,20 @@ export async function finishUnapplied(
     refusedApproval?: { id: string; outcome: Exclude<ApprovalOutcome, 'applied'> } | undefined;
     errors: number;
     progress: RunProgress;
+    /** What the run read, when the source was read to the end (SourceTable.fingerprint()). */
+    source?: SourceFingerprint | undefined;
   },
 ): Promise<boolean> {
   const row = await transitionRun(trx, run.runId, outcome.status, {
-    set: `${DURATION_SET}, error_summary = ?, threshold_details = ?::jsonb, error_count = ?, rows_read = ?, rows_planned = ?`,
+    set: `${DURATION_SET}, error_summary = ?, threshold_details = ?::jsonb, error_count = ?, rows_read = ?, rows_planned = ?,
+      source = ?::jsonb`,
     params: [
       outcome.errorSummary,
       outcome.thresholdDetails ? JSON.stringify(outcome.thresholdDetails) : null,
       outcome.errors,
       outcome.progress.read,
       outcome.progress.planned,
+      sourceParam(outcome.source),
     ],
     attempt: run.attempt,
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,7 +41,12 @@ const quick: GoogleWorkspaceLoadOptions = { allowList: LOOPBACK, retryDelayMs: 0
 let server: GoogleDirectoryServer;
 
 beforeAll(async () => {
-  server = await startGoogleDirectoryServer({ admins: [ADMIN], users: USERS, emptyPages: [2] });
+  server = await startGoogleDirectoryServer({
+    admins: [ADMIN],
+    users: USERS,
+    emptyPages: [2],
+    keepBodies: true,
+  });
 });
 
 afterAll(async () => {
@@ -332,6 +338,77 @@ describe('loadGoogleWorkspaceSource', () => {
   });
 });
 
+/** SHA-256 and size of these answers, one after the other. */
+function digestOf(bodies: readonly string[]) {
+  const hash = createHash('sha256');
+  for (const body of bodies) hash.update(body);
+  return {
+    sha256: hash.digest('hex'),
+    bytes: bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0),
+  };
+}
+
+describe('the fingerprint of a Google Workspace listing', () => {
+  it('is the SHA-256 of every users page as served, in order and over an empty page, with pages and records counted', async () => {
+    const table = await loadGoogleWorkspaceSource(settingsFor(server), quick);
+    expect(table.fingerprint()).toBeUndefined();
+    await readAll(table);
+    const pages = userRequests();
+    expect(pages.map((request) => request.page)).toEqual([1, 2, 3, 4]);
+    expect(table.fingerprint()).toEqual({
+      connector: 'google-workspace',
+      origin: `${server.apiBaseUrl}/admin/directory/v1/users?customer=my_customer`,
+      ...digestOf(pages.map((request) => request.body!)),
+      records: USERS,
+      pages: 4,
+      leftOutInactive: 0,
+    });
+  });
+
+  it('counts the suspended and archived users left out, and names the domain listed but not the query', async () => {
+    server.setUsers(
+      Array.from({ length: 10 }, (_, i) => ({
+        ...googleDirectoryUser(i + 1),
+        suspended: i < 2,
+        archived: i === 9,
+      })),
+    );
+    const { table } = await load({ domain: 'example.com', query: "orgUnitPath='/Sales'" });
+    expect(table.fingerprint()).toMatchObject({
+      origin: `${server.apiBaseUrl}/admin/directory/v1/users?domain=example.com`,
+      records: 7,
+      pages: 1,
+      leftOutInactive: 3,
+    });
+  });
+
+  it('digests a page that broke off and was read again only as it finally came', async () => {
+    server.fault({ kind: 'cut', page: 3, times: 1 });
+    const { table } = await load();
+    const pages = userRequests();
+    expect(pages.map((request) => request.page)).toEqual([1, 2, 3, 3, 4]);
+    // Each answer of page 3 gave its own next page token: only the second one was read.
+    expect(pages[2]!.body).not.toBe(pages[3]!.body);
+    expect(table.fingerprint()).toMatchObject({
+      ...digestOf([pages[0]!, pages[1]!, pages[3]!, pages[4]!].map((request) => request.body!)),
+      pages: 4,
+    });
+  });
+
+  it('is known for a listing read to its end that has no active user, and unknown for one that broke off', async () => {
+    server.setUsers([{ ...googleDirectoryUser(1), suspended: true }]);
+    const empty = await loadGoogleWorkspaceSource(settingsFor(server), quick);
+    await expect(readAll(empty)).rejects.toMatchObject({ kind: 'NoDataRows' });
+    expect(empty.fingerprint()).toMatchObject({ records: 0, pages: 1, leftOutInactive: 1 });
+
+    server.setUsers(USERS);
+    server.fault({ kind: 'cut', page: 3 });
+    const broken = await loadGoogleWorkspaceSource(settingsFor(server), { ...quick, attempts: 1 });
+    await expect(readAll(broken)).rejects.toMatchObject({ kind: 'Interrupted' });
+    expect(broken.fingerprint()).toBeUndefined();
+  });
+});
+
 describe('loadGoogleWorkspaceSource retries', () => {
   it('waits out a 429 for as long as Retry-After says, not its own doubling delay', async () => {
     server.fault({ kind: 'status', status: 429, retryAfterSeconds: 0, times: 2 });
@@ -606,6 +683,7 @@ describe('Google Workspace runs, as the worker runs them', () => {
             headers: table.headers,
             defaultColumns: table.defaultColumns,
             close: table.close,
+            fingerprint: table.fingerprint,
             batches: (async function* () {
               try {
                 yield* table.batches;
@@ -662,6 +740,41 @@ describe('Google Workspace runs, as the worker runs them', () => {
       }
     },
   );
+
+  it('stores what the run read with its final status: Success, and Data Load Failed when no user is active', async () => {
+    server.setUsers(30);
+    const configuration = await syncedConfiguration(server);
+    const source = async () => {
+      const [row] = await sql<{ source: unknown }>(
+        'select source from sync_run where configuration_id = ? order by queued_at desc limit 1',
+        [configuration.id],
+      );
+      return row?.source;
+    };
+    expect((await run(configuration.id)).result).toEqual({ status: 'success' });
+    expect(await source()).toEqual({
+      connector: 'google-workspace',
+      origin: `${server.apiBaseUrl}/admin/directory/v1/users?customer=my_customer`,
+      ...digestOf(userRequests().map((request) => request.body!)),
+      records: 30,
+      pages: 1,
+      leftOutInactive: 0,
+    });
+
+    server.requests.length = 0;
+    server.setUsers(Array.from({ length: 3 }, (_, i) => ({ ...googleDirectoryUser(i + 1), archived: true })));
+    expect((await run(configuration.id)).result).toEqual({ status: 'data_load_failed' });
+    expect(await source()).toMatchObject({
+      ...digestOf(userRequests().map((request) => request.body!)),
+      records: 0,
+      leftOutInactive: 3,
+    });
+
+    server.setUsers(USERS);
+    server.fault({ kind: 'cut', page: 3 });
+    expect((await run(configuration.id)).result).toEqual({ status: 'data_load_failed' });
+    expect(await source()).toBeNull();
+  });
 
   it('deactivates users once Google lists them suspended', async () => {
     server.setUsers(20);

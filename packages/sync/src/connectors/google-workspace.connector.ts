@@ -8,7 +8,8 @@ import type { DirectoryField, GoogleWorkspaceSettings } from '@provisioning/shar
 import { formatBytes } from '../files/raw-rows.ts';
 import { guardedLookup, parseAllowList, type SocketLookup, vetHost } from './host-guard.ts';
 import { parseRetryAfter, withRetries } from './retry.ts';
-import { type LoadOptions, SourceError, type SourceRecord, type SourceTable } from './source.ts';
+import { type ConnectorTable, type LoadOptions, SourceError, type SourceRecord } from './source.ts';
+import { fingerprintOrigin, SourceDigest, withFingerprint } from './source-fingerprint.ts';
 
 /**
  * Google Workspace users through the Admin SDK Directory API (`users.list`), signed in as a service
@@ -183,6 +184,8 @@ const PUBLIC_ONLY = parseAllowList(undefined);
 
 interface Page {
   users: UserJson[];
+  /** The answer as it came, for the source's digest. */
+  body: Buffer;
   nextPageToken?: string;
   bytes: number;
 }
@@ -195,7 +198,7 @@ interface Page {
 export async function loadGoogleWorkspaceSource(
   settings: GoogleWorkspaceSettings,
   options: GoogleWorkspaceLoadOptions = {},
-): Promise<SourceTable> {
+): Promise<ConnectorTable> {
   const key = readPrivateKey(settings.privateKey);
   const scope = settings.domain ? `domain ${settings.domain}` : `customer ${settings.customerId}`;
   const described = `Google Workspace ${scope}${settings.query ? ` (query ${settings.query})` : ''}`;
@@ -283,11 +286,8 @@ export async function loadGoogleWorkspaceSource(
       return config;
     },
   });
-  const directory = admin({
-    version: 'directory_v1',
-    auth: jwt,
-    rootUrl: `${settings.apiBaseUrl.replace(/\/+$/, '')}/`,
-  });
+  const rootUrl = `${settings.apiBaseUrl.replace(/\/+$/, '')}/`;
+  const directory = admin({ version: 'directory_v1', auth: jwt, rootUrl });
 
   const fail = (error: unknown): never => {
     signal.throwIfAborted();
@@ -331,8 +331,10 @@ export async function loadGoogleWorkspaceSource(
             options.onProgress?.({ bytes });
           }
           reading = false;
+          const body = Buffer.concat(chunks);
           return {
-            ...parsePage(Buffer.concat(chunks), header(response.headers, 'content-type'), number, settings),
+            ...parsePage(body, header(response.headers, 'content-type'), number, settings),
+            body,
             bytes: received,
           };
         } catch (error) {
@@ -364,6 +366,8 @@ export async function loadGoogleWorkspaceSource(
       },
     ).catch(fail);
 
+  // Pages are fed in order: the next is asked for only once the one before has come.
+  const digest = new SourceDigest();
   async function* batches(): AsyncGenerator<SourceRecord[]> {
     const seenTokens = new Set<string>();
     let rows = 0;
@@ -373,7 +377,10 @@ export async function loadGoogleWorkspaceSource(
     while (next) {
       const page: Page = await next;
       next = undefined;
-      if (page.nextPageToken !== undefined) {
+      digest.addPage(page.body);
+      page.body = EMPTY;
+      if (page.nextPageToken === undefined) digest.complete = true;
+      else {
         if (seenTokens.has(page.nextPageToken)) throw repeatedToken(number, described);
         seenTokens.add(page.nextPageToken);
         number += 1;
@@ -403,16 +410,30 @@ export async function loadGoogleWorkspaceSource(
     if (rows === 0) throw noUsers(described, leftOut, settings);
   }
 
-  return {
-    get origin() {
-      return origin();
+  return withFingerprint(
+    {
+      get origin() {
+        return origin();
+      },
+      headers: [...GOOGLE_WORKSPACE_HEADERS],
+      defaultColumns: GOOGLE_WORKSPACE_DEFAULT_COLUMNS,
+      batches: batches(),
+      close,
     },
-    headers: [...GOOGLE_WORKSPACE_HEADERS],
-    defaultColumns: GOOGLE_WORKSPACE_DEFAULT_COLUMNS,
-    batches: batches(),
-    close,
-  };
+    {
+      connector: 'google-workspace',
+      origin: fingerprintOrigin(new URL('admin/directory/v1/users', rootUrl), {
+        customer: settings.domain ? undefined : settings.customerId,
+        domain: settings.domain,
+      }),
+      digest,
+      paged: true,
+      leftOutInactive: () => leftOut,
+    },
+  );
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** The configured key as node:crypto reads it; a key pasted with its JSON escapes (`\n`) is taken as meant. */
 function readPrivateKey(value: string): string {

@@ -2,13 +2,13 @@ import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@prov
 import { CONNECTOR_LABELS, type Connector, type ConnectorSettings } from '@provisioning/shared';
 import { loadGoogleWorkspaceSource } from './google-workspace.connector.ts';
 import { loadSftpSource } from './sftp.connector.ts';
-import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
+import { type ConnectorTable, type LoadOptions, SourceError } from './source.ts';
 import { loadWorkdaySource } from './workday.connector.ts';
 
 type Loader<C extends Connector> = (
   settings: ConnectorSettings[C],
   options: LoadOptions,
-) => Promise<SourceTable>;
+) => Promise<ConnectorTable>;
 
 function notYetAvailable(connector: Connector): Loader<Connector> {
   return () =>
@@ -35,7 +35,7 @@ export async function loadSource(
   configuration: SyncConfiguration,
   secretKey: Buffer,
   options: LoadOptions = {},
-): Promise<SourceTable> {
+): Promise<ConnectorTable> {
   let settings: unknown;
   try {
     settings = connectorSettings(configuration, secretKey);

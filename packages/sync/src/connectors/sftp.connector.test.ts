@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +170,59 @@ describe('loading a file', () => {
     const { table, records } = await load('/dated/employees_*.csv');
     expect(table.origin).toBe(`${server.host}:/dated/employees_0115.csv`);
     expect(records).toHaveLength(2);
+  });
+});
+
+describe('the source fingerprint', () => {
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+  test('is the SHA-256 and size of the file as served, downloaded in parallel pieces, with the records read', async () => {
+    // About 2 MB: many 32 KB pieces, 16 in flight, written to disk out of order.
+    await writeHrCsv(outbound('fingerprinted.csv'), { rows: 20_000 });
+    const served = await readFile(outbound('fingerprinted.csv'));
+    expect(served.length).toBeGreaterThan(16 * 32 * 1024);
+    const table = await loadSftpSource(settingsFor('/outbound/fingerprinted.csv'), {
+      ...quick,
+      tempDir: scratch,
+    });
+    expect(table.fingerprint()).toBeUndefined();
+    await readAll(table);
+    expect(table.fingerprint()).toEqual({
+      connector: 'sftp',
+      origin: `sftp://${server.host}:${server.port}/outbound/fingerprinted.csv`,
+      sha256: sha256(served),
+      bytes: served.length,
+      records: 20_000,
+    });
+  });
+
+  test('of a workbook is the digest of its bytes, not of the rows read from it', async () => {
+    await writeHrXlsx(outbound('fingerprinted.xlsx'), { rows: 30 });
+    const { table } = await load('/outbound/fingerprinted.xlsx');
+    const served = await readFile(outbound('fingerprinted.xlsx'));
+    expect(table.fingerprint()).toMatchObject({ sha256: sha256(served), bytes: served.length, records: 30 });
+  });
+
+  test('is unknown when the rows were not read to the end', async () => {
+    await writeHrCsv(outbound('half-read.csv'), { rows: 600 });
+    const table = await loadSftpSource(settingsFor('/outbound/half-read.csv'), {
+      ...quick,
+      tempDir: scratch,
+    });
+    for await (const _batch of table.batches) break;
+    await table.close();
+    expect(table.fingerprint()).toBeUndefined();
+  });
+
+  test('names a hostile file name without its control characters, and never the login', async () => {
+    await mkdir(join(root, 'hostile'));
+    const name = 'employees_\n\u001b[31m2024.csv';
+    await writeHrCsv(join(root, 'hostile', name), { rows: 2 });
+    const { table } = await load('/hostile/employees_*.csv');
+    const { origin } = table.fingerprint()!;
+    expect(origin).toBe(`sftp://${server.host}:${server.port}/hostile/employees_\uFFFD\uFFFD[31m2024.csv`);
+    expect(origin).not.toContain(USER);
+    expect(origin).not.toContain(PASSWORD);
   });
 });
 

@@ -9,7 +9,14 @@ import { openTabularFile } from '../files/file-reader.ts';
 import { formatBytes } from '../files/raw-rows.ts';
 import { parseAllowList, vetHost } from './host-guard.ts';
 import { withRetries } from './retry.ts';
-import { type LoadOptions, SourceError, type SourceTable } from './source.ts';
+import { type ConnectorTable, type LoadOptions, SourceError } from './source.ts';
+import {
+  digestFile,
+  type SourceDescription,
+  sftpOrigin,
+  sourceFingerprint,
+  withFingerprint,
+} from './source-fingerprint.ts';
 
 export interface SftpLoadOptions extends LoadOptions {
   /** Connection attempts when the network fails in a way worth retrying (refused, timeout, reset). Default 3. */
@@ -100,7 +107,7 @@ const detailsOf = (error: unknown): ErrorDetails =>
 export async function loadSftpSource(
   settings: SftpSettings,
   options: SftpLoadOptions = {},
-): Promise<SourceTable> {
+): Promise<ConnectorTable> {
   const { host, port } = settings;
   const server = port === 22 ? host : `${host} (port ${port})`;
   const { client, sftp } = await connect(settings, options);
@@ -134,6 +141,12 @@ export async function loadSftpSource(
       options.signal,
     );
     await client.end().catch(() => {});
+    // The file as downloaded, before it is parsed: the source this run read, byte for byte.
+    const read: SourceDescription = {
+      connector: 'sftp',
+      origin: sftpOrigin(host, port, remotePath),
+      digest: await digestFile(localPath, options.signal),
+    };
 
     const table = await openTabularFile(
       localPath,
@@ -148,15 +161,22 @@ export async function loadSftpSource(
         signal: options.signal,
       },
       origin,
-    );
+    ).catch((error: unknown) => {
+      // Empty, without a header, corrupt, in another encoding: the file the run read is still known.
+      if (error instanceof SourceError) error.fingerprint = sourceFingerprint(read, 0);
+      throw error;
+    });
     const dir = tempDir;
-    return {
-      ...table,
-      close: async () => {
-        await table.close();
-        await rm(dir, { recursive: true, force: true });
+    return withFingerprint(
+      {
+        ...table,
+        close: async () => {
+          await table.close();
+          await rm(dir, { recursive: true, force: true });
+        },
       },
-    };
+      read,
+    );
   } catch (error) {
     await client.end().catch(() => {});
     if (tempDir) await rm(tempDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import type { BlockList } from 'node:net';
-import type { DirectoryField, FieldMapping } from '@provisioning/shared';
+import type { DirectoryField, FieldMapping, SourceFingerprint } from '@provisioning/shared';
 import { formatBytes } from '../files/raw-rows.ts';
 
 /**
@@ -29,6 +29,11 @@ export class SourceError extends Error {
   readonly hint: string;
   /** Worth retrying with backoff (network trouble), as opposed to a problem someone must fix. */
   readonly transient: boolean;
+  /**
+   * The source as read, when the load failed only after every byte of it was read (a downloaded file that
+   * turns out empty or unreadable): the run keeps it with Data Load Failed.
+   */
+  fingerprint?: SourceFingerprint;
 
   constructor(
     kind: SourceErrorKind,
@@ -122,7 +127,16 @@ export interface SourceTable {
   textBudget?: TextBudget;
   /** Releases connections and files, also when the rows were not read to the end. */
   close(): Promise<void>;
+  /**
+   * The exact source read (source-fingerprint.ts), once `batches` has ended: drained, or failed after the
+   * connector had read every byte; undefined before, or when the source broke off midway. Every connector
+   * has one (load-source.ts holds them to it); rows fed by a test or a benchmark may not.
+   */
+  fingerprint?(): SourceFingerprint | undefined;
 }
+
+/** A connector's table: it always has a fingerprint. */
+export type ConnectorTable = SourceTable & Required<Pick<SourceTable, 'fingerprint'>>;
 
 /** Non-public hosts and ranges a connector may reach (host-guard.ts reads and applies it). */
 export interface AllowList {

@@ -1,6 +1,7 @@
 import type { DirectoryField, FieldMapping, WorkdaySettings } from '@provisioning/shared';
 import { resolveColumns } from '../engine/columns.ts';
-import { SourceError, type SourceRecord, type SourceTable } from './source.ts';
+import { type ConnectorTable, SourceError, type SourceRecord } from './source.ts';
+import { type SourceDescription, withFingerprint } from './source-fingerprint.ts';
 
 /**
  * Workday's records, whichever way they were read (a report's entries, Get_Workers' workers): objects
@@ -68,6 +69,8 @@ interface EntriesTableOptions {
   mapping?: FieldMapping;
   /** What an entry is called in messages: Report_Entry, Worker. */
   entryName: string;
+  /** The answers read, and where from, for the table's fingerprint. */
+  read: Pick<SourceDescription, 'origin' | 'digest' | 'paged'>;
 }
 
 /**
@@ -77,7 +80,7 @@ interface EntriesTableOptions {
  * load, one in a column it does not read is ignored. A record's rowNumber is the entry's position in the answer (1 for the first), so that a log names the
  * same entry after inactive ones were left out.
  */
-export function entriesTable(entries: EntrySource, table: EntriesTableOptions): SourceTable {
+export function entriesTable(entries: EntrySource, table: EntriesTableOptions): ConnectorTable {
   const headerSet = new Set<string>();
   for (let index = 0; index < entries.count; index++) {
     const entry = entries.entryAt(index);
@@ -146,15 +149,18 @@ export function entriesTable(entries: EntrySource, table: EntriesTableOptions): 
     return values;
   }
 
-  return {
-    origin,
-    headers,
-    batches: batches(),
-    defaultColumns: WORKDAY_DEFAULT_COLUMNS,
-    close: async () => {
-      entries.release?.();
+  return withFingerprint(
+    {
+      origin,
+      headers,
+      batches: batches(),
+      defaultColumns: WORKDAY_DEFAULT_COLUMNS,
+      close: async () => {
+        entries.release?.();
+      },
     },
-  };
+    { connector: 'workday', ...table.read, leftOutInactive: () => inactive },
+  );
 }
 
 /** The columns the sync reads: those the fields resolve to, and the status column. */

@@ -1,7 +1,8 @@
 import { parseWorkdayReportUrl, type WorkdayRaasSettings } from '@provisioning/shared';
 import { type HttpAnswer, quoteBody } from './http-request.ts';
 import { type EntryRanges, findReportEntries } from './report-entries.ts';
-import { SourceError, type SourceTable } from './source.ts';
+import { type ConnectorTable, SourceError } from './source.ts';
+import { fingerprintOrigin, SourceDigest } from './source-fingerprint.ts';
 import { type EntrySource, entriesTable, heldEntries } from './workday-records.ts';
 import { authorization, busyAnswer, quoted, sendWithRetries, type WorkdayCall } from './workday-requests.ts';
 
@@ -21,7 +22,7 @@ function reportRequestUrl(reportUrl: string): URL {
 
 export async function loadReport(
   call: WorkdayCall & { settings: WorkdayRaasSettings },
-): Promise<SourceTable> {
+): Promise<ConnectorTable> {
   const { settings, options } = call;
   const parts = parseWorkdayReportUrl(settings.reportUrl)!;
   const host = new URL(settings.reportUrl).host;
@@ -29,11 +30,17 @@ export async function loadReport(
   const name = `The Workday report ${report} on ${host}`;
   const auth = await authorization(call, parts.origin, parts.tenant);
   const url = reportRequestUrl(settings.reportUrl);
+  const digest = new SourceDigest();
   const entries = await sendWithRetries(
     call,
     () => ({ method: 'GET', url, headers: { Authorization: auth, Accept: 'application/json' } }),
-    (answer) => reportEntries(answer, name, settings),
+    (answer) => {
+      const found = reportEntries(answer, name, settings);
+      digest.update(answer.body);
+      return found;
+    },
   );
+  digest.complete = true;
   if (entries.count === 0) {
     throw new SourceError('NoDataRows', `${name} returned no entries (an empty Report_Entry list).`, {
       hint: "Check the report's filters and prompt values in Workday: it found no workers. Nothing was changed.",
@@ -53,6 +60,8 @@ export async function loadReport(
     settings,
     mapping: options.mapping,
     entryName: 'Report_Entry',
+    // The report's prompts stay out of the origin, with anything else its query may carry.
+    read: { origin: fingerprintOrigin(settings.reportUrl), digest },
   });
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { WorkdaySettingsSchema, type WorkdaySoapSettings } from '@provisioning/shared';
 import { generateHrRows, type WorkdayWorker, workerWid } from '@provisioning/testkit';
 import { describe, expect, test } from 'vitest';
@@ -15,7 +16,7 @@ const AS_OF = new Date('2024-01-15T22:30:00.000Z');
 /** 25 workers, 24 and 25 terminated (Workday leaves them out when asked to). */
 const WORKERS: WorkdayWorker[] = generateHrRows(25).map((row, index) => ({ ...row, active: index < 23 }));
 
-const tenant = useWorkdayTenant({ user: USER, password: PASSWORD, workers: WORKERS });
+const tenant = useWorkdayTenant({ user: USER, password: PASSWORD, workers: WORKERS, keepBodies: true });
 
 function settings(overrides: Record<string, unknown> = {}) {
   return WorkdaySettingsSchema.parse({
@@ -120,6 +121,29 @@ describe('loading workers through Get_Workers', () => {
       workers: [{ Employee_ID: 'C-7', wid: 'self', managerWid: 'boss' }],
     });
     expect(workerWid('E000001')).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
+
+describe('the fingerprint of Get_Workers', () => {
+  test('is the SHA-256 of every page as served, in order, with the pages and records counted', async () => {
+    const table = await loadWorkdaySource(settings(), QUICK);
+    await rowsOf(table);
+    const pages = tenant()
+      .requests.filter((request) => request.endpoint === 'soap')
+      .map((request) => Buffer.from(request.body!));
+    expect(pages).toHaveLength(3);
+    const digest = createHash('sha256');
+    for (const page of pages) digest.update(page);
+    expect(table.fingerprint()).toEqual({
+      connector: 'workday',
+      origin: `${tenant().baseUrl}/ccx/service/acme/Human_Resources/v41.0`,
+      sha256: digest.digest('hex'),
+      bytes: pages.reduce((sum, page) => sum + page.length, 0),
+      records: 23,
+      pages: 3,
+      // Get_Workers was asked to leave inactive workers out: none came to be left out here.
+      leftOutInactive: 0,
+    });
   });
 });
 

@@ -2,7 +2,8 @@ import type { WorkdaySoapSettings } from '@provisioning/shared';
 import { decodeXmlText, readAttributes, XmlScanner } from '../files/xml-scanner.ts';
 import type { HttpAnswer } from './http-request.ts';
 import { quoteBody } from './http-request.ts';
-import { SourceError, type SourceTable } from './source.ts';
+import { type ConnectorTable, SourceError } from './source.ts';
+import { fingerprintOrigin, SourceDigest } from './source-fingerprint.ts';
 import { entriesTable, heldEntries } from './workday-records.ts';
 import { busyAnswer, sendWithRetries, type WorkdayCall } from './workday-requests.ts';
 
@@ -277,7 +278,7 @@ function finishWorker(
 /** Reads every page of Get_Workers and hands the workers on, their managers resolved to emails. */
 export async function loadWorkers(
   call: WorkdayCall & { settings: WorkdaySoapSettings },
-): Promise<SourceTable> {
+): Promise<ConnectorTable> {
   const { settings, options } = call;
   const url = getWorkersUrl(settings);
   const asOf = options.asOf ?? new Date();
@@ -287,6 +288,7 @@ export async function loadWorkers(
   const records: Record<WorkerColumn, string>[] = [];
   const wids: string[] = [];
   const managerWids: string[] = [];
+  const digest = new SourceDigest();
   let totalPages: number | undefined;
   for (let page = 1; totalPages === undefined || page <= totalPages; page++) {
     const name = `Get_Workers page ${page}${totalPages === undefined ? '' : ` of ${totalPages}`} (tenant ${settings.tenant} on ${host})`;
@@ -301,7 +303,11 @@ export async function loadWorkers(
           body: getWorkersEnvelope(settings, page, asOf),
         }),
         // maxBytes holds for each page: a page is parsed and let go before the next is asked for.
-        (answer) => workersPage(answer, name, settings),
+        (answer) => {
+          const parsed = workersPage(answer, name, settings);
+          digest.addPage(answer.body);
+          return parsed;
+        },
       );
     } catch (error) {
       if (page === 1 || !(error instanceof SourceError)) throw error;
@@ -337,6 +343,7 @@ export async function loadWorkers(
     if (records.length > settings.maxRows) throw tooManyWorkers(source, records.length, settings.maxRows);
     if (result.workers.length === 0) break;
   }
+  digest.complete = true;
   if (records.length === 0) {
     throw new SourceError('NoDataRows', `${source} returned no workers.`, {
       hint: "Check that the Integration System User's security group may see the workers (domain security policies for Worker Data), and the tenant name. Nothing was changed.",
@@ -352,6 +359,7 @@ export async function loadWorkers(
     settings,
     mapping: options.mapping,
     entryName: 'Worker',
+    read: { origin: fingerprintOrigin(url), digest, paged: true },
   });
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { WorkdaySettingsSchema } from '@provisioning/shared';
 import { generateHrRows, startWorkdayServer, type WorkdayWorker } from '@provisioning/testkit';
 import { describe, expect, test } from 'vitest';
@@ -23,7 +24,13 @@ const WORKERS: WorkdayWorker[] = generateHrRows(20).map((row, index) => ({
   active: ![2, 6, 11].includes(index),
 }));
 
-const tenant = useWorkdayTenant({ user: USER, password: PASSWORD, workers: WORKERS, oauth: OAUTH });
+const tenant = useWorkdayTenant({
+  user: USER,
+  password: PASSWORD,
+  workers: WORKERS,
+  oauth: OAUTH,
+  keepBodies: true,
+});
 
 function settings(overrides: Record<string, unknown> = {}) {
   return WorkdaySettingsSchema.parse({
@@ -143,6 +150,55 @@ describe('loading a Workday report', () => {
     const table = await loadWorkdaySource(settings({ statusColumn: 'Worker_Status' }), QUICK);
     expect(table.origin).toMatch(/\(4 workers; 2 inactive left out\)$/);
     expect((await rowsOf(table)).map((row) => row.values.Employee_ID)).toEqual(['E0', 'E3']);
+  });
+});
+
+describe('the fingerprint of a Workday report', () => {
+  /** The report bodies the tenant served, whole, in order. */
+  const served = () =>
+    tenant()
+      .requests.filter((request) => request.endpoint === 'report' && request.body !== undefined)
+      .map((request) => Buffer.from(request.body!));
+
+  test('is the SHA-256 and size of the report as served, with the records handed on and the inactive left out', async () => {
+    const table = await loadWorkdaySource(settings(), QUICK);
+    expect(table.fingerprint()).toBeUndefined();
+    await rowsOf(table);
+    const [body] = served();
+    expect(table.fingerprint()).toEqual({
+      connector: 'workday',
+      // The prompts of the query stay out, as anything else a query may carry.
+      origin: tenant().reportUrl,
+      sha256: createHash('sha256').update(body!).digest('hex'),
+      bytes: body!.length,
+      records: 17,
+      leftOutInactive: 3,
+    });
+  });
+
+  test('digests an answer that was cut short and asked again only as it finally came', async () => {
+    tenant().fault({ kind: 'cut', times: 1 });
+    const table = await loadWorkdaySource(settings(), QUICK);
+    await rowsOf(table);
+    const bodies = served();
+    expect(bodies).toHaveLength(2);
+    expect(table.fingerprint()).toMatchObject({
+      sha256: createHash('sha256').update(bodies[1]!).digest('hex'),
+      bytes: bodies[1]!.length,
+    });
+  });
+
+  test('names the report without credentials or query tokens written into its URL', async () => {
+    const url = new URL(tenant().reportUrl);
+    url.username = 'isu';
+    url.password = 'url-Pa55';
+    url.search = '?Effective_as_of_Date=2016-02-02&access_token=tok-Secret-1';
+    url.hash = '#sig=tok-Secret-2';
+    const table = await loadWorkdaySource(settings({ reportUrl: url.href }), QUICK);
+    await rowsOf(table);
+    const { origin } = table.fingerprint()!;
+    expect(origin).toBe(tenant().reportUrl);
+    expect(origin).not.toMatch(/url-Pa55|tok-Secret|isu@/);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { WorkdayRaasSettings, WorkdaySettings, WorkdaySoapSettings } from '@provisioning/shared';
 import { parseAllowList } from './host-guard.ts';
 import { guardedAgents } from './http-request.ts';
-import type { SourceTable } from './source.ts';
+import type { ConnectorTable } from './source.ts';
 import { loadReport } from './workday-report.ts';
 import type { WorkdayCall, WorkdayLoadOptions } from './workday-requests.ts';
 import { loadWorkers } from './workday-soap.ts';
@@ -16,7 +16,7 @@ import { loadWorkers } from './workday-soap.ts';
 export async function loadWorkdaySource(
   settings: WorkdaySettings,
   options: WorkdayLoadOptions = {},
-): Promise<SourceTable> {
+): Promise<ConnectorTable> {
   const agents = guardedAgents(options.allowList ?? parseAllowList(undefined));
   const call: WorkdayCall = { settings, agents, options, bytes: { total: 0 } };
   try {

@@ -9,7 +9,7 @@ import {
   type Orm,
   sql,
 } from '@provisioning/db';
-import { DIRECTORY_FIELD_TABLE, fullName } from '@provisioning/shared';
+import { DIRECTORY_FIELD_TABLE, fullName, type SourceFingerprint } from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -35,6 +35,8 @@ export interface ApplyInput {
   copy?: boolean | undefined;
   /** Support's approval the run applies under: marked used by this apply, named on its deactivations. */
   approval?: { id: string; approvedBy: string } | undefined;
+  /** What the run read, stored with its final status. */
+  source?: SourceFingerprint | undefined;
 }
 
 export type ApplyResult =
@@ -99,6 +101,7 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
       counts: { ...counts, errors: 0 },
       progress: { read: input.rowsRead, planned: actions.length, applied: actions.length },
       approvalId: input.approval?.id,
+      source: input.source,
     });
     return { outcome: 'applied', status };
   });

@@ -1,5 +1,5 @@
 import { getConfiguration, getOrganisation, type Orm } from '@provisioning/db';
-import type { Connector } from '@provisioning/shared';
+import type { Connector, SourceFingerprint } from '@provisioning/shared';
 import { loadSource } from '../connectors/load-source.ts';
 import type { AllowList } from '../connectors/source.ts';
 import type { LogFileEntry } from '../logs/log-file.ts';
@@ -31,7 +31,8 @@ export interface DryRunReport {
     limits: { count: number; percent: number };
     message: string | null;
   };
-  source: { connector: Connector; origin: string; rows: number };
+  /** `fingerprint`: the exact source read, as a run stores it (null for rows fed without one). */
+  source: { connector: Connector; origin: string; rows: number; fingerprint: SourceFingerprint | null };
   /** The first DRY_RUN_WARNINGS_SHOWN row warnings; counts.warnings says how many there are. */
   warnings: string[];
 }
@@ -57,7 +58,11 @@ export async function dryRunSync(orm: Orm, configurationId: string, options: Dry
   const load = options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
   const source = await load(configuration, { allowList: options.allowList, signal: options.signal });
   const origin = source.origin;
-  const { plan, rowsRead } = await planFromSource(orm, configuration, source, {
+  const {
+    plan,
+    rowsRead,
+    source: fingerprint,
+  } = await planFromSource(orm, configuration, source, {
     onRows: () => options.signal?.throwIfAborted(),
   });
   const limits = {
@@ -86,7 +91,12 @@ export async function dryRunSync(orm: Orm, configurationId: string, options: Dry
           ? `${exceeded.finding} A run would end Above Deactivation Threshold and write nothing.`
           : null,
       },
-      source: { connector: configuration.connector, origin, rows: rowsRead },
+      source: {
+        connector: configuration.connector,
+        origin,
+        rows: rowsRead,
+        fingerprint: fingerprint ?? null,
+      },
       warnings,
     },
     plan,

@@ -21,6 +21,7 @@ import {
   type DirectoryField,
   type RunProgress,
   type RunStatus,
+  type SourceFingerprint,
 } from '@provisioning/shared';
 import { loadSource } from '../connectors/load-source.ts';
 import {
@@ -130,12 +131,14 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     moved = false;
     void beat(advance).catch(() => {});
   }, options.heartbeatIntervalMs ?? 5_000);
+  // Kept for a load that fails once read: its fingerprint is stored with Data Load Failed.
+  let source: SourceTable | undefined;
 
   try {
     const configuration = await getConfiguration(em, claimed.configurationId);
     const load =
       options.load ?? ((config, loadOptions) => loadSource(config, options.secretKey, loadOptions));
-    const source = await load(configuration, {
+    source = await load(configuration, {
       runId: claimed.runId,
       allowList: options.allowList,
       signal: abort.signal,
@@ -176,6 +179,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
           status: await finishAboveThreshold(options.orm, claimed, plan, exceeded, progress, {
             message: refused?.message ?? exceeded.message,
             refusedApproval: refused && approval ? { id: approval.id, outcome: refused.outcome } : undefined,
+            source: planned.source,
           }),
         };
       }
@@ -192,6 +196,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
         rowsRead: planned.rowsRead,
         copy: options.copy,
         approval: underApproval && { id: underApproval.id, approvedBy: underApproval.approvedBy },
+        source: planned.source,
       });
       if (result.outcome === 'lost') return { status: 'not_run', reason: 'another attempt owns this run' };
       if (result.outcome === 'cancelled') throw new Cancelled('cancel requested');
@@ -218,7 +223,15 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
     }
     if (error instanceof SourceError) {
       if (error.transient && options.canRetry) throw new RetryLater(error);
-      return { status: await finishDataLoadFailed(options.orm, claimed, error, progress) };
+      return {
+        status: await finishDataLoadFailed(
+          options.orm,
+          claimed,
+          error,
+          progress,
+          source?.fingerprint?.() ?? error.fingerprint,
+        ),
+      };
     }
     throw error;
   } finally {
@@ -238,6 +251,8 @@ export interface PlanHooks {
 export interface SourcePlan {
   plan: Plan;
   rowsRead: number;
+  /** What was read (SourceTable.fingerprint()); undefined for a source that has none. */
+  source: SourceFingerprint | undefined;
   /** Plans the same rows against the directory as it is now. */
   replan(): Promise<Plan>;
 }
@@ -301,6 +316,7 @@ export async function planFromSource(
   return {
     plan: planAgainst(),
     rowsRead,
+    source: source.fingerprint?.(),
     async replan() {
       existing = await loadDirectory(orm, organisationId, compared);
       return planAgainst();
@@ -392,11 +408,17 @@ async function finishWithoutWrites(
   return outcome.status;
 }
 
-function finishDataLoadFailed(orm: Orm, run: ClaimedRun, error: SourceError, progress: RunProgress) {
+function finishDataLoadFailed(
+  orm: Orm,
+  run: ClaimedRun,
+  error: SourceError,
+  progress: RunProgress,
+  source: SourceFingerprint | undefined,
+) {
   return finishWithoutWrites(
     orm,
     run,
-    { status: 'data_load_failed', errorSummary: error.message, errors: 1, progress },
+    { status: 'data_load_failed', errorSummary: error.message, errors: 1, progress, source },
     [
       {
         rowNumber: null,
@@ -422,6 +444,7 @@ function finishAboveThreshold(
   outcome: {
     message: string;
     refusedApproval: { id: string; outcome: 'plan_grew' | 'lapsed' } | undefined;
+    source: SourceFingerprint | undefined;
   },
 ) {
   const deactivations = plan.actions.flatMap((a) => (a.action === 'deactivate' ? [a] : []));
@@ -447,6 +470,7 @@ function finishAboveThreshold(
       refusedApproval: outcome.refusedApproval,
       errors: 0,
       progress,
+      source: outcome.source,
     },
     [],
   );

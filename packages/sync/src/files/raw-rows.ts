@@ -19,15 +19,5 @@ export interface RawRowSource {
   release(): void;
 }
 
-/** Sizes as the error messages give them to a person: 1536 → "1.5 KB". */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
-}
+/** Sizes as the error messages give them to a person (the page shows them the same way). */
+export { formatBytes } from '@provisioning/shared';
