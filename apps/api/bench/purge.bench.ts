@@ -8,7 +8,14 @@
  *   an organisation of 50k runs: what an administrator looking at the page sees during the nightly purge.
  * Absolute times drift on shared machines: read the ratios.
  */
-import { API_DATABASE_ROLE, createOrm, listRuns, migrate, type Orm, purgeExpiredLogs } from '@provisioning/db';
+import {
+  API_DATABASE_ROLE,
+  createOrm,
+  listRuns,
+  migrate,
+  type Orm,
+  purgeExpiredLogs,
+} from '@provisioning/db';
 import { createTestDatabase, insertLogChunksSql, type TestDatabase } from '@provisioning/db/testing';
 import pg from 'pg';
 import { seedOrganisation } from '../src/api-harness.test-support.ts';
@@ -104,9 +111,7 @@ async function main() {
 
     appOrm = await createOrm({ databaseUrl: database.url, role: API_DATABASE_ROLE });
     const list = async () => {
-      const [, elapsed] = await time(() =>
-        listRuns(appOrm!.em.fork(), organisation.id, { limit: 50 }, now),
-      );
+      const [, elapsed] = await time(() => listRuns(appOrm!.em.fork(), organisation.id, { limit: 50 }, now));
       return elapsed;
     };
     for (let i = 0; i < 20; i++) await list();

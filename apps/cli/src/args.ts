@@ -75,7 +75,9 @@ export function daysFlag(values: Record<string, unknown>, name: string): number 
   const value = optionalFlag(values, name);
   if (value === undefined) return undefined;
   if (!/^[+-]?\d{1,15}$/.test(value.trim())) {
-    throw new UsageError(`--${name} must be a whole number of days, got ${JSON.stringify(value.slice(0, 40))}`);
+    throw new UsageError(
+      `--${name} must be a whole number of days, got ${JSON.stringify(value.slice(0, 40))}`,
+    );
   }
   return Number(value);
 }

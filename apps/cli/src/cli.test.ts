@@ -282,8 +282,14 @@ describe('the support CLI against a migrated database', () => {
           /Run retention \(50 days\) must be at least the log retention \(100 days\)/,
         ],
         // One flag alone is checked against the stored other (90 / 400).
-        [['--run-retention-days', '60'], /Run retention \(60 days\) must be at least the log retention \(90 days\)/],
-        [['--log-retention-days', '500'], /Run retention \(400 days\) must be at least the log retention \(500 days\)/],
+        [
+          ['--run-retention-days', '60'],
+          /Run retention \(60 days\) must be at least the log retention \(90 days\)/,
+        ],
+        [
+          ['--log-retention-days', '500'],
+          /Run retention \(400 days\) must be at least the log retention \(500 days\)/,
+        ],
         // A refused retention takes the rest of the update down with it.
         [['--name', 'Renamed', '--log-retention-days', '3'], /at least 7 days/],
       ];

@@ -295,7 +295,9 @@ describe('/sync-logs', () => {
       status: 'success',
       startedAt: '2023-01-10T08:00:00Z',
     });
-    await seedLog(orm, purgedRun, [{ rowNumber: 2, email: 'ada@acme.example', action: 'create', outcome: 'applied' }]);
+    await seedLog(orm, purgedRun, [
+      { rowNumber: 2, email: 'ada@acme.example', action: 'create', outcome: 'applied' },
+    ]);
     // Only this run had ended 90 days before that clock. 23:30 UTC on 1 June is 2 June in London (BST).
     expect(await purgeExpiredLogs(orm, { now: new Date('2023-06-01T23:30:00Z') })).toMatchObject({
       logsPurged: 1,

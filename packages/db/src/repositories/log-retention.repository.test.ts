@@ -47,7 +47,9 @@ async function runEndedAt(
     startedAt: new Date(finishedAt.getTime() - 4000),
     durationMs: 4000,
   });
-  await seedLog(orm, runId, [{ rowNumber: 2, email: 'ada@acme.example', action: 'create', outcome: 'applied' }]);
+  await seedLog(orm, runId, [
+    { rowNumber: 2, email: 'ada@acme.example', action: 'create', outcome: 'applied' },
+  ]);
   return runId;
 }
 
@@ -172,7 +174,10 @@ describe('the log purge', () => {
     const old = await runEndedAt(acme, 'above_deactivation_threshold', ago(400 * DAY + 60_000));
     const kept = await runEndedAt(acme, 'success', ago(400 * DAY - 60_000));
     const user = '00000000-0000-4000-8000-0000000000f1';
-    await sql(orm.em.fork(), 'insert into sync_run_blocked_user (run_id, user_id) values (?, ?)', [old, user]);
+    await sql(orm.em.fork(), 'insert into sync_run_blocked_user (run_id, user_id) values (?, ?)', [
+      old,
+      user,
+    ]);
     const [approval] = await sql<{ id: string }>(
       orm.em.fork(),
       `insert into sync_run_approval (id, blocked_run_id, approved_by, reason, approved_at, expires_at, used_by_run_id, outcome)
@@ -194,7 +199,12 @@ describe('the log purge', () => {
     expect(outcome.runsDeleted).toBe(1);
     expect(await runState(old)).toBeNull();
     expect(await runState(kept)).toEqual({ chunks: 0, purged_at: NOW.getTime(), days: 90 });
-    const [left] = await sql<{ blocked: number; approvals: number; notifications: number; approval_id: string | null }>(
+    const [left] = await sql<{
+      blocked: number;
+      approvals: number;
+      notifications: number;
+      approval_id: string | null;
+    }>(
       orm.em.fork(),
       `select (select count(*)::int from sync_run_blocked_user where run_id = ?) as blocked,
          (select count(*)::int from sync_run_approval where blocked_run_id = ?) as approvals,
@@ -218,38 +228,41 @@ describe('the log purge', () => {
   });
 
   // The embedded database has a single session: its advisory locks cannot keep two of its connections apart.
-  it.runIf(onServer)('lets one purge run at a time: another finds the lock held and changes nothing', async () => {
-    const acme = await organisation();
-    const first = await runEndedAt(acme, 'success', ago(100 * DAY + 60_000));
-    const second = await runEndedAt(acme, 'success', ago(100 * DAY));
-    let entered!: () => void;
-    const inBatch = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+  it.runIf(onServer)(
+    'lets one purge run at a time: another finds the lock held and changes nothing',
+    async () => {
+      const acme = await organisation();
+      const first = await runEndedAt(acme, 'success', ago(100 * DAY + 60_000));
+      const second = await runEndedAt(acme, 'success', ago(100 * DAY));
+      let entered!: () => void;
+      const inBatch = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
 
-    const running = purgeExpiredLogs(orm, {
-      now: NOW,
-      batchSize: 1,
-      onBatch: async () => {
-        entered();
-        await gate;
-      },
-    });
-    await inBatch;
-    expect(await purgeExpiredLogs(orm, { now: NOW })).toBe('busy');
-    expect(await runState(second)).toMatchObject({ chunks: 1, purged_at: null });
+      const running = purgeExpiredLogs(orm, {
+        now: NOW,
+        batchSize: 1,
+        onBatch: async () => {
+          entered();
+          await gate;
+        },
+      });
+      await inBatch;
+      expect(await purgeExpiredLogs(orm, { now: NOW })).toBe('busy');
+      expect(await runState(second)).toMatchObject({ chunks: 1, purged_at: null });
 
-    release();
-    expect(await running).toMatchObject({ logsPurged: 2, complete: true });
-    expect(await runState(first)).toMatchObject({ chunks: 0 });
-    expect(await runState(second)).toMatchObject({ chunks: 0 });
-    // Released once done: the next purge takes the lock (and finds nothing left).
-    expect(await purgeExpiredLogs(orm, { now: NOW })).toMatchObject({ logsPurged: 0, complete: true });
-  });
+      release();
+      expect(await running).toMatchObject({ logsPurged: 2, complete: true });
+      expect(await runState(first)).toMatchObject({ chunks: 0 });
+      expect(await runState(second)).toMatchObject({ chunks: 0 });
+      // Released once done: the next purge takes the lock (and finds nothing left).
+      expect(await purgeExpiredLogs(orm, { now: NOW })).toMatchObject({ logsPurged: 0, complete: true });
+    },
+  );
 });
 
 describe('retention settings', () => {
@@ -263,9 +276,10 @@ describe('retention settings', () => {
     await expect(
       updateOrganisation(orm.em.fork(), acme.id, { name: 'Renamed', logRetentionDays: 500 }),
     ).rejects.toMatchObject({ code: 'BAD_INPUT' });
-    await expect(
-      updateOrganisation(orm.em.fork(), acme.id, { logRetentionDays: 6 }),
-    ).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('at least 7 days') });
+    await expect(updateOrganisation(orm.em.fork(), acme.id, { logRetentionDays: 6 })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringContaining('at least 7 days'),
+    });
     const [row] = await sql<{ name: string; log: number; run: number }>(
       orm.em.fork(),
       'select name, log_retention_days as log, run_retention_days as run from organisation where id = ?',
