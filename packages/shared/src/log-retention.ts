@@ -15,9 +15,13 @@ export const RETENTION_DAYS_MAX = 3650;
 export const retentionDays = (label: string) =>
   z
     .number({ error: `${label} must be a number of days` })
-    .int(`${label} must be a whole number of days`)
-    .min(RETENTION_DAYS_MIN, `${label} must be at least ${RETENTION_DAYS_MIN} days`)
-    .max(RETENTION_DAYS_MAX, `${label} must be at most ${RETENTION_DAYS_MAX} days (10 years)`);
+    // abort: a value out of range gets that one message (1e20 is past the range, whatever its precision).
+    .min(RETENTION_DAYS_MIN, { error: `${label} must be at least ${RETENTION_DAYS_MIN} days`, abort: true })
+    .max(RETENTION_DAYS_MAX, {
+      error: `${label} must be at most ${RETENTION_DAYS_MAX} days (10 years)`,
+      abort: true,
+    })
+    .int(`${label} must be a whole number of days`);
 
 /** Why a pair of retentions cannot stand together, or null when it can. */
 export function retentionOrderProblem(logDays: number, runDays: number): string | null {
