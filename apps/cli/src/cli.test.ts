@@ -859,6 +859,7 @@ describe('the support CLI against a migrated database', () => {
         durationMs: 4250,
         progress: { read: 0, planned: 0, applied: 0 },
         logKind: 'result',
+        logPurge: null,
         counts: {
           created: 3,
           updated: 5,
@@ -905,6 +906,7 @@ describe('the support CLI against a migrated database', () => {
         durationMs: null,
         progress: { read: 0, planned: 0, applied: 0 },
         logKind: null,
+        logPurge: null,
         counts: {
           created: 0,
           updated: 0,

@@ -18,5 +18,16 @@ export const Organisation = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
+  checks: [
+    {
+      name: 'organisation_log_retention_days_check',
+      expression: 'log_retention_days >= 7 and log_retention_days <= 3650',
+    },
+    {
+      name: 'organisation_run_retention_days_check',
+      expression:
+        'run_retention_days >= 7 and run_retention_days <= 3650 and run_retention_days >= log_retention_days',
+    },
+  ],
 });
 export type Organisation = InferEntity<typeof Organisation>;

@@ -68,6 +68,12 @@ export const SyncRun = defineEntity({
     logPurgedAt: p.datetime().nullable(),
     logPurgeRetentionDays: p.integer().nullable(),
   },
+  checks: [
+    {
+      name: 'sync_run_log_purge_check',
+      expression: '(log_purged_at is null) = (log_purge_retention_days is null)',
+    },
+  ],
   indexes: [
     { name: 'sync_run_organisation_queued_at_index', properties: ['organisation', 'queuedAt', 'id'] },
     {

@@ -17,10 +17,10 @@ export class Migration20261202130000_log_retention extends Migration {
       `alter table "organisation" add column "log_retention_days" int not null default 90, add column "run_retention_days" int not null default 400;`,
     );
     this.addSql(
-      `alter table "organisation" add constraint "organisation_log_retention_days_check" check ("log_retention_days" between 7 and 3650);`,
+      `alter table "organisation" add constraint "organisation_log_retention_days_check" check ("log_retention_days" >= 7 and "log_retention_days" <= 3650);`,
     );
     this.addSql(
-      `alter table "organisation" add constraint "organisation_run_retention_days_check" check ("run_retention_days" between 7 and 3650 and "run_retention_days" >= "log_retention_days");`,
+      `alter table "organisation" add constraint "organisation_run_retention_days_check" check ("run_retention_days" >= 7 and "run_retention_days" <= 3650 and "run_retention_days" >= "log_retention_days");`,
     );
 
     this.addSql(
