@@ -67,6 +67,21 @@ export function numberFlag(values: Record<string, unknown>, name: string): numbe
   return Number(value);
 }
 
+/**
+ * A whole number of days; its range is the schema's to check. Digits only, with an optional sign, so a
+ * negative value reaches that check and gets its message, and "1e3", "0x10" or "12 days" are refused here.
+ */
+export function daysFlag(values: Record<string, unknown>, name: string): number | undefined {
+  const value = optionalFlag(values, name);
+  if (value === undefined) return undefined;
+  if (!/^[+-]?\d{1,15}$/.test(value.trim())) {
+    throw new UsageError(
+      `--${name} must be a whole number of days, got ${JSON.stringify(value.slice(0, 40))}`,
+    );
+  }
+  return Number(value);
+}
+
 const MAX_JSON_FILE_BYTES = 1024 * 1024;
 
 export function readJsonFile(path: string, flag: string): unknown {

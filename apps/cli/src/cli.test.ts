@@ -224,6 +224,8 @@ describe('the support CLI against a migrated database', () => {
         timeZone: 'America/New_York',
         provisioningEnabled: false,
         syncService: 'legacy',
+        logRetentionDays: 90,
+        runRetentionDays: 400,
       };
       expect(output(result)).toEqual(expected);
 
@@ -246,6 +248,57 @@ describe('the support CLI against a migrated database', () => {
     it('refuses an update with no flags', async () => {
       const id = await createOrg();
       expectFailure(await cli(env, 'org', 'update', id), 2, /Nothing to update/);
+    });
+
+    it('sets the log and run retention, together or one at a time', async () => {
+      const id = await createOrg();
+      expect(
+        output(
+          await cli(env, 'org', 'update', id, '--log-retention-days', '30', '--run-retention-days', '365'),
+        ),
+      ).toMatchObject({ logRetentionDays: 30, runRetentionDays: 365 });
+      expect(output(await cli(env, 'org', 'update', id, '--log-retention-days', '365'))).toMatchObject({
+        logRetentionDays: 365,
+        runRetentionDays: 365,
+      });
+      expect(
+        await sql('select log_retention_days, run_retention_days from organisation where id = ?', [id]),
+      ).toEqual([{ log_retention_days: 365, run_retention_days: 365 }]);
+    });
+
+    it('refuses a negative, absurd, fractional or non-numeric retention, or a run retention below the log retention, and changes nothing', async () => {
+      const id = await createOrg();
+      const refusals: [string[], RegExp][] = [
+        [['--log-retention-days=-5'], /Log retention must be at least 7 days/],
+        [['--log-retention-days', '0'], /Log retention must be at least 7 days/],
+        [['--run-retention-days', '99999999999999'], /Run retention must be at most 3650 days/],
+        [['--log-retention-days', '1e3'], /--log-retention-days must be a whole number of days, got "1e3"/],
+        [['--log-retention-days', '30.5'], /--log-retention-days must be a whole number of days/],
+        [['--run-retention-days', 'forever'], /--run-retention-days must be a whole number of days/],
+        [['--log-retention-days', ''], /--log-retention-days must be a whole number of days/],
+        [['--log-retention-days', '-5'], /argument is ambiguous/],
+        [
+          ['--log-retention-days', '100', '--run-retention-days', '50'],
+          /Run retention \(50 days\) must be at least the log retention \(100 days\)/,
+        ],
+        // One flag alone is checked against the stored other (90 / 400).
+        [
+          ['--run-retention-days', '60'],
+          /Run retention \(60 days\) must be at least the log retention \(90 days\)/,
+        ],
+        [
+          ['--log-retention-days', '500'],
+          /Run retention \(400 days\) must be at least the log retention \(500 days\)/,
+        ],
+        // A refused retention takes the rest of the update down with it.
+        [['--name', 'Renamed', '--log-retention-days', '3'], /at least 7 days/],
+      ];
+      for (const [flags, message] of refusals) {
+        expectFailure(await cli(env, 'org', 'update', id, ...flags), 2, message);
+      }
+      expect(
+        await sql('select name, log_retention_days, run_retention_days from organisation where id = ?', [id]),
+      ).toEqual([{ name: 'Acme', log_retention_days: 90, run_retention_days: 400 }]);
     });
   });
 
@@ -806,6 +859,7 @@ describe('the support CLI against a migrated database', () => {
         durationMs: 4250,
         progress: { read: 0, planned: 0, applied: 0 },
         logKind: 'result',
+        logPurge: null,
         counts: {
           created: 3,
           updated: 5,
@@ -853,6 +907,7 @@ describe('the support CLI against a migrated database', () => {
         durationMs: null,
         progress: { read: 0, planned: 0, applied: 0 },
         logKind: null,
+        logPurge: null,
         counts: {
           created: 0,
           updated: 0,

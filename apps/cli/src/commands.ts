@@ -54,6 +54,7 @@ import {
 } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import {
+  daysFlag,
   numberFlag,
   type OptionsSpec,
   onOffFlag,
@@ -182,12 +183,24 @@ export const COMMANDS: Record<string, Command> = {
   },
   'org update': {
     usage:
-      'org update ID [--name N] [--timezone TZ] [--provisioning on|off] [--sync-service user-sync|legacy]',
-    summary: 'Change an organisation',
-    options: orgFlags,
+      'org update ID [--name N] [--timezone TZ] [--provisioning on|off] [--sync-service user-sync|legacy] [--log-retention-days N] [--run-retention-days N]',
+    summary:
+      'Change an organisation; retention: days a finished run keeps its log (7-3650, default 90) and its record (at least the log retention, default 400)',
+    options: {
+      ...orgFlags,
+      'log-retention-days': { type: 'string' },
+      'run-retention-days': { type: 'string' },
+    },
     positionals: ['ID'],
     run: async (db, values, { ID }) => {
-      const fields = orgFields(values);
+      const retention = {
+        logRetentionDays: daysFlag(values, 'log-retention-days'),
+        runRetentionDays: daysFlag(values, 'run-retention-days'),
+      };
+      const fields = {
+        ...orgFields(values),
+        ...Object.fromEntries(Object.entries(retention).filter(([, v]) => v !== undefined)),
+      };
       if (Object.keys(fields).length === 0) throw new UsageError('Nothing to update: give at least one flag');
       const update = parseInput(OrganisationUpdateSchema, fields, 'Organisation update');
       const organisation = await updateOrganisation(db.orm.em.fork(), ID as string, update);
@@ -197,6 +210,8 @@ export const COMMANDS: Record<string, Command> = {
         timeZone: organisation.timeZone,
         provisioningEnabled: organisation.provisioningEnabled,
         syncService: organisation.syncService,
+        logRetentionDays: organisation.logRetentionDays,
+        runRetentionDays: organisation.runRetentionDays,
       };
     },
   },

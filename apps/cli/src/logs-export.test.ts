@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createOrm, generateSecretKey, type Orm } from '@provisioning/db';
+import { createOrm, generateSecretKey, type Orm, purgeExpiredLogs } from '@provisioning/db';
 import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
 import type { RunStatus } from '@provisioning/shared';
 import ExcelJS from 'exceljs';
@@ -219,6 +219,27 @@ describe('pnpm provisioning logs export', () => {
     const runId = await createRun(status, { startedAt: status === 'queued' ? null : '2024-01-15T22:30:00Z' });
     const dir = outDir();
     expectFailure(await cli(env, 'logs', 'export', runId, '--format', 'xlsx', '--out', dir), 2, reason);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a run whose log retention deleted with exit code 2, saying when in the organisation’s time zone', async () => {
+    const runId = await createRun('success', { timeZone: 'Asia/Kolkata' });
+    await insertResultLog(runId);
+    await sql(`update sync_run set finished_at = '2026-09-01T10:00:00Z' where id = ?`, [runId]);
+    // Past the log retention (90 days), within the run retention (400). 23:30 UTC on 2 March is 5.00am
+    // on 3 March in Kolkata.
+    expect(await purgeExpiredLogs(orm, { now: new Date('2027-03-02T23:30:00Z') })).toMatchObject({
+      complete: true,
+    });
+    const dir = outDir();
+
+    for (const format of ['csv', 'xlsx']) {
+      expectFailure(
+        await cli(env, 'logs', 'export', runId, '--format', format, '--out', dir),
+        2,
+        /^Error: This log was deleted on 3 Mar 2027 under the 90-day retention policy\.\n$/,
+      );
+    }
     expect(readdirSync(dir)).toEqual([]);
   });
 

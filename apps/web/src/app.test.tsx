@@ -47,6 +47,7 @@ const RUN: RunListRow = {
   durationMs: null,
   progress: { read: 10, planned: 0, applied: 0 },
   logKind: null,
+  logPurge: null,
 };
 
 /** An open `runs.changes` subscription, as the fake server holds it. */

@@ -10,6 +10,7 @@ export * from './password.ts';
 export * from './repositories/account.repository.ts';
 export * from './repositories/common.ts';
 export * from './repositories/directory-user.repository.ts';
+export * from './repositories/log-retention.repository.ts';
 export * from './repositories/organisation.repository.ts';
 export * from './repositories/run-list.repository.ts';
 export * from './repositories/run-notification.repository.ts';

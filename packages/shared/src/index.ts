@@ -7,6 +7,7 @@ export * from './environment.ts';
 export * from './errors.ts';
 export * from './jobs.ts';
 export * from './log-redaction.ts';
+export * from './log-retention.ts';
 export * from './metrics-access.ts';
 export * from './organisation.ts';
 export * from './permissions.ts';

@@ -14,6 +14,8 @@ export const JOB_NAMES = {
   runNotifySweep: 'run-notify-sweep',
   /** Answers one `/sync-logs` command or log button through its response_url, files by DM. */
   slackCommand: 'slack-command',
+  /** Daily: deletes the logs, then the records, of runs past their organisation's retention. */
+  logPurge: 'log-purge',
 } as const;
 
 export const SyncRunJobSchema = z.object({ runId: z.uuid() });
@@ -59,6 +61,8 @@ export const QUEUE_OPTIONS = {
   [JOB_NAMES.runNotifySweep]: { policy: 'standard', retryLimit: 0, expireInSeconds: 120 },
   // A command's answer is worth little after a few minutes; response_url lasts 30.
   [JOB_NAMES.slackCommand]: { policy: 'standard', retryLimit: 2, retryDelay: 5, expireInSeconds: 900 },
+  // A purge cut short (a failure, a stopping worker) is carried on by the next day's.
+  [JOB_NAMES.logPurge]: { policy: 'standard', retryLimit: 0, expireInSeconds: 4 * 3600 },
 } as const;
 
 /** Seconds a notification waits for its job before the sweep sends another. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retentionDays } from './log-retention.ts';
 import { singleLineText } from './text.ts';
 
 /** Organisations set up before the migration stay on the legacy sync until support migrates them. */
@@ -50,6 +51,9 @@ export const OrganisationUpdateSchema = z
     timeZone: TimeZoneSchema,
     provisioningEnabled: z.boolean(),
     syncService: SyncServiceSchema,
+    /** Whether the two stand together is checked against the stored pair (retentionOrderProblem). */
+    logRetentionDays: retentionDays('Log retention'),
+    runRetentionDays: retentionDays('Run retention'),
   })
   .partial();
 export type OrganisationUpdate = z.infer<typeof OrganisationUpdateSchema>;

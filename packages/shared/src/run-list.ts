@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONNECTORS, type Connector } from './connectors.ts';
+import type { LogPurge } from './log-retention.ts';
 import type { RunApproval } from './run-approval.ts';
 import {
   RUN_STATUSES,
@@ -140,8 +141,10 @@ export interface RunListRow {
   finishedAt: string | null;
   durationMs: number | null;
   progress: RunProgress;
-  /** The log the run offers for download, or null when it has none. */
+  /** The log the run offers for download, or null when it has none (never had one, or it was purged). */
   logKind: RunLogKind;
+  /** When retention deleted the run's log, and under which policy; null while the log is kept. */
+  logPurge: LogPurge | null;
 }
 
 /** One run with its counts: what the API's `runs.get` answers and the CLI's `runs show` and `runs list` print. */

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { serve } from '@hono/node-server';
+import { purgeExpiredLogs } from '@provisioning/db';
 import { RUN_STATUS_INFO, type RunStatus, runLogPath } from '@provisioning/shared';
 import { exportRunLog, logHeaders } from '@provisioning/sync';
 import ExcelJS from 'exceljs';
@@ -191,6 +192,27 @@ describe('log downloads', () => {
       }
     });
   }
+
+  it('answers 409 with when and under which policy retention deleted a log, and the run says so too', async () => {
+    // Ended long before the other runs here: only its log is past the retention at the purge's clock.
+    const runId = await runWithLog('success', HOSTILE_ENTRIES, '2023-01-10T08:00:00Z');
+    // 23:30 UTC on 1 June is 5.00am on 2 June in Kolkata.
+    const outcome = await purgeExpiredLogs(harness.owner, { now: new Date('2023-06-01T23:30:00Z') });
+    expect(outcome).toMatchObject({ logsPurged: 1, runsDeleted: 0 });
+    const reason = 'This log was deleted on 2 Jun 2023 under the 90-day retention policy.';
+    for (const format of ['csv', 'xlsx'] as const) {
+      const response = await browser.request(runLogPath(runId, format));
+      expect(response.status).toBe(409);
+      expect(await response.json()).toEqual({ error: reason });
+    }
+    const details = (await browser.query('runs.get', { runId })).body.result?.data;
+    expect(details).toMatchObject({
+      id: runId,
+      status: 'success',
+      logKind: null,
+      logPurge: { purgedAt: '2023-06-01T23:30:00.000Z', retentionDays: 90 },
+    });
+  });
 
   it('answers 404 for a malformed or unknown run ID and for any other file name', async () => {
     const runId = await runWithLog('success', HOSTILE_ENTRIES);

@@ -1,4 +1,4 @@
-import { type RunListRow, runLogPath } from '@provisioning/shared';
+import { purgedLogReason, type RunListRow, runLogPath } from '@provisioning/shared';
 import * as DropdownMenu from '@radix-ui/react-dropdown-menu';
 
 const LOG_NAMES = { result: 'sync log', error: 'error log' } as const;
@@ -6,8 +6,25 @@ const LOG_NAMES = { result: 'sync log', error: 'error log' } as const;
 /**
  * The Download control of a run with a log: CSV or Excel. Each is a plain link to the API's download, so
  * the browser saves the file under the name the server gives it (`Sync Logs - 15 Jan 2024 10.30pm.csv`).
+ * A log retention deleted has no menu: the cell says so, and why.
  */
-export function LogDownloadMenu({ run, context }: { run: RunListRow; context: string }) {
+export function LogDownloadMenu({
+  run,
+  context,
+  timeZone,
+}: {
+  run: RunListRow;
+  context: string;
+  timeZone: string;
+}) {
+  if (run.logPurge) {
+    const reason = purgedLogReason(run.logPurge, timeZone);
+    return (
+      <span className="muted small" title={reason} data-testid="log-purged">
+        Deleted<span className="visually-hidden">: {reason}</span>
+      </span>
+    );
+  }
   if (run.logKind === null) {
     return (
       <span className="muted" title="This run has no log to download">

@@ -25,6 +25,7 @@ function row(
     durationMs: null,
     progress: { read: 0, planned: 0, applied: 0 },
     logKind: null,
+    logPurge: null,
   };
 }
 

@@ -22,6 +22,7 @@ const BLOCKED: RunDetails = {
   durationMs: 4000,
   progress: { read: 150, planned: 200, applied: 0 },
   logKind: null,
+  logPurge: null,
   counts: {
     created: 0,
     updated: 0,
@@ -220,5 +221,34 @@ describe('the source a run read', () => {
     openDrawer({ ...SUCCESS, source: null });
     await screen.findByTestId('trigger');
     expect(screen.queryByRole('region', { name: 'Source' })).toBeNull();
+  });
+});
+
+describe('the details of a run whose log retention deleted', () => {
+  const SUCCEEDED: RunDetails = {
+    ...BLOCKED,
+    id: '00000000-0000-4000-8000-000000000103',
+    status: 'success',
+    errorSummary: null,
+    threshold: null,
+    logKind: 'result',
+  };
+
+  it('offers its log for download while it is kept', async () => {
+    openDrawer(SUCCEEDED);
+    expect(await screen.findByRole('link', { name: 'Download sync log (CSV)' })).toBeTruthy();
+    expect(screen.queryByTestId('log-purged')).toBeNull();
+  });
+
+  it('offers no download once it is deleted, and says when and under which policy, in the organisation’s time zone', async () => {
+    // 23:30 UTC on 2 March is already 3 March in Kolkata, but not in London (the drawer's zone here).
+    openDrawer({
+      ...SUCCEEDED,
+      logKind: null,
+      logPurge: { purgedAt: '2027-03-02T23:30:00.000Z', retentionDays: 90 },
+    });
+    const reason = await screen.findByTestId('log-purged');
+    expect(reason.textContent).toBe('This log was deleted on 2 Mar 2027 under the 90-day retention policy.');
+    expect(screen.queryByRole('link', { name: /Download/ })).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import {
   formatCount,
   formatDateTime,
   formatDuration,
+  purgedLogReason,
   RUN_COUNT_KEYS,
   RUN_STATUS_INFO,
   type RunCountKey,
@@ -195,7 +196,11 @@ function RunDetailsBody({ runId, timeZone }: { runId: string; timeZone: string }
         <h3 id="downloads-heading" className="section-heading">
           Log
         </h3>
-        {run.logKind ? (
+        {run.logPurge ? (
+          <p className="muted" data-testid="log-purged">
+            {purgedLogReason(run.logPurge, timeZone)}
+          </p>
+        ) : run.logKind ? (
           <p className="downloads">
             <a className="button" href={runLogPath(run.id, 'csv')} download>
               Download {run.logKind === 'error' ? 'error log' : 'sync log'} (CSV)

@@ -64,7 +64,7 @@ export function RunsTable({
                   <RunDuration run={run} now={now} />
                 </td>
                 <td className="col-log">
-                  <LogDownloadMenu run={run} context={context} />
+                  <LogDownloadMenu run={run} context={context} timeZone={timeZone} />
                 </td>
                 <td className="col-details">
                   <a href={detailsHref(run.id)} onClick={handleLinkClick} className="details-link">

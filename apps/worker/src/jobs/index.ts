@@ -1,4 +1,5 @@
 import type { JobDefinition } from './job-definition.ts';
+import { logPurgeJob } from './log-purge.job.ts';
 import { runNotifyJob } from './run-notify.job.ts';
 import { runNotifySweepJob } from './run-notify-sweep.job.ts';
 import { slackCommandJob } from './slack-command.job.ts';
@@ -14,4 +15,5 @@ export const JOBS: readonly JobDefinition[] = [
   runNotifyJob,
   runNotifySweepJob,
   slackCommandJob,
+  logPurgeJob,
 ] as JobDefinition[];

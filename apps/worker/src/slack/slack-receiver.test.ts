@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { confirmSlackLink, createSlackLinkCode, type Orm, sql } from '@provisioning/db';
+import { confirmSlackLink, createSlackLinkCode, type Orm, purgeExpiredLogs, sql } from '@provisioning/db';
 import {
   createMigratedTestOrm,
   type MigratedTestOrm,
@@ -286,6 +286,35 @@ describe('/sync-logs', () => {
       text: acme.cancelledRun,
     });
     expect(await answerTo(sent)).toContain('This run has no logs to download: it is Cancelled.');
+  });
+
+  it('says when and under which policy retention deleted a run’s log, to the asker alone, and sends no file', async () => {
+    const purgedRun = await seedRun(orm, {
+      organisationId: acme.id,
+      configurationId: acme.configurationId,
+      status: 'success',
+      startedAt: '2023-01-10T08:00:00Z',
+    });
+    await seedLog(orm, purgedRun, [
+      { rowNumber: 2, email: 'ada@acme.example', action: 'create', outcome: 'applied' },
+    ]);
+    // Only this run had ended 90 days before that clock. 23:30 UTC on 1 June is 2 June in London (BST).
+    expect(await purgeExpiredLogs(orm, { now: new Date('2023-06-01T23:30:00Z') })).toMatchObject({
+      logsPurged: 1,
+    });
+    const files = slack.files.length;
+
+    const sent = await slack.sendCommand(commandsUrl, {
+      teamId: 'T0ACME',
+      userId: 'U0ADMIN',
+      text: `${purgedRun} xlsx`,
+    });
+    const response = await slack.until(() => slack.responses.find((r) => r.id === sent.responseUrlId));
+    expect(response.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: 'This log was deleted on 2 Jun 2023 under the 90-day retention policy.',
+    });
+    expect(slack.files).toHaveLength(files);
   });
 
   it('gives a link to confirm on the admin page, and unlinks', async () => {

@@ -66,7 +66,16 @@ export const SyncRun = defineEntity({
      * approval clears it (a statement-level trigger, see the support_approval migration).
      */
     approvalId: p.uuid().nullable(),
+    /** When the log-purge job deleted the run's log lines, and under which retention (days); both or neither. */
+    logPurgedAt: p.datetime().nullable(),
+    logPurgeRetentionDays: p.integer().nullable(),
   },
+  checks: [
+    {
+      name: 'sync_run_log_purge_check',
+      expression: '(log_purged_at is null) = (log_purge_retention_days is null)',
+    },
+  ],
   indexes: [
     { name: 'sync_run_organisation_queued_at_index', properties: ['organisation', 'queuedAt', 'id'] },
     {
@@ -99,6 +108,18 @@ export const SyncRun = defineEntity({
       name: 'sync_run_approval_id_index',
       expression:
         'create index "sync_run_approval_id_index" on "sync_run" ("approval_id") where "approval_id" is not null',
+    },
+    {
+      // The log-purge job's look-up: final runs whose log is still kept, by organisation and end.
+      name: 'sync_run_log_kept_index',
+      expression:
+        'create index "sync_run_log_kept_index" on "sync_run" ("organisation_id", "finished_at") where "log_purged_at" is null and "status" not in (\'queued\', \'in_progress\')',
+    },
+    {
+      // The run-retention delete's look-up: runs whose log is gone (always first), by organisation and end.
+      name: 'sync_run_log_purged_index',
+      expression:
+        'create index "sync_run_log_purged_index" on "sync_run" ("organisation_id", "finished_at") where "log_purged_at" is not null',
     },
     {
       name: 'sync_run_unfinished_index',

@@ -6,6 +6,7 @@ import {
   type OrganisationUpdate,
   OrganisationUpdateSchema,
   parseInput,
+  retentionOrderProblem,
 } from '@provisioning/shared';
 import { Organisation } from '../entities/index.ts';
 import { isUuid, sql } from './common.ts';
@@ -47,6 +48,12 @@ export async function updateOrganisation(
   const data = parseInput(OrganisationUpdateSchema, update, 'Organisation update');
   await requireKnownTimeZone(em, data.timeZone);
   const organisation = await getOrganisation(em, id);
+  // Checked against the stored pair: an update may change only one of them. The table checks it too.
+  const problem = retentionOrderProblem(
+    data.logRetentionDays ?? organisation.logRetentionDays,
+    data.runRetentionDays ?? organisation.runRetentionDays,
+  );
+  if (problem) throw new DomainError('BAD_INPUT', problem, { runRetentionDays: [problem] });
   em.assign(organisation, data);
   await em.flush();
   return organisation;

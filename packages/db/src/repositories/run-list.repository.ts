@@ -48,17 +48,23 @@ interface RunRow {
   rows_read: number;
   rows_planned: number;
   rows_applied: number;
+  log_purged_at: Date | string | null;
+  log_purge_retention_days: number | null;
 }
 
 const ROW_COLUMNS = `r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, r.connector,
   r.queued_at, r.queued_at::text as queued_at_key, r.started_at, r.finished_at, r.duration_ms,
-  r.rows_read, r.rows_planned, r.rows_applied`;
+  r.rows_read, r.rows_planned, r.rows_applied, r.log_purged_at, r.log_purge_retention_days`;
 
 function isoTime(value: Date | string): string {
   return new Date(value).toISOString();
 }
 
 function listRow(row: RunRow): RunListRow {
+  const logPurge =
+    row.log_purged_at === null || row.log_purge_retention_days === null
+      ? null
+      : { purgedAt: isoTime(row.log_purged_at), retentionDays: row.log_purge_retention_days };
   return {
     id: row.id,
     status: row.status,
@@ -71,7 +77,8 @@ function listRow(row: RunRow): RunListRow {
     finishedAt: row.finished_at === null ? null : isoTime(row.finished_at),
     durationMs: row.duration_ms,
     progress: { read: row.rows_read, planned: row.rows_planned, applied: row.rows_applied },
-    logKind: RUN_STATUS_INFO[row.status].logKind,
+    logKind: logPurge ? null : RUN_STATUS_INFO[row.status].logKind,
+    logPurge,
   };
 }
 
@@ -145,7 +152,7 @@ export interface RunPage {
 
 /** The columns of sync_run a list row needs, read in the page subquery. */
 const PAGE_COLUMNS = `id, status, trigger, configuration_id, connector, queued_at, started_at, finished_at, duration_ms,
-  rows_read, rows_planned, rows_applied`;
+  rows_read, rows_planned, rows_applied, log_purged_at, log_purge_retention_days`;
 
 /** One `and`-ed condition of the page query with its parameters. */
 interface Condition {

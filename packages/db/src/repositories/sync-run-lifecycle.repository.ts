@@ -8,6 +8,7 @@ import {
   RUN_COUNT_KEYS,
   RUN_MAX_ATTEMPTS,
   RUN_STATUS_INFO,
+  RUN_STATUSES,
   type RunApprovalInput,
   RunApprovalInputSchema,
   type RunCounts,
@@ -483,6 +484,47 @@ export async function finishUnapplied(
     await markApprovalRefused(trx, outcome.refusedApproval.id, outcome.refusedApproval.outcome);
   }
   return true;
+}
+
+/** Statuses a run never leaves: the only runs retention may touch, never a queued or in-progress one. */
+const FINAL_STATUSES = RUN_STATUSES.filter((status) => RUN_STATUS_INFO[status].final);
+
+/**
+ * Inside a log-purge batch's transaction, before its log rows are deleted: marks these runs' logs purged
+ * at `purgedAt` under each one's retention (days). Only final runs whose log is still kept move; the IDs
+ * of those that did come back, and only their log rows may be deleted.
+ */
+export async function markLogsPurged(
+  trx: Knex.Transaction,
+  runs: readonly { runId: string; retentionDays: number }[],
+  purgedAt: Date,
+): Promise<string[]> {
+  if (runs.length === 0) return [];
+  const rows = await sql<{ id: string }>(
+    trx,
+    `update sync_run r set log_purged_at = ?, log_purge_retention_days = p.days
+     from unnest(?::uuid[], ?::int[]) as p(id, days)
+     where r.id = p.id and r.status = any(?::text[]) and r.log_purged_at is null
+     returning r.id`,
+    [purgedAt, runs.map((run) => run.runId), runs.map((run) => run.retentionDays), FINAL_STATUSES],
+  );
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Inside a purge transaction: deletes these runs' records, when final and their log already purged (the
+ * log always goes first). What refers to a run goes with it by its reference's delete rule: its Slack
+ * notification, blocked users and approval are deleted, an approval it used forgets it.
+ */
+export async function deleteExpiredRuns(trx: Knex.Transaction, runIds: readonly string[]): Promise<number> {
+  if (runIds.length === 0) return 0;
+  const rows = await sql<{ id: string }>(
+    trx,
+    `delete from sync_run where id = any(?::uuid[]) and status = any(?::text[]) and log_purged_at is not null
+     returning id`,
+    [runIds, FINAL_STATUSES],
+  );
+  return rows.length;
 }
 
 /** Which of `runIds` are in progress. */

@@ -67,7 +67,7 @@ export async function listRunsForSupport(
 const STATUSES_WITH_LOG = RUN_STATUSES.filter((status) => RUN_STATUS_INFO[status].logKind !== null);
 
 /**
- * The organisation's newest run that has a log (by start), of the configuration named `configurationName`
+ * The organisation's newest run that has a log (by start; a log retention purged is gone), of the configuration named `configurationName`
  * (case-insensitive) when given. `configuration: false` when no configuration has that name.
  */
 export async function findLatestRunWithLog(
@@ -86,7 +86,8 @@ export async function findLatestRunWithLog(
   const [row] = await sql<{ id: string }>(
     db,
     `select r.id from sync_run r join sync_configuration c on c.id = r.configuration_id
-     where r.organisation_id = ? and r.status = any(?::text[]) and (?::text is null or lower(c.name) = lower(?))
+     where r.organisation_id = ? and r.status = any(?::text[]) and r.log_purged_at is null
+       and (?::text is null or lower(c.name) = lower(?))
      order by coalesce(r.started_at, r.queued_at) desc, r.id desc limit 1`,
     [organisationId, STATUSES_WITH_LOG, configurationName ?? null, configurationName ?? null],
   );

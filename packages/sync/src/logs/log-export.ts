@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { type EntityManager, inOrganisation, isUuid, SyncRun, sql } from '@provisioning/db';
-import { DomainError, type LogFormat, RUN_STATUS_INFO, type RunStatus } from '@provisioning/shared';
+import {
+  DomainError,
+  type LogFormat,
+  purgedLogReason,
+  RUN_STATUS_INFO,
+  type RunStatus,
+} from '@provisioning/shared';
 import ExcelJS from 'exceljs';
 import { readLogChunk } from './log-chunks.ts';
 import {
@@ -37,7 +43,8 @@ export type RunLogInfo = {
 
 /**
  * Reads a run and its organisation's time zone. An unknown or malformed ID, or (with `organisationId`)
- * another organisation's run, is NOT_FOUND.
+ * another organisation's run, is NOT_FOUND. A run without a log says why: its status has none, or
+ * retention deleted it (when, and under which policy).
  */
 export async function runLogInfo(
   em: EntityManager,
@@ -66,13 +73,18 @@ export async function runLogInfo(
     runStatus,
     fileName: (format: LogFormat) => logFileName(startedAt, timeZone, format),
   };
-  return status.logKind === null
-    ? {
-        ...common,
-        kind: null,
-        unavailableReason: `This run has no logs to download: it is ${status.label}. ${status.meaning}`,
-      }
-    : { ...common, kind: status.logKind, unavailableReason: null };
+  if (status.logKind === null) {
+    return {
+      ...common,
+      kind: null,
+      unavailableReason: `This run has no logs to download: it is ${status.label}. ${status.meaning}`,
+    };
+  }
+  if (run.logPurgedAt && run.logPurgeRetentionDays !== null && run.logPurgeRetentionDays !== undefined) {
+    const purge = { purgedAt: run.logPurgedAt.toISOString(), retentionDays: run.logPurgeRetentionDays };
+    return { ...common, kind: null, unavailableReason: purgedLogReason(purge, timeZone) };
+  }
+  return { ...common, kind: status.logKind, unavailableReason: null };
 }
 
 /**
