@@ -59,17 +59,17 @@ export type ConfigurationPauseInput = z.input<typeof ConfigurationPauseInputSche
 /** What support gives to create a configuration; connector settings are checked per connector. */
 export const SyncConfigurationInputSchema = z
   .object({
-  name: ConfigurationNameSchema,
-  connector: ConnectorSchema,
-  settings: z.record(z.string(), z.unknown()),
-  mapping: FieldMappingSchema.default({}),
-  schedule: CronSchema.nullable().default(null),
-  scheduleTimeZone: TimeZoneSchema.nullable().default(null),
-  thresholdCount: ThresholdCountSchema.default(DEFAULT_THRESHOLD_COUNT),
-  thresholdPercent: ThresholdPercentSchema.default(DEFAULT_THRESHOLD_PERCENT),
-  enabled: z.boolean().default(true),
-  alertAfterFailures: failureCount('Alert after failures').default(DEFAULT_ALERT_AFTER_FAILURES),
-  pauseAfterFailures: failureCount('Pause after failures').default(DEFAULT_PAUSE_AFTER_FAILURES),
+    name: ConfigurationNameSchema,
+    connector: ConnectorSchema,
+    settings: z.record(z.string(), z.unknown()),
+    mapping: FieldMappingSchema.default({}),
+    schedule: CronSchema.nullable().default(null),
+    scheduleTimeZone: TimeZoneSchema.nullable().default(null),
+    thresholdCount: ThresholdCountSchema.default(DEFAULT_THRESHOLD_COUNT),
+    thresholdPercent: ThresholdPercentSchema.default(DEFAULT_THRESHOLD_PERCENT),
+    enabled: z.boolean().default(true),
+    alertAfterFailures: failureCount('Alert after failures').default(DEFAULT_ALERT_AFTER_FAILURES),
+    pauseAfterFailures: failureCount('Pause after failures').default(DEFAULT_PAUSE_AFTER_FAILURES),
   })
   .refine((input) => input.pauseAfterFailures >= input.alertAfterFailures, {
     message: 'Pause after failures must not be below alert after failures: the alert comes first',

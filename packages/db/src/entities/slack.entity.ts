@@ -1,5 +1,10 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { RUN_NOTIFICATION_KINDS, RUN_NOTIFICATION_STATES, RUN_STATUSES, SLACK_NOTIFY_POLICIES } from '@provisioning/shared';
+import {
+  RUN_NOTIFICATION_KINDS,
+  RUN_NOTIFICATION_STATES,
+  RUN_STATUSES,
+  SLACK_NOTIFY_POLICIES,
+} from '@provisioning/shared';
 import { Account } from './account.entity.ts';
 import { Organisation } from './organisation.entity.ts';
 import { createdAt, updatedAt, uuidPrimaryKey } from './properties.ts';
@@ -88,7 +93,10 @@ export const RunNotification = defineEntity({
   properties: {
     run: p.manyToOne(SyncRun).primary().deleteRule('cascade'),
     /** A run's outcome, or its configuration's failure streak (circuit): at most one of each per run. */
-    kind: p.enum([...RUN_NOTIFICATION_KINDS]).primary().default('run'),
+    kind: p
+      .enum([...RUN_NOTIFICATION_KINDS])
+      .primary()
+      .default('run'),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     status: p.enum([...RUN_STATUSES]),
     state: p.enum([...RUN_NOTIFICATION_STATES]).default('pending'),

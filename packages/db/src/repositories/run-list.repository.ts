@@ -341,7 +341,7 @@ export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
     case when n.state = 'sent' then n.updated_at end as notification_sent_at,
     to_jsonb(a) as approval, to_jsonb(ta) as trigger_approval
   from sync_run r join sync_configuration c on c.id = r.configuration_id
-    left join run_notification n on n.run_id = r.id
+    left join run_notification n on n.run_id = r.id and n.kind = 'run'
     left join sync_run_approval a on a.blocked_run_id = r.id
     left join sync_run_approval ta on ta.id = r.approval_id`;
 
