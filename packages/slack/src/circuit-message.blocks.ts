@@ -26,8 +26,10 @@ export interface CircuitMessageInput {
  */
 export function circuitMessage({ run, circuit, publicWebUrl }: CircuitMessageInput): RunMessage {
   const configuration = truncate(run.configurationName, 100);
+  const n = circuit.consecutiveFailures;
+  const times = `${n} ${n === 1 ? 'time' : 'times'} in a row`;
   const title = truncate(
-    `:rotating_light: ${circuit.consecutiveFailures} failed runs in a row${circuit.paused ? ', paused' : ''} · ${configuration}`,
+    `:rotating_light: ${n} failed ${n === 1 ? 'run' : 'runs'} in a row${circuit.paused ? ', paused' : ''} · ${configuration}`,
     150,
   );
   const lastError = truncate(
@@ -44,7 +46,7 @@ export function circuitMessage({ run, circuit, publicWebUrl }: CircuitMessageInp
       text: {
         type: 'mrkdwn',
         text: escapeMrkdwn(
-          `${run.configurationName} (${CONNECTOR_LABELS[run.connector]}) ended Data Load Failed ${circuit.consecutiveFailures} times in a row.`,
+          `${run.configurationName} (${CONNECTOR_LABELS[run.connector]}) ended Data Load Failed ${times}.`,
         ),
       },
     },
@@ -62,7 +64,7 @@ export function circuitMessage({ run, circuit, publicWebUrl }: CircuitMessageInp
       ],
     },
   ];
-  const text = `${circuit.paused ? 'Paused' : 'Failing'}: ${run.configurationName} ended Data Load Failed ${circuit.consecutiveFailures} times in a row. Last error: ${lastError} ${state}`;
+  const text = `${circuit.paused ? 'Paused' : 'Failing'}: ${run.configurationName} ended Data Load Failed ${times}. Last error: ${lastError} ${state}`;
   return {
     text: truncate(escapeMrkdwn(maskEmails(text)), 3000),
     blocks,
