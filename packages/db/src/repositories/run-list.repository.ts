@@ -395,21 +395,23 @@ export async function getRunDetails(
   return runDetailsOf(row);
 }
 
-/** The configuration filter's choices: every configuration of the organisation, by name. */
+/**
+ * The configuration filter's choices: every configuration of the organisation, by name, and whether its
+ * schedule is paused (circuit breaker, or support).
+ */
 export async function listConfigurationChoices(
   em: EntityManager,
   organisationId: string,
-): Promise<{ id: string; name: string; connector: Connector }[]> {
-  const [choices] = await readInOrganisation<[{ id: string; name: string; connector: Connector }[]]>(
-    em,
-    organisationId,
-    [
-      {
-        sql: 'select id, name, connector from sync_configuration where organisation_id = ? order by lower(name), id',
-        params: [organisationId],
-      },
-    ],
-  );
+): Promise<{ id: string; name: string; connector: Connector; paused: boolean }[]> {
+  const [choices] = await readInOrganisation<
+    [{ id: string; name: string; connector: Connector; paused: boolean }[]]
+  >(em, organisationId, [
+    {
+      sql: `select id, name, connector, paused_at is not null as paused from sync_configuration
+        where organisation_id = ? order by lower(name), id`,
+      params: [organisationId],
+    },
+  ]);
   return choices;
 }
 
