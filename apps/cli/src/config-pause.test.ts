@@ -45,8 +45,8 @@ afterAll(async () => {
 });
 
 let configCount = 0;
-/** A configuration whose file is never there: each of its runs ends Data Load Failed. */
-async function createFailingConfig(...flags: string[]): Promise<string> {
+/** SFTP settings whose file is never there: each run ends Data Load Failed. */
+function failingSettings(): string {
   const settings = join(root, `settings-${++configCount}.json`);
   writeFileSync(
     settings,
@@ -59,6 +59,12 @@ async function createFailingConfig(...flags: string[]): Promise<string> {
       path: '/missing.csv',
     }),
   );
+  return settings;
+}
+
+/** A scheduled configuration of those settings. */
+async function createFailingConfig(...flags: string[]): Promise<string> {
+  const settings = failingSettings();
   const created = output(
     await cli(
       env,
@@ -236,11 +242,6 @@ describe('config create --alert-after / --pause-after', () => {
     ['text', ['--pause-after', 'five'], /--pause-after must be a number/],
   ])('refuses %s (exit 2) and creates nothing', async (_label, flags, message) => {
     const before = (output(await cli(env, 'config', 'list', '--org', org)) as unknown[]).length;
-    const settings = join(root, 'settings-bad-limits.json');
-    writeFileSync(
-      settings,
-      JSON.stringify({ host: '127.0.0.1', path: '/x.csv', username: 'u', password: 'p' }),
-    );
     expectFailure(
       await cli(
         env,
@@ -253,7 +254,7 @@ describe('config create --alert-after / --pause-after', () => {
         '--connector',
         'sftp',
         '--settings',
-        settings,
+        failingSettings(),
         ...(flags as string[]),
       ),
       2,

@@ -22,16 +22,19 @@ let orm: Orm;
 let slack: FakeSlack;
 let teams = 0;
 
+/** The workspaces each test's organisation connects, one team each. */
+const SLACK_TEAMS = {
+  teams: Array.from({ length: 20 }, (_, index) => ({
+    id: `T${index + 1}`,
+    token: `xoxb-team-${index + 1}`,
+    channels: ['C0RUNS'],
+  })),
+};
+
 beforeAll(async () => {
   database = await createMigratedTestOrm('slack_notify');
   orm = database.orm;
-  slack = await startSlackServer({
-    teams: Array.from({ length: 20 }, (_, index) => ({
-      id: `T${index + 1}`,
-      token: `xoxb-team-${index + 1}`,
-      channels: ['C0RUNS'],
-    })),
-  });
+  slack = await startSlackServer(SLACK_TEAMS);
 });
 
 afterAll(async () => {
@@ -341,13 +344,7 @@ describe('notifyRun for a circuit notification', () => {
   // A server of its own: a held post (the last test) holds every later post of its server.
   let circuitSlack: FakeSlack;
   beforeAll(async () => {
-    circuitSlack = await startSlackServer({
-      teams: Array.from({ length: 20 }, (_, index) => ({
-        id: `T${index + 1}`,
-        token: `xoxb-team-${index + 1}`,
-        channels: ['C0RUNS'],
-      })),
-    });
+    circuitSlack = await startSlackServer(SLACK_TEAMS);
   });
   afterAll(async () => {
     await circuitSlack?.stop();
