@@ -558,6 +558,13 @@ describe('the support CLI against a migrated database', () => {
         thresholdCount: 500,
         thresholdPercent: 20,
         enabled: true,
+        consecutiveFailures: 0,
+        alertAfterFailures: 3,
+        pauseAfterFailures: 5,
+        failing: false,
+        paused: false,
+        pausedAt: null,
+        pausedReason: null,
         createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       });

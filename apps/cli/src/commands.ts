@@ -12,6 +12,7 @@ import {
   type EntityManager,
   ensureQueues,
   getAccountByEmail,
+  getConfiguration,
   getOrganisation,
   getRunDetailsForSupport,
   getSlackInstallation,
@@ -20,7 +21,9 @@ import {
   listRunsForSupport,
   migrate,
   notificationSummary,
+  pauseConfiguration,
   requestCancel,
+  resumeConfiguration,
   revokeSessionsOf,
   triggerRun,
   updateOrganisation,
@@ -255,7 +258,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   'config create': {
     usage:
-      'config create --org ORG --name N --connector sftp|workday|google-workspace --settings FILE.json [--mapping FILE.json] [--schedule CRON] [--threshold-count N] [--threshold-percent P]',
+      'config create --org ORG --name N --connector sftp|workday|google-workspace --settings FILE.json [--mapping FILE.json] [--schedule CRON] [--threshold-count N] [--threshold-percent P] [--alert-after N] [--pause-after N]',
     summary: 'Create a sync configuration (secrets in the settings are stored encrypted)',
     options: {
       org: { type: 'string' },
@@ -266,6 +269,8 @@ export const COMMANDS: Record<string, Command> = {
       schedule: { type: 'string' },
       'threshold-count': { type: 'string' },
       'threshold-percent': { type: 'string' },
+      'alert-after': { type: 'string' },
+      'pause-after': { type: 'string' },
     },
     positionals: [],
     run: async (db, values) => {
@@ -279,6 +284,8 @@ export const COMMANDS: Record<string, Command> = {
         schedule: optionalFlag(values, 'schedule'),
         thresholdCount: numberFlag(values, 'threshold-count'),
         thresholdPercent: numberFlag(values, 'threshold-percent'),
+        alertAfterFailures: numberFlag(values, 'alert-after'),
+        pauseAfterFailures: numberFlag(values, 'pause-after'),
       };
       const input = parseInput(SyncConfigurationInputSchema, raw, 'Configuration');
       const configuration = await createConfiguration(
@@ -297,11 +304,37 @@ export const COMMANDS: Record<string, Command> = {
   },
   'config list': {
     usage: 'config list --org ORG',
-    summary: "List an organisation's sync configurations (secrets never shown)",
+    summary:
+      "List an organisation's sync configurations (secrets never shown), each with its failure streak: failing from the alert, paused and why",
     options: { org: { type: 'string' } },
     positionals: [],
     run: async (db, values) =>
       (await listConfigurations(db.orm.em.fork(), requiredFlag(values, 'org'))).map(configurationView),
+  },
+  'config show': {
+    usage: 'config show ID',
+    summary: 'Show one sync configuration (secrets never shown), with its failure streak and pause',
+    options: {},
+    positionals: ['ID'],
+    run: async (db, _values, { ID }) =>
+      configurationView(await getConfiguration(db.orm.em.fork(), ID as string)),
+  },
+  'config pause': {
+    usage: 'config pause ID --reason TEXT',
+    summary:
+      'Pause the schedule of a configuration: no scheduled run is queued until `config resume`; `sync run` still works',
+    options: { reason: { type: 'string' } },
+    positionals: ['ID'],
+    run: (db, values, { ID }) =>
+      pauseConfiguration(db.orm.em.fork(), ID as string, { reason: requiredFlag(values, 'reason') }),
+  },
+  'config resume': {
+    usage: 'config resume ID',
+    summary:
+      'Resume the schedule of a paused configuration (paused by support, or by the circuit breaker after failures in a row) and clear its failure streak',
+    options: {},
+    positionals: ['ID'],
+    run: (db, _values, { ID }) => resumeConfiguration(db.orm.em.fork(), ID as string),
   },
   'sync run': {
     usage: 'sync run CONFIG [--wait]',

@@ -14,6 +14,14 @@ export const SlackNotifyPolicySchema = z.enum(SLACK_NOTIFY_POLICIES, {
 export const RUN_NOTIFICATION_STATES = ['pending', 'sending', 'sent', 'skipped', 'failed'] as const;
 export type RunNotificationState = (typeof RUN_NOTIFICATION_STATES)[number];
 
+/**
+ * What a `run_notification` row announces: `run`, the run's outcome (one per finished run); `circuit`, its
+ * configuration's streak of Data Load Failed runs reaching the alert or the pause (see the circuit breaker
+ * in the configuration's columns). The run-notify job posts every kind a run has.
+ */
+export const RUN_NOTIFICATION_KINDS = ['run', 'circuit'] as const;
+export type RunNotificationKind = (typeof RUN_NOTIFICATION_KINDS)[number];
+
 /** A run's Slack notification as the run details show it: whether a message went out, and why not. */
 export interface RunNotification {
   state: RunNotificationState;

@@ -88,7 +88,7 @@ describe('CronSchema', () => {
 const BASE = { name: 'HR feed', connector: 'sftp', settings: { host: 'sftp.example.com' } };
 
 describe('SyncConfigurationInputSchema', () => {
-  it('fills in the defaults: 500 users / 20%, enabled, no schedule, no mapping', () => {
+  it('fills in the defaults: 500 users / 20%, enabled, no schedule, no mapping, alert after 3 failures, pause after 5', () => {
     expect(SyncConfigurationInputSchema.parse(BASE)).toEqual({
       ...BASE,
       mapping: {},
@@ -97,6 +97,8 @@ describe('SyncConfigurationInputSchema', () => {
       thresholdCount: 500,
       thresholdPercent: 20,
       enabled: true,
+      alertAfterFailures: 3,
+      pauseAfterFailures: 5,
     });
     expect(DEFAULT_THRESHOLD_COUNT).toBe(500);
     expect(DEFAULT_THRESHOLD_PERCENT).toBe(20);

@@ -35,16 +35,44 @@ export const ThresholdPercentSchema = z
     message: 'Threshold percent may have at most two decimals',
   });
 
-/** What support gives to create a configuration; connector settings are checked per connector. */
-export const SyncConfigurationInputSchema = z.object({
-  name: ConfigurationNameSchema,
-  connector: ConnectorSchema,
-  settings: z.record(z.string(), z.unknown()),
-  mapping: FieldMappingSchema.default({}),
-  schedule: CronSchema.nullable().default(null),
-  scheduleTimeZone: TimeZoneSchema.nullable().default(null),
-  thresholdCount: ThresholdCountSchema.default(DEFAULT_THRESHOLD_COUNT),
-  thresholdPercent: ThresholdPercentSchema.default(DEFAULT_THRESHOLD_PERCENT),
-  enabled: z.boolean().default(true),
+/**
+ * The circuit breaker: after this many Data Load Failed runs in a row a Slack alert goes out, and after
+ * DEFAULT_PAUSE_AFTER_FAILURES the configuration's schedule is paused until support resumes it.
+ */
+export const DEFAULT_ALERT_AFTER_FAILURES = 3;
+export const DEFAULT_PAUSE_AFTER_FAILURES = 5;
+export const MAX_FAILURES_LIMIT = 100;
+
+const failureCount = (label: string) =>
+  z
+    .number({ error: `${label} must be a whole number` })
+    .int(`${label} must be a whole number`)
+    .min(1, `${label} must be between 1 and ${MAX_FAILURES_LIMIT}`)
+    .max(MAX_FAILURES_LIMIT, `${label} must be between 1 and ${MAX_FAILURES_LIMIT}`);
+
+/** Support's pause of a configuration's schedule: `config pause ID --reason TEXT`. */
+export const ConfigurationPauseInputSchema = z.strictObject({
+  reason: singleLineText('The reason (--reason)', 500),
 });
+export type ConfigurationPauseInput = z.input<typeof ConfigurationPauseInputSchema>;
+
+/** What support gives to create a configuration; connector settings are checked per connector. */
+export const SyncConfigurationInputSchema = z
+  .object({
+    name: ConfigurationNameSchema,
+    connector: ConnectorSchema,
+    settings: z.record(z.string(), z.unknown()),
+    mapping: FieldMappingSchema.default({}),
+    schedule: CronSchema.nullable().default(null),
+    scheduleTimeZone: TimeZoneSchema.nullable().default(null),
+    thresholdCount: ThresholdCountSchema.default(DEFAULT_THRESHOLD_COUNT),
+    thresholdPercent: ThresholdPercentSchema.default(DEFAULT_THRESHOLD_PERCENT),
+    enabled: z.boolean().default(true),
+    alertAfterFailures: failureCount('Alert after failures').default(DEFAULT_ALERT_AFTER_FAILURES),
+    pauseAfterFailures: failureCount('Pause after failures').default(DEFAULT_PAUSE_AFTER_FAILURES),
+  })
+  .refine((input) => input.pauseAfterFailures >= input.alertAfterFailures, {
+    message: 'Pause after failures must not be below alert after failures: the alert comes first',
+    path: ['pauseAfterFailures'],
+  });
 export type SyncConfigurationInput = z.input<typeof SyncConfigurationInputSchema>;

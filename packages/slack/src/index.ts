@@ -1,4 +1,5 @@
 export * from './answer-command.ts';
+export * from './circuit-message.blocks.ts';
 export * from './connect-workspace.ts';
 export * from './log-delivery.ts';
 export * from './notify-policy.ts';

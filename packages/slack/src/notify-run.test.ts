@@ -11,6 +11,7 @@ import {
 import type { RunStatus, SlackNotifyPolicy } from '@provisioning/shared';
 import { type FakeSlack, startSlackServer } from '@provisioning/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CIRCUIT_MESSAGE_EVENT } from './circuit-message.blocks.ts';
 import { NOTIFICATION_MAX_ATTEMPTS, notifyRun, SlackUnavailableError } from './notify-run.ts';
 import { RUN_MESSAGE_EVENT } from './run-message.blocks.ts';
 
@@ -21,16 +22,19 @@ let orm: Orm;
 let slack: FakeSlack;
 let teams = 0;
 
+/** The workspaces each test's organisation connects, one team each. */
+const SLACK_TEAMS = {
+  teams: Array.from({ length: 20 }, (_, index) => ({
+    id: `T${index + 1}`,
+    token: `xoxb-team-${index + 1}`,
+    channels: ['C0RUNS'],
+  })),
+};
+
 beforeAll(async () => {
   database = await createMigratedTestOrm('slack_notify');
   orm = database.orm;
-  slack = await startSlackServer({
-    teams: Array.from({ length: 20 }, (_, index) => ({
-      id: `T${index + 1}`,
-      token: `xoxb-team-${index + 1}`,
-      channels: ['C0RUNS'],
-    })),
-  });
+  slack = await startSlackServer(SLACK_TEAMS);
 });
 
 afterAll(async () => {
@@ -333,5 +337,97 @@ describe('notifyRun', () => {
       kind: 'failed',
       reason: expect.stringContaining('did not answer'),
     });
+  });
+});
+
+describe('notifyRun for a circuit notification', () => {
+  // A server of its own: a held post (the last test) holds every later post of its server.
+  let circuitSlack: FakeSlack;
+  beforeAll(async () => {
+    circuitSlack = await startSlackServer(SLACK_TEAMS);
+  });
+  afterAll(async () => {
+    await circuitSlack?.stop();
+  });
+
+  const options = () => ({ orm, secretKey, apiUrl: circuitSlack.apiUrl, publicWebUrl: PUBLIC_WEB_URL });
+  const notifyCircuit = (runId: string) => notifyRun(runId, options(), 'circuit');
+  const notifyOutcome = (runId: string) => notifyRun(runId, options());
+  const allMessagesOf = (runId: string) =>
+    circuitSlack.messages.filter((message) => message.metadata?.event_payload.run_id === runId);
+  const circuitMessagesOf = (runId: string) =>
+    allMessagesOf(runId).filter((message) => message.metadata?.event_type === CIRCUIT_MESSAGE_EVENT);
+
+  it('posts the third failure in a row once: configuration, count, last error (masked), not paused yet', async () => {
+    const ws = await workspace();
+    for (let i = 0; i < 2; i++) {
+      const earlier = await finishedRun(ws, 'data_load_failed');
+      expect(await notifyCircuit(earlier)).toEqual({ kind: 'done' });
+    }
+    const third = await finishedRun(
+      ws,
+      'data_load_failed',
+      'Host key mismatch for sftp.acme.example; ask jane.doe@acme.example',
+    );
+    expect(await notifyCircuit(third)).toMatchObject({ kind: 'sent', channelId: 'C0RUNS' });
+    expect(await notifyCircuit(third)).toEqual({ kind: 'done' });
+    // The run's own outcome is a message of its own.
+    expect(await notifyOutcome(third)).toMatchObject({ kind: 'sent' });
+    expect(allMessagesOf(third)).toHaveLength(2);
+
+    const [message, ...others] = circuitMessagesOf(third);
+    expect(others).toEqual([]);
+    const blocks = JSON.stringify(message!.blocks);
+    expect(message!.blocks![0]).toEqual({
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: ':rotating_light: 3 failed runs in a row · HR export (SFTP)',
+        emoji: true,
+      },
+    });
+    expect(blocks).toContain('HR export (SFTP) (SFTP Sync) ended Data Load Failed 3 times in a row.');
+    expect(blocks).toContain('*Last error*\\nHost key mismatch for sftp.acme.example; ask •••@acme.example');
+    expect(blocks).toContain('Its scheduled runs continue; after 5 failures in a row they are paused.');
+    expect(blocks).not.toContain('jane.doe');
+    expect(blocks).toContain(`${PUBLIC_WEB_URL}/provisioning?run=${third}`);
+    expect(message!.text).toContain('Failing: HR export (SFTP) ended Data Load Failed 3 times in a row.');
+  });
+
+  it('posts the fifth failure in a row as paused, saying what resumes it, whatever the policy', async () => {
+    const ws = await workspace({ policy: 'failures' });
+    let fifth = '';
+    for (let i = 0; i < 5; i++) fifth = await finishedRun(ws, 'data_load_failed', 'The file was not found');
+    expect(await notifyCircuit(fifth)).toMatchObject({ kind: 'sent' });
+    const [message] = circuitMessagesOf(fifth);
+    const blocks = JSON.stringify(message!.blocks);
+    expect(message!.blocks![0]).toMatchObject({
+      text: { text: ':rotating_light: 5 failed runs in a row, paused · HR export (SFTP)' },
+    });
+    expect(blocks).toContain('Its scheduled runs are paused');
+    expect(blocks).toContain('config resume');
+    expect(message!.text).toContain('Paused: HR export (SFTP)');
+  });
+
+  it('finds a circuit message posted by an attempt that died, without posting it again', async () => {
+    const ws = await workspace();
+    let third = '';
+    for (let i = 0; i < 3; i++) third = await finishedRun(ws, 'data_load_failed');
+    // The run's outcome is posted first, so the recovery must tell the two messages apart.
+    await notifyOutcome(third);
+    circuitSlack.fault({ method: 'chat.postMessage', hold: true });
+    notifyCircuit(third).catch(() => {});
+    await circuitSlack.until(() => circuitMessagesOf(third).length === 1);
+    await sql(
+      orm.em.fork(),
+      `update run_notification set retry_at = now() where run_id = ? and kind = 'circuit'`,
+      [third],
+    );
+    expect(await notifyCircuit(third)).toMatchObject({
+      kind: 'sent',
+      recovered: true,
+      ts: circuitMessagesOf(third)[0]!.ts,
+    });
+    expect(circuitMessagesOf(third)).toHaveLength(1);
   });
 });

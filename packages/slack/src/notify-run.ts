@@ -14,7 +14,9 @@ import {
   type SlackWorkspace,
   slackWorkspaceOfOrganisation,
 } from '@provisioning/db';
+import type { RunNotificationKind } from '@provisioning/shared';
 import type { WebClient } from '@slack/web-api';
+import { CIRCUIT_MESSAGE_EVENT, circuitMessage } from './circuit-message.blocks.ts';
 import { notifyDecision } from './notify-policy.ts';
 import { RUN_MESSAGE_EVENT, runMessage } from './run-message.blocks.ts';
 import { createSlackClient, SLACK_CALL_TIMEOUT_MS, slackFailureOf } from './slack-client.ts';
@@ -51,6 +53,12 @@ type Claimed =
 
 const NOT_CONNECTED = 'No Slack workspace is connected to this organisation (slack connect).';
 
+/** The metadata event of each kind's message: what a recovering attempt looks for in the channel. */
+const MESSAGE_EVENTS: Record<RunNotificationKind, string> = {
+  run: RUN_MESSAGE_EVENT,
+  circuit: CIRCUIT_MESSAGE_EVENT,
+};
+
 /**
  * Posts a finished run's outcome to its organisation's channel, once. The notification row (inserted by
  * the trigger on sync_run) is claimed for one attempt and marked `sending` before the post, `sent` with
@@ -58,12 +66,19 @@ const NOT_CONNECTED = 'No Slack workspace is connected to this organisation (sla
  * first looked for in the channel's history by the run ID in the message's metadata, so a crash never
  * posts twice. Rate limits come back as `later`; Slack errors no retry can fix end as `failed`; an
  * unanswered call is thrown for the queue to retry.
+ *
+ * `kind` picks which of the run's notifications: its outcome (`run`), or its configuration's failure
+ * streak (`circuit`: posted whatever the policy, as every policy posts failures).
  */
-export async function notifyRun(runId: string, options: NotifyOptions): Promise<NotifyOutcome> {
+export async function notifyRun(
+  runId: string,
+  options: NotifyOptions,
+  kind: RunNotificationKind = 'run',
+): Promise<NotifyOutcome> {
   const { orm } = options;
   const knex = orm.em.getConnection().getKnex();
   const claimed = await knex.transaction(async (trx): Promise<Claimed> => {
-    const outcome = await claimNotification(trx, runId);
+    const outcome = await claimNotification(trx, runId, kind);
     if (outcome.kind === 'done') return outcome;
     if (outcome.kind === 'later') {
       return { kind: 'later', seconds: outcome.seconds, reason: 'another attempt holds this notification' };
@@ -79,7 +94,7 @@ export async function notifyRun(runId: string, options: NotifyOptions): Promise<
       await markNotificationSkipped(trx, claim, NOT_CONNECTED);
       return { kind: 'skipped', reason: NOT_CONNECTED };
     }
-    if (!claim.recovering) {
+    if (!claim.recovering && claim.circuit === null) {
       const previous = await previousRunStatus(trx, runId, claim.configurationId);
       const decision = notifyDecision(workspace.notify, claim.status, previous);
       if (!decision.send) {
@@ -102,7 +117,7 @@ export async function notifyRun(runId: string, options: NotifyOptions): Promise<
   });
   try {
     if (claim.recovering && claim.channelId) {
-      const ts = await findRunMessage(client, claim.channelId, runId, claim.createdAt);
+      const ts = await findRunMessage(client, claim.channelId, runId, claim.createdAt, MESSAGE_EVENTS[kind]);
       if (ts !== null) {
         await markNotificationSent(db, claim, { channelId: claim.channelId, ts });
         return { kind: 'sent', channelId: claim.channelId, ts, recovered: true };
@@ -113,7 +128,9 @@ export async function notifyRun(runId: string, options: NotifyOptions): Promise<
     }
     const run = await getRunDetailsForSupport(db, runId);
     const organisation = await getOrganisation(db, claim.organisationId);
-    const message = runMessage({ run, timeZone: organisation.timeZone, publicWebUrl: options.publicWebUrl });
+    const message = claim.circuit
+      ? circuitMessage({ run, circuit: claim.circuit, publicWebUrl: options.publicWebUrl })
+      : runMessage({ run, timeZone: organisation.timeZone, publicWebUrl: options.publicWebUrl });
     const posted = await client.chat.postMessage({
       channel: workspace.channelId,
       text: message.text,
@@ -151,14 +168,15 @@ export class SlackUnavailableError extends Error {
 const HISTORY_PAGES = 5;
 
 /**
- * The ts of the run's message in the channel since the notification was created, found by the run ID
- * in its metadata; null when it is not there.
+ * The ts of the run's message (of `eventType`: its outcome unless told) in the channel since the
+ * notification was created, found by the run ID in its metadata; null when it is not there.
  */
 export async function findRunMessage(
   client: WebClient,
   channelId: string,
   runId: string,
   since: Date,
+  eventType = RUN_MESSAGE_EVENT,
 ): Promise<string | null> {
   let cursor: string | undefined;
   for (let page = 0; page < HISTORY_PAGES; page++) {
@@ -171,7 +189,7 @@ export async function findRunMessage(
     });
     for (const message of history.messages ?? []) {
       const metadata = message.metadata as { event_type?: string; event_payload?: { run_id?: string } };
-      if (metadata?.event_type === RUN_MESSAGE_EVENT && metadata.event_payload?.run_id === runId) {
+      if (metadata?.event_type === eventType && metadata.event_payload?.run_id === runId) {
         return message.ts ?? null;
       }
     }

@@ -9,9 +9,19 @@ import { DEFAULT_FILTER } from './run-filter-url.ts';
 import { RunFilters } from './run-filters.tsx';
 
 const CONFIGURATIONS: ConfigurationChoice[] = [
-  { id: '00000000-0000-4000-8000-0000000000c1', name: 'HR file', connector: 'sftp' },
-  { id: '00000000-0000-4000-8000-0000000000c2', name: 'Workday employees', connector: 'workday' },
-  { id: '00000000-0000-4000-8000-0000000000c3', name: 'Google staff', connector: 'google-workspace' },
+  { id: '00000000-0000-4000-8000-0000000000c1', name: 'HR file', connector: 'sftp', paused: false },
+  {
+    id: '00000000-0000-4000-8000-0000000000c2',
+    name: 'Workday employees',
+    connector: 'workday',
+    paused: false,
+  },
+  {
+    id: '00000000-0000-4000-8000-0000000000c3',
+    name: 'Google staff',
+    connector: 'google-workspace',
+    paused: true,
+  },
 ];
 
 /** The filter bar as the page holds it: the filter lives in state that the controls change. */
@@ -84,7 +94,11 @@ describe('the Source filter', () => {
     const { unmount } = render(
       <Harness initial={{ ...DEFAULT_FILTER, sources: ['workday', 'google-workspace'] }} />,
     );
-    expect(configurationNames()).toEqual(['All configurations', 'Workday employees', 'Google staff']);
+    expect(configurationNames()).toEqual([
+      'All configurations',
+      'Workday employees',
+      'Google staff (paused)',
+    ]);
     unmount();
     render(
       <Harness

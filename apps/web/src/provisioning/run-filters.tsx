@@ -71,7 +71,8 @@ export function RunFilters({
             )
             .map((configuration) => (
               <option key={configuration.id} value={configuration.id}>
-                {configuration.name}
+                {/* Paused: its schedule queues no runs until support resumes it. */}
+                {configuration.paused ? `${configuration.name} (paused)` : configuration.name}
               </option>
             ))}
           {/* A configuration from a shared link that is not (or no longer) the organisation's. */}

@@ -21,7 +21,7 @@ import {
   seedRun,
   seedSlackInstallation,
 } from '@provisioning/db/testing';
-import { notifyRun } from '@provisioning/slack';
+import { CIRCUIT_MESSAGE_EVENT, notifyRun } from '@provisioning/slack';
 import { type FakeSlack, startSlackServer } from '@provisioning/testkit';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +140,46 @@ describe('the run-notify job', () => {
       await boss.stop({ graceful: false });
       await worker.stop();
     }
+  });
+
+  it('posts the circuit message beside the outcome when a run reaches the pause, both from the one job', async () => {
+    configurations += 1;
+    // Never given settings: the load fails at once (Data Load Failed); one failure is the alert and the pause.
+    const configurationId = await seedConfiguration(orm, organisationId, `HR ${configurations}`);
+    await sql(
+      orm.em.fork(),
+      'update sync_configuration set alert_after_failures = 1, pause_after_failures = 1 where id = ?',
+      [configurationId],
+    );
+    const worker = await startWorker({
+      databaseUrl: database.url,
+      logger: pino({ level: 'silent' }),
+      secretKey,
+      concurrency: 1,
+      jobs: [syncRunJob, runNotifyJob],
+      slack: { apiUrl: slack.apiUrl, publicWebUrl: 'https://admin.acme.example' },
+    });
+    const boss = createBoss(database.url, { max: 2, supervise: false, schedule: false });
+    await boss.start();
+    let runId = '';
+    try {
+      ({ runId } = await triggerRun(orm, boss, configurationId, 'manual'));
+      await slack.until(() => messagesOf(runId).length === 2);
+    } finally {
+      await boss.stop({ graceful: false });
+      await worker.stop();
+    }
+    const circuit = messagesOf(runId).find((m) => m.metadata?.event_type === CIRCUIT_MESSAGE_EVENT);
+    expect(circuit?.text).toContain(`Paused: HR ${configurations} ended Data Load Failed 1 time in a row.`);
+    const rows = await sql<{ kind: string; state: string }>(
+      orm.em.fork(),
+      'select kind, state from run_notification where run_id = ? order by kind',
+      [runId],
+    );
+    expect(rows).toEqual([
+      { kind: 'circuit', state: 'sent' },
+      { kind: 'run', state: 'sent' },
+    ]);
   });
 
   it('posts once when the worker is killed (kill -9) between posting and recording it', async () => {

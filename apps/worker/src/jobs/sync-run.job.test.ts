@@ -10,7 +10,9 @@ import {
   createOrganisation,
   ensureQueues,
   type Orm,
+  pauseConfiguration,
   requestCancel,
+  resumeConfiguration,
   triggerRun,
 } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
@@ -444,6 +446,28 @@ describe('the scheduler', () => {
       [londonTwoAm],
     );
     expect(run).toEqual({ trigger: 'schedule', status: 'queued' });
+    await sql(`update sync_configuration set schedule = null`);
+  });
+
+  it('skips a paused configuration until it is resumed; a manual run of it is still queued', async () => {
+    await sql(`update sync_configuration set enabled = false`);
+    const paused = await configuration('/outbound/small.csv', { schedule: '* * * * *' });
+    const running = await configuration('/outbound/small.csv', { schedule: '* * * * *' });
+    await pauseConfiguration(orm.em.fork(), paused, { reason: 'The HR system is being migrated' });
+    expect(await scheduleDueRuns(orm, boss, new Date('2024-07-01T01:00:00Z'))).toEqual([running]);
+
+    const manual = await triggerRun(orm, boss, paused, 'manual');
+    expect(manual.created).toBe(true);
+    expect((await runRow(manual.runId)).status).toBe('queued');
+
+    await resumeConfiguration(orm.em.fork(), paused);
+    expect((await scheduleDueRuns(orm, boss, new Date('2024-07-01T01:01:00Z'))).sort()).toEqual(
+      [paused, running].sort(),
+    );
+    await sql(
+      `update sync_run set status = 'cancelled' where configuration_id in (?, ?) and status = 'queued'`,
+      [paused, running],
+    );
     await sql(`update sync_configuration set schedule = null`);
   });
 });

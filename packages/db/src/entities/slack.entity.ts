@@ -1,5 +1,10 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { RUN_NOTIFICATION_STATES, RUN_STATUSES, SLACK_NOTIFY_POLICIES } from '@provisioning/shared';
+import {
+  RUN_NOTIFICATION_KINDS,
+  RUN_NOTIFICATION_STATES,
+  RUN_STATUSES,
+  SLACK_NOTIFY_POLICIES,
+} from '@provisioning/shared';
 import { Account } from './account.entity.ts';
 import { Organisation } from './organisation.entity.ts';
 import { createdAt, updatedAt, uuidPrimaryKey } from './properties.ts';
@@ -77,7 +82,8 @@ export const SlackRequest = defineEntity({
 export type SlackRequest = InferEntity<typeof SlackRequest>;
 
 /**
- * The outbox of run outcomes: one row per finished run, inserted by a trigger on sync_run in the
+ * The outbox of run outcomes: one row per finished run (and a `circuit` row when its configuration's failure
+ * streak reaches the alert or the pause), inserted by a trigger on sync_run in the
  * transaction that wrote the final status, whichever code path wrote it. The run-notify job moves it
  * pending → sending → sent, or to skipped / failed with the reason.
  */
@@ -85,7 +91,12 @@ export const RunNotification = defineEntity({
   name: 'RunNotification',
   tableName: 'run_notification',
   properties: {
-    run: p.oneToOne(SyncRun).primary().deleteRule('cascade'),
+    run: p.manyToOne(SyncRun).primary().deleteRule('cascade'),
+    /** A run's outcome, or its configuration's failure streak (circuit): at most one of each per run. */
+    kind: p
+      .enum([...RUN_NOTIFICATION_KINDS])
+      .primary()
+      .default('run'),
     organisation: p.manyToOne(Organisation).deleteRule('cascade'),
     status: p.enum([...RUN_STATUSES]),
     state: p.enum([...RUN_NOTIFICATION_STATES]).default('pending'),
@@ -95,6 +106,9 @@ export const RunNotification = defineEntity({
     lastError: p.text().nullable(),
     /** Not to be taken before: the lease of a post in flight, or the wait a rate limit asked for. */
     retryAt: p.datetime().nullable(),
+    /** circuit only: the failures in a row, and whether the configuration was paused, when it was written. */
+    consecutiveFailures: p.integer().nullable(),
+    paused: p.boolean().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),
     updatedAt: p.datetime().defaultRaw('now()'),
   },

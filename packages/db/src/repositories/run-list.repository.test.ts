@@ -918,10 +918,11 @@ describe('isolation between organisations', () => {
     const google = await seedConfiguration(organisationId, 'beta Google', 'google-workspace');
     const other = await seedOrganisation();
     await seedConfiguration(other, 'Aardvark');
+    await orm.em.fork().execute(`update sync_configuration set paused_at = now() where id = ?`, [google]);
     expect(await listConfigurationChoices(orm.em.fork(), organisationId)).toEqual([
-      { id: alpha, name: 'Alpha Workday', connector: 'workday' },
-      { id: google, name: 'beta Google', connector: 'google-workspace' },
-      { id: zeta, name: 'zeta file', connector: 'sftp' },
+      { id: alpha, name: 'Alpha Workday', connector: 'workday', paused: false },
+      { id: google, name: 'beta Google', connector: 'google-workspace', paused: true },
+      { id: zeta, name: 'zeta file', connector: 'sftp', paused: false },
     ]);
   });
 

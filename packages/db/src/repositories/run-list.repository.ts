@@ -348,7 +348,7 @@ export const RUN_DETAILS_SELECT = `select ${ROW_COLUMNS},
     case when n.state = 'sent' then n.updated_at end as notification_sent_at,
     to_jsonb(a) as approval, to_jsonb(ta) as trigger_approval
   from sync_run r join sync_configuration c on c.id = r.configuration_id
-    left join run_notification n on n.run_id = r.id
+    left join run_notification n on n.run_id = r.id and n.kind = 'run'
     left join sync_run_approval a on a.blocked_run_id = r.id
     left join sync_run_approval ta on ta.id = r.approval_id`;
 
@@ -402,21 +402,23 @@ export async function getRunDetails(
   return runDetailsOf(row);
 }
 
-/** The configuration filter's choices: every configuration of the organisation, by name. */
+/**
+ * The configuration filter's choices: every configuration of the organisation, by name, and whether its
+ * schedule is paused (circuit breaker, or support).
+ */
 export async function listConfigurationChoices(
   em: EntityManager,
   organisationId: string,
-): Promise<{ id: string; name: string; connector: Connector }[]> {
-  const [choices] = await readInOrganisation<[{ id: string; name: string; connector: Connector }[]]>(
-    em,
-    organisationId,
-    [
-      {
-        sql: 'select id, name, connector from sync_configuration where organisation_id = ? order by lower(name), id',
-        params: [organisationId],
-      },
-    ],
-  );
+): Promise<{ id: string; name: string; connector: Connector; paused: boolean }[]> {
+  const [choices] = await readInOrganisation<
+    [{ id: string; name: string; connector: Connector; paused: boolean }[]]
+  >(em, organisationId, [
+    {
+      sql: `select id, name, connector, paused_at is not null as paused from sync_configuration
+        where organisation_id = ? order by lower(name), id`,
+      params: [organisationId],
+    },
+  ]);
   return choices;
 }
 

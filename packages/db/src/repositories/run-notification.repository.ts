@@ -1,4 +1,4 @@
-import type { RunNotificationState, RunStatus } from '@provisioning/shared';
+import type { RunNotificationKind, RunNotificationState, RunStatus } from '@provisioning/shared';
 import type { Knex } from 'knex';
 import { isUuid, type SqlRunner, sql } from './common.ts';
 
@@ -6,11 +6,23 @@ import { isUuid, type SqlRunner, sql } from './common.ts';
  * The one writer of run_notification after the trigger on sync_run inserted its row. A row moves
  * pending → sending → sent, or to skipped / failed with the reason; sending → pending when Slack asked to
  * wait. Each move by a job is fenced on the attempt that claimed the row, so a job that lost the row
- * (its lease ran out and another job took over) changes nothing.
+ * (its lease ran out and another job took over) changes nothing. A run has a row per kind of notification
+ * (`run`, and `circuit` when its failure streak reached the alert or the pause); each moves on its own.
  */
+
+/** What a `circuit` notification says, as the trigger wrote it and the configuration is now. */
+export interface CircuitFacts {
+  /** Data Load Failed runs in a row when the notification was written. */
+  consecutiveFailures: number;
+  /** Whether the configuration was paused then. */
+  paused: boolean;
+  /** Its pause limit (for "paused after N"). */
+  pauseAfterFailures: number;
+}
 
 export interface NotificationClaim {
   runId: string;
+  kind: RunNotificationKind;
   organisationId: string;
   configurationId: string;
   status: RunStatus;
@@ -24,6 +36,8 @@ export interface NotificationClaim {
   /** Where the earlier attempt posted (recovering only). */
   channelId: string | null;
   createdAt: Date;
+  /** circuit only. */
+  circuit: CircuitFacts | null;
 }
 
 export type ClaimOutcome =
@@ -38,7 +52,11 @@ export type ClaimOutcome =
  * makes this one come back later). The row is locked until `trx` ends, so the caller decides, within the
  * same transaction, whether to skip it or to mark it sending.
  */
-export async function claimNotification(trx: Knex.Transaction, runId: string): Promise<ClaimOutcome> {
+export async function claimNotification(
+  trx: Knex.Transaction,
+  runId: string,
+  kind: RunNotificationKind = 'run',
+): Promise<ClaimOutcome> {
   if (!isUuid(runId)) return { kind: 'done' };
   const [row] = await sql<{
     organisation_id: string;
@@ -49,29 +67,39 @@ export async function claimNotification(trx: Knex.Transaction, runId: string): P
     channel_id: string | null;
     created_at: Date;
     wait_seconds: number | null;
+    consecutive_failures: number | null;
+    paused: boolean | null;
+    pause_after_failures: number;
   }>(
     trx,
     `select n.organisation_id, r.configuration_id, n.status, n.state, n.attempts, n.channel_id, n.created_at,
-       ceil(extract(epoch from n.retry_at - now()))::int as wait_seconds
+       ceil(extract(epoch from n.retry_at - now()))::int as wait_seconds,
+       n.consecutive_failures, n.paused, c.pause_after_failures
      from run_notification n join sync_run r on r.id = n.run_id
-     where n.run_id = ? for update of n skip locked`,
-    [runId],
+       join sync_configuration c on c.id = r.configuration_id
+     where n.run_id = ? and n.kind = ? for update of n skip locked`,
+    [runId, kind],
   );
   if (!row) {
-    const [exists] = await sql(trx, 'select 1 from run_notification where run_id = ?', [runId]);
+    const [exists] = await sql(trx, 'select 1 from run_notification where run_id = ? and kind = ?', [
+      runId,
+      kind,
+    ]);
     return exists ? { kind: 'later', seconds: 1 } : { kind: 'done' };
   }
   if (row.state !== 'pending' && row.state !== 'sending') return { kind: 'done' };
   if (row.wait_seconds !== null && row.wait_seconds > 0) return { kind: 'later', seconds: row.wait_seconds };
   const attempt = row.attempts + 1;
-  await sql(trx, 'update run_notification set attempts = ?, updated_at = now() where run_id = ?', [
-    attempt,
-    runId,
-  ]);
+  await sql(
+    trx,
+    'update run_notification set attempts = ?, updated_at = now() where run_id = ? and kind = ?',
+    [attempt, runId, kind],
+  );
   return {
     kind: 'claimed',
     claim: {
       runId,
+      kind,
       organisationId: row.organisation_id,
       configurationId: row.configuration_id,
       status: row.status,
@@ -79,18 +107,27 @@ export async function claimNotification(trx: Knex.Transaction, runId: string): P
       recovering: row.state === 'sending',
       channelId: row.state === 'sending' ? row.channel_id : null,
       createdAt: new Date(row.created_at),
+      circuit:
+        kind === 'circuit'
+          ? {
+              consecutiveFailures: row.consecutive_failures ?? 0,
+              paused: row.paused ?? false,
+              pauseAfterFailures: row.pause_after_failures,
+            }
+          : null,
     },
   };
 }
 
-type Fence = Pick<NotificationClaim, 'runId' | 'attempt'>;
+/** Which notification a move is for, and the attempt that must still hold it (kind `run` when absent). */
+type Fence = Pick<NotificationClaim, 'runId' | 'attempt'> & { kind?: RunNotificationKind };
 
 async function move(db: SqlRunner, fence: Fence, set: string, params: unknown[]): Promise<boolean> {
   const rows = await sql(
     db,
     `update run_notification set ${set}, updated_at = now()
-     where run_id = ? and attempts = ? and state in ('pending', 'sending') returning run_id`,
-    [...params, fence.runId, fence.attempt],
+     where run_id = ? and kind = ? and attempts = ? and state in ('pending', 'sending') returning run_id`,
+    [...params, fence.runId, fence.kind ?? 'run', fence.attempt],
   );
   return rows.length > 0;
 }
@@ -177,8 +214,9 @@ export async function previousRunStatus(
 }
 
 /**
- * Notifications still unsent a while after their run finished, whose wait (if any) is over: what the
- * sweep sends jobs for (a job lost to a crash, a run ended by the reaper or by support).
+ * Runs with notifications still unsent a while after the run finished, whose wait (if any) is over: what
+ * the sweep sends jobs for (a job lost to a crash, a run ended by the reaper or by support). Each run once:
+ * its job posts every kind it has.
  */
 export async function findUnsentNotifications(
   db: SqlRunner,
@@ -190,7 +228,7 @@ export async function findUnsentNotifications(
     `select run_id from run_notification
      where state in ('pending', 'sending') and created_at < now() - make_interval(secs => ?)
        and (retry_at is null or retry_at <= now())
-     order by created_at limit ?`,
+     group by run_id order by min(created_at) limit ?`,
     [olderThanSeconds, limit],
   );
   return rows.map((row) => row.run_id);

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import {
   CONNECTOR_SETTINGS_SCHEMAS,
+  type ConfigurationPauseInput,
+  ConfigurationPauseInputSchema,
   type ConnectorSettings,
   DomainError,
   parseInput,
@@ -52,6 +54,8 @@ export async function createConfiguration(
     thresholdCount: data.thresholdCount,
     thresholdPercent: data.thresholdPercent,
     enabled: data.enabled,
+    alertAfterFailures: data.alertAfterFailures,
+    pauseAfterFailures: data.pauseAfterFailures,
   });
   await flushOrConflict(em, `A configuration named "${data.name}" already exists in this organisation`);
   return configuration;
@@ -91,13 +95,16 @@ export interface ScheduledConfiguration {
   timeZone: string;
 }
 
-/** Every enabled configuration with a schedule, for the scheduler to test against the current minute. */
+/**
+ * Every enabled configuration with a schedule that is not paused (circuit breaker, or support), for the
+ * scheduler to test against the current minute.
+ */
 export async function listScheduledConfigurations(db: SqlRunner): Promise<ScheduledConfiguration[]> {
   return sql<ScheduledConfiguration>(
     db,
     `select c.id, c.schedule, coalesce(c.schedule_time_zone, o.time_zone) as "timeZone"
      from sync_configuration c join organisation o on o.id = c.organisation_id
-     where c.enabled and c.schedule is not null`,
+     where c.enabled and c.schedule is not null and c.paused_at is null`,
   );
 }
 
@@ -116,8 +123,102 @@ export function configurationView(configuration: SyncConfiguration) {
     thresholdCount: configuration.thresholdCount,
     thresholdPercent: configuration.thresholdPercent,
     enabled: configuration.enabled,
+    consecutiveFailures: configuration.consecutiveFailures,
+    alertAfterFailures: configuration.alertAfterFailures,
+    pauseAfterFailures: configuration.pauseAfterFailures,
+    /** The failure streak has reached the alert: support should look at it. */
+    failing: configuration.consecutiveFailures >= configuration.alertAfterFailures,
+    paused: configuration.pausedAt !== null && configuration.pausedAt !== undefined,
+    pausedAt: configuration.pausedAt ? configuration.pausedAt.toISOString() : null,
+    pausedReason: configuration.pausedReason ?? null,
     createdAt: configuration.createdAt.toISOString(),
     updatedAt: configuration.updatedAt.toISOString(),
+  };
+}
+
+export interface ConfigurationPause {
+  id: string;
+  pausedAt: string;
+  pausedReason: string;
+}
+
+/**
+ * Support pauses a configuration's schedule (`config pause`): the scheduler queues no runs of it until it
+ * is resumed; manual runs still work. Refused, changing nothing, when it is paused already.
+ */
+export async function pauseConfiguration(
+  db: SqlRunner,
+  id: string,
+  input: ConfigurationPauseInput,
+): Promise<ConfigurationPause> {
+  const { reason } = parseInput(ConfigurationPauseInputSchema, input, 'Pause');
+  const [row] = isUuid(id)
+    ? await sql<{ id: string; paused_at: Date }>(
+        db,
+        `update sync_configuration set paused_at = now(), paused_reason = ?
+         where id = ? and paused_at is null returning id, paused_at`,
+        [reason, id],
+      )
+    : [];
+  if (row) return { id: row.id, pausedAt: new Date(row.paused_at).toISOString(), pausedReason: reason };
+  const current = await pauseStateOf(db, id);
+  throw new DomainError(
+    'CONFLICT',
+    `Configuration ${id} is already paused since ${current.pausedAt} (${current.pausedReason}); resume it first to pause it for another reason`,
+  );
+}
+
+/**
+ * Support resumes a paused configuration (`config resume`): the pause and the failure streak are cleared,
+ * so the next failures count from zero. Refused, changing nothing, when it is not paused.
+ */
+export async function resumeConfiguration(
+  db: SqlRunner,
+  id: string,
+): Promise<{ id: string; resumedFrom: ConfigurationPause & { consecutiveFailures: number } }> {
+  const [row] = isUuid(id)
+    ? await sql<{ paused_at: Date; paused_reason: string | null; consecutive_failures: number }>(
+        db,
+        // The old values, from the row as the update found it (locked by the update itself).
+        `update sync_configuration c set paused_at = null, paused_reason = null, consecutive_failures = 0
+         from (select id, paused_at, paused_reason, consecutive_failures from sync_configuration
+               where id = ? and paused_at is not null for update) old
+         where c.id = old.id
+         returning old.paused_at, old.paused_reason, old.consecutive_failures`,
+        [id],
+      )
+    : [];
+  if (row) {
+    return {
+      id,
+      resumedFrom: {
+        id,
+        pausedAt: new Date(row.paused_at).toISOString(),
+        pausedReason: row.paused_reason ?? '',
+        consecutiveFailures: row.consecutive_failures,
+      },
+    };
+  }
+  await pauseStateOf(db, id);
+  throw new DomainError('CONFLICT', `Configuration ${id} is not paused: there is nothing to resume`);
+}
+
+/** A configuration's pause, to explain a refusal; NOT_FOUND for an unknown ID. */
+async function pauseStateOf(
+  db: SqlRunner,
+  id: string,
+): Promise<{ pausedAt: string | null; pausedReason: string | null }> {
+  const [row] = isUuid(id)
+    ? await sql<{ paused_at: Date | null; paused_reason: string | null }>(
+        db,
+        'select paused_at, paused_reason from sync_configuration where id = ?',
+        [id],
+      )
+    : [];
+  if (!row) throw new DomainError('NOT_FOUND', `Configuration ${id} not found`);
+  return {
+    pausedAt: row.paused_at ? new Date(row.paused_at).toISOString() : null,
+    pausedReason: row.paused_reason,
   };
 }
 
