@@ -5,7 +5,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createBoss, ensureQueues, type Orm } from '@provisioning/db';
-import { createMigratedTestOrm, type MigratedTestOrm } from '@provisioning/db/testing';
+import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { freePort } from '@provisioning/testkit';
 import type PgBoss from 'pg-boss';
 import { INHERITED_ENV } from './env.ts';
@@ -32,6 +32,8 @@ export interface Stack {
    * printed. Complete once close() has resolved.
    */
   logFiles(): string[];
+  /** Signs an account in through the API with the seeded password; resolves with its session cookie. */
+  sessionCookie(email: string): Promise<string>;
   /** Stops the API (open live feeds drop), then `start()` brings it back on the same port. */
   stopApi(): Promise<{ start(): Promise<void> }>;
   close(): Promise<void>;
@@ -201,6 +203,15 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     },
     cliResult,
     logFiles: () => [...logFiles],
+    async sessionCookie(email) {
+      const response = await fetch(`http://127.0.0.1:${port}/trpc/auth.signIn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: `http://127.0.0.1:${port}` },
+        body: JSON.stringify({ email, password: SEED_PASSWORD }),
+      });
+      if (response.status !== 200) throw new Error(`${email} could not sign in: HTTP ${response.status}`);
+      return response.headers.get('set-cookie')!.split(';')[0]!;
+    },
     async stopApi() {
       await stopApp(api);
       api = undefined;
