@@ -14,7 +14,7 @@ import {
 } from '@trpc/client';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, type SeededOrganisation, seedConfiguration, seedOrganisation, seedRun } from './seed.ts';
+import { type SeededOrganisation, seedConfiguration, seedOrganisation, seedRun } from './seed.ts';
 import { type Stack, startStack } from './stack.ts';
 
 /**
@@ -45,16 +45,6 @@ afterAll(async () => {
   if (sftpRoot) rmSync(sftpRoot, { recursive: true, force: true });
   await stack?.close();
 });
-
-async function sessionCookie(email: string): Promise<string> {
-  const response = await fetch(`${stack.baseUrl}/trpc/auth.signIn`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: stack.baseUrl },
-    body: JSON.stringify({ email, password: PASSWORD }),
-  });
-  expect(response.status).toBe(200);
-  return response.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 /**
  * The official tRPC client as the web page sets it up: queries over HTTP, the live feed over SSE.
@@ -146,8 +136,8 @@ describe('live run changes', () => {
         stack.secretKey,
       )
     ).id;
-    const acmeFeed = collect(trpcClient(await sessionCookie(acme.accounts['people-admin'])));
-    const otherFeed = collect(trpcClient(await sessionCookie(other.accounts['org-admin'])));
+    const acmeFeed = collect(trpcClient(await stack.sessionCookie(acme.accounts['people-admin'])));
+    const otherFeed = collect(trpcClient(await stack.sessionCookie(other.accounts['org-admin'])));
     await acmeFeed.next((event) => event.type === 'live');
     await otherFeed.next((event) => event.type === 'live');
 
@@ -191,7 +181,7 @@ describe('live run changes', () => {
   it('ends the feed of an account signed out by the CLI with UNAUTHORIZED, and the client stops there', async () => {
     const configurationId = await seedConfiguration(stack.owner, acme.id, 'Signed-out feed');
     let connections = 0;
-    const cookie = await sessionCookie(acme.accounts['org-admin']);
+    const cookie = await stack.sessionCookie(acme.accounts['org-admin']);
     const feed = collect(trpcClient(cookie, () => (connections += 1)));
     await feed.next((event) => event.type === 'live');
 
