@@ -11,6 +11,7 @@ export * from './repositories/account.repository.ts';
 export * from './repositories/common.ts';
 export * from './repositories/directory-user.repository.ts';
 export * from './repositories/organisation.repository.ts';
+export * from './repositories/person-history.repository.ts';
 export * from './repositories/run-list.repository.ts';
 export * from './repositories/run-notification.repository.ts';
 export * from './repositories/session.repository.ts';

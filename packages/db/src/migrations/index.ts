@@ -10,6 +10,7 @@ import { Migration20261202070212_slack } from './Migration20261202070212_slack.t
 import { Migration20261202080000_api_sign_in_functions } from './Migration20261202080000_api_sign_in_functions.ts';
 import { Migration20261202090000_support_approval } from './Migration20261202090000_support_approval.ts';
 import { Migration20261202100000_run_source } from './Migration20261202100000_run_source.ts';
+import { Migration20261202120000_person_history } from './Migration20261202120000_person_history.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationObject[] = [
   },
   { name: 'Migration20261202090000_support_approval', class: Migration20261202090000_support_approval },
   { name: 'Migration20261202100000_run_source', class: Migration20261202100000_run_source },
+  { name: 'Migration20261202120000_person_history', class: Migration20261202120000_person_history },
 ];

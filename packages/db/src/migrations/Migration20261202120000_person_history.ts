@@ -1,0 +1,53 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * A person's history across runs: `sync_log_person` indexes each log line that changed or skipped a
+ * person (created, updated, reactivated, deactivated, skipped; never unchanged) by organisation,
+ * lower-cased email and lower-cased external ID. It holds no personal data beyond those keys: the line
+ * itself stays in its `sync_log_chunk` (`seq` - `first_seq` is its place in the chunk), so a line purged
+ * with its log has no index row left to find, once `deletePersonIndexForRuns` runs in the purge.
+ *
+ * - Written by the run's apply, in its transaction; `applied_at` is the apply's clock after the
+ *   organisation's lock, so an organisation's entries order as its applies committed.
+ * - The run reference is checked per statement and deletes cascade (see statement_level_references): a
+ *   first import writes a row per user.
+ * - The API's role reads the rows of the organisation its transaction names, as for runs.
+ */
+export class Migration20261202120000_person_history extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(
+      `create table "sync_log_person" ("run_id" uuid not null, "seq" int not null, "organisation_id" uuid not null,
+         "applied_at" timestamptz not null, "email" text null, "external_id" text null,
+         constraint "sync_log_person_pkey" primary key ("run_id", "seq"));`,
+    );
+    this.addSql(
+      `create index "sync_log_person_email_index" on "sync_log_person" ("organisation_id", "email", "applied_at") where "email" is not null;`,
+    );
+    this.addSql(
+      `create index "sync_log_person_external_id_index" on "sync_log_person" ("organisation_id", "external_id", "applied_at") where "external_id" is not null;`,
+    );
+    for (const event of ['insert', 'update']) {
+      this.addSql(
+        `create trigger "sync_log_person_run_id_${event}_check" after ${event} on "sync_log_person"
+           referencing new table as new_rows for each statement
+           execute function "check_references"('run_id', 'sync_run');`,
+      );
+    }
+    this.addSql(
+      `create trigger "sync_run_delete_sync_log_person_run_id" after delete on "sync_run"
+         referencing old table as old_rows for each statement
+         execute function "apply_reference_delete_rule"('sync_log_person', 'run_id', 'cascade');`,
+    );
+
+    this.addSql(`grant select on "sync_log_person" to "provisioning_api";`);
+    this.addSql(`alter table "sync_log_person" enable row level security;`);
+    this.addSql(
+      `create policy "sync_log_person_organisation" on "sync_log_person" for select to "provisioning_api" using ("organisation_id" = nullif(current_setting('app.organisation_id', true), '')::uuid);`,
+    );
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop trigger if exists "sync_run_delete_sync_log_person_run_id" on "sync_run";`);
+    this.addSql(`drop table if exists "sync_log_person" cascade;`);
+  }
+}

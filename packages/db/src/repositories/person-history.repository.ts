@@ -1,0 +1,154 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import {
+  type Connector,
+  type FieldChanges,
+  type LogAction,
+  type LogOutcome,
+  PERSON_HISTORY_PAGE_SIZE,
+  type PersonHistoryInput,
+  PersonHistoryInputSchema,
+  type PersonHistoryPage,
+  parseInput,
+  personKey,
+  type RunStatus,
+} from '@provisioning/shared';
+import { inOrganisation, isUuid, type SqlRunner, sql } from './common.ts';
+import { decodePageCursor, encodePageCursor, isTimestampKey } from './run-list.repository.ts';
+
+/**
+ * sync_log_person: a person's history across runs. The apply writes its rows (insertPersonIndex in the
+ * sync's apply.ts, by COPY, in the apply's transaction); they go with their run, or with its log when
+ * the log is purged (deletePersonIndexForRuns).
+ */
+
+/**
+ * Inside the transaction that purges the logs of `runIds`: their person index rows go too, so no entry
+ * points at a line that is no longer kept. Returns how many rows were deleted.
+ */
+export async function deletePersonIndexForRuns(db: SqlRunner, runIds: readonly string[]): Promise<number> {
+  if (runIds.length === 0) return 0;
+  const rows = await sql<{ deleted: number }>(
+    db,
+    `with deleted as (delete from sync_log_person where run_id = any(?::uuid[]) returning 1)
+     select count(*)::int as deleted from deleted`,
+    [runIds],
+  );
+  return rows[0]?.deleted ?? 0;
+}
+
+type PersonCursor = [appliedAt: string, runId: string, seq: number];
+
+const isPersonCursor = (key: unknown[]): key is PersonCursor =>
+  key.length === 3 &&
+  typeof key[0] === 'string' &&
+  isTimestampKey(key[0]) &&
+  typeof key[1] === 'string' &&
+  isUuid(key[1]) &&
+  Number.isSafeInteger(key[2]) &&
+  (key[2] as number) >= 0 &&
+  (key[2] as number) <= 2_147_483_647;
+
+interface HistoryRow {
+  run_id: string;
+  seq: number;
+  applied_at_key: string;
+  queued_at: Date | string;
+  started_at: Date | string | null;
+  status: RunStatus;
+  connector: Connector;
+  configuration_name: string;
+  /** Null only if the line left its chunk without its index row (never, with the purge's delete). */
+  action: LogAction | null;
+  outcome: LogOutcome;
+  row_number: number | null;
+  external_id: string | null;
+  email: string | null;
+  name: string | null;
+  changes: FieldChanges | null;
+  message: string | null;
+}
+
+const isoTime = (value: Date | string) => new Date(value).toISOString();
+
+/**
+ * The organisation's log lines that changed or skipped the person whose email or external ID is exactly
+ * `query` (either case), newest apply first, keyset-paged. Each comes with its run as the runs list
+ * shows it and the line's action, outcome, field changes and message (read from the log itself).
+ */
+export async function listPersonHistory(
+  em: EntityManager,
+  organisationId: string,
+  input: PersonHistoryInput,
+): Promise<PersonHistoryPage> {
+  const { query, cursor } = parseInput(PersonHistoryInputSchema, input, 'Person search');
+  const key = personKey(query);
+  const after = cursor ? decodePageCursor(cursor, isPersonCursor) : null;
+  const limit = PERSON_HISTORY_PAGE_SIZE;
+  // Each key's own index gives its newest entries in order; the union merges the two (a line may match both).
+  const hits = (column: 'email' | 'external_id') => ({
+    sql: `(select run_id, seq, applied_at from sync_log_person
+           where organisation_id = ? and ${column} = ?
+           ${after ? 'and applied_at <= ?::timestamptz and (applied_at, run_id, seq) < (?::timestamptz, ?::uuid, ?::int)' : ''}
+           order by applied_at desc, run_id desc, seq desc limit ?)`,
+    params: [organisationId, key, ...(after ? [after[0], ...after] : []), limit + 1],
+  });
+  const email = hits('email');
+  const externalId = hits('external_id');
+
+  return inOrganisation(em, organisationId, async (tx) => {
+    const rows = await sql<HistoryRow>(
+      tx,
+      `with hit as (
+         ${email.sql} union ${externalId.sql}
+         order by applied_at desc, run_id desc, seq desc limit ?
+       )
+       select h.run_id, h.seq, h.applied_at::text as applied_at_key, r.queued_at, r.started_at, r.status,
+         r.connector, c.name as configuration_name,
+         (l.line->>1)::int as row_number, l.line->>2 as external_id, l.line->>3 as email, l.line->>4 as name,
+         l.line->>5 as action, l.line->>6 as outcome, l.line->7 as changes, l.line->>8 as message
+       from hit h
+       join sync_run r on r.id = h.run_id
+       join sync_configuration c on c.id = r.configuration_id
+       left join lateral (
+         -- The chunk holding the line, and the line at its place in it (a chunk's seqs are consecutive).
+         select k.lines -> (h.seq - k.first_seq) as line from sync_log_chunk k
+         where k.run_id = h.run_id and k.first_seq <= h.seq
+         order by k.first_seq desc limit 1
+       ) l on true
+       order by h.applied_at desc, h.run_id desc, h.seq desc`,
+      [...email.params, ...externalId.params, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      query,
+      entries: page.flatMap((row) =>
+        row.action === null
+          ? []
+          : [
+              {
+                run: {
+                  id: row.run_id,
+                  queuedAt: isoTime(row.queued_at),
+                  startedAt: row.started_at === null ? null : isoTime(row.started_at),
+                  status: row.status,
+                  configurationName: row.configuration_name,
+                  connector: row.connector,
+                },
+                seq: row.seq,
+                rowNumber: row.row_number,
+                externalId: row.external_id,
+                email: row.email,
+                name: row.name,
+                action: row.action,
+                outcome: row.outcome,
+                changes: row.changes,
+                message: row.message,
+              },
+            ],
+      ),
+      nextCursor:
+        rows.length > limit && last ? encodePageCursor([last.applied_at_key, last.run_id, last.seq]) : null,
+    };
+  });
+}
