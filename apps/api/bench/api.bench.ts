@@ -53,6 +53,7 @@ import { PASSWORD, seedOrganisation } from '../src/api-harness.test-support.ts';
 import { createApp } from '../src/app.ts';
 import { DownloadSlots } from '../src/http/download-slots.ts';
 import { FILTERED_CONFIGURATION, seedLog, seedRuns } from './seed-runs.ts';
+import { ms, percentile } from './timing.ts';
 
 const PAGE_SIZE = 50;
 /** Timed calls per case (after WARMUP untimed ones), alternating the app's call and the bare query. */
@@ -79,7 +80,6 @@ const TARGET_RSS_MB = 512;
 const TARGET_LOAD_THROUGHPUT = 0.5;
 const TARGET_LOAD_P99 = 3;
 
-const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 const seconds = (value: number) => `${(value / 1000).toFixed(2)} s`;
 const verdict = (met: boolean) => (met ? 'PASS' : 'MISS');
 
@@ -87,12 +87,6 @@ async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now();
   const result = await fn();
   return [result, performance.now() - started];
-}
-
-/** Nearest-rank percentile. */
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
 // --- runs.list -----------------------------------------------------------------------------------------

@@ -17,20 +17,13 @@ import {
 } from '@provisioning/db/testing';
 import { PERSON_HISTORY_PAGE_SIZE, type PersonHistoryInput } from '@provisioning/shared';
 import pg from 'pg';
+import { ms, percentile } from './timing.ts';
 
 const RUNS = 100;
 const PEOPLE = 10_000;
 const SAMPLES = 200;
 const WARMUP = 20;
 const TARGET_P95_MS = 50;
-
-const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
-
-/** Nearest-rank percentile. */
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();

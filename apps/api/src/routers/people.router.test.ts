@@ -1,6 +1,6 @@
 import { sql as runSql } from '@provisioning/db';
 import { indexPersonLinesSql } from '@provisioning/db/testing';
-import { PERSON_KEY_MAX } from '@provisioning/shared';
+import { PERSON_KEY_MAX, type RunStatus } from '@provisioning/shared';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -42,22 +42,14 @@ beforeAll(async () => {
     fallbackPollIntervalMs: 500,
   });
   const configuration = await seedConfiguration(harness.owner, acme.id, 'Nightly HR file');
-  created = await seedRun(harness.owner, {
-    organisationId: acme.id,
-    configurationId: configuration,
-    status: 'success',
-    startedAt: '2026-11-30T22:30:00Z',
-  });
+  const run = (organisationId: string, configurationId: string, status: RunStatus, startedAt: string) =>
+    seedRun(harness.owner, { organisationId, configurationId, status, startedAt });
+  created = await run(acme.id, configuration, 'success', '2026-11-30T22:30:00Z');
   await seedLog(harness.owner, created, [
     { ...JANE, rowNumber: 2, action: 'create', outcome: 'applied' },
     { externalId: 'E200', email: 'john@example.com', rowNumber: 3, action: 'create', outcome: 'applied' },
   ]);
-  updated = await seedRun(harness.owner, {
-    organisationId: acme.id,
-    configurationId: configuration,
-    status: 'needs_attention',
-    startedAt: '2026-12-01T22:30:00Z',
-  });
+  updated = await run(acme.id, configuration, 'needs_attention', '2026-12-01T22:30:00Z');
   await seedLog(harness.owner, updated, [
     {
       ...JANE,
@@ -76,12 +68,7 @@ beforeAll(async () => {
     },
   ]);
   const othersConfiguration = await seedConfiguration(harness.owner, other.id, 'Their HR file');
-  theirs = await seedRun(harness.owner, {
-    organisationId: other.id,
-    configurationId: othersConfiguration,
-    status: 'success',
-    startedAt: '2026-12-01T23:00:00Z',
-  });
+  theirs = await run(other.id, othersConfiguration, 'success', '2026-12-01T23:00:00Z');
   await seedLog(harness.owner, theirs, [{ ...JANE, rowNumber: 2, action: 'create', outcome: 'applied' }]);
   await runSql(harness.owner.em.fork(), indexPersonLinesSql('select id from sync_run'));
 }, 120_000);
