@@ -25,13 +25,12 @@ export const SyncLogPerson = defineEntity({
   indexes: [
     {
       name: 'sync_log_person_email_index',
-      expression:
-        'create index "sync_log_person_email_index" on "sync_log_person" ("organisation_id", "email", "applied_at") where "email" is not null',
+      expression: 'create index "sync_log_person_email_index" on "sync_log_person" using hash ("email")',
     },
     {
       name: 'sync_log_person_external_id_index',
       expression:
-        'create index "sync_log_person_external_id_index" on "sync_log_person" ("organisation_id", "external_id", "applied_at") where "external_id" is not null',
+        'create index "sync_log_person_external_id_index" on "sync_log_person" using hash ("external_id")',
     },
   ],
 });

@@ -84,13 +84,14 @@ export async function listPersonHistory(
   const key = personKey(query);
   const after = cursor ? decodePageCursor(cursor, isPersonCursor) : null;
   const limit = PERSON_HISTORY_PAGE_SIZE;
-  // Each key's own index gives its newest entries in order; the union merges the two (a line may match both).
+  // Each key's own index gives the person's rows (few: sorted here); the union merges the two (a line may
+  // match both).
   const hits = (column: 'email' | 'external_id') => ({
     sql: `(select run_id, seq, applied_at from sync_log_person
            where organisation_id = ? and ${column} = ?
-           ${after ? 'and applied_at <= ?::timestamptz and (applied_at, run_id, seq) < (?::timestamptz, ?::uuid, ?::int)' : ''}
+           ${after ? 'and (applied_at, run_id, seq) < (?::timestamptz, ?::uuid, ?::int)' : ''}
            order by applied_at desc, run_id desc, seq desc limit ?)`,
-    params: [organisationId, key, ...(after ? [after[0], ...after] : []), limit + 1],
+    params: [organisationId, key, ...(after ?? []), limit + 1],
   });
   const email = hits('email');
   const externalId = hits('external_id');
