@@ -76,7 +76,8 @@ beforeAll(async () => {
   outsider = other.accounts['people-admin']!;
   await sql(stack.owner.em.fork(), indexPersonLinesSql('select id from sync_run'));
   browser = await launchBrowser();
-});
+  // Four accounts' passwords are hashed (scrypt) while the API starts: slow when the machine is busy.
+}, 240_000);
 
 afterAll(async () => {
   for (const session of sessions) await session.context.close().catch(() => {});

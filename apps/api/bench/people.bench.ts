@@ -1,8 +1,7 @@
 /**
  * `pnpm bench:people` (read side): `people.history` (listPersonHistory through the repository: the
- * row-level-security transaction, the union of the email and external-ID indexes, the runs, and each
- * line read from its log chunk) with 1M indexed rows in the organisation (10,000 people in 100 runs,
- * every line of a run a change), on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432, in a database of its
+ * row-level-security transaction, the union of the email and external-ID lookups, and the runs) with 1M indexed rows in the organisation (10,000 people in 100 runs,
+ * every line of a run a change, each with its log line), on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432, in a database of its
  * own dropped at the end. Beside it: the bare SELECT of the same person's index rows as the superuser,
  * alternating with it. p50/p95 of a first page by email and of a second page by external ID.
  * Target: p95 ≤ 50 ms.
@@ -35,29 +34,32 @@ const email = (person: number) => `employee.${person}@example.com`;
 const externalId = (person: number) => `E${String(person).padStart(7, '0')}`;
 
 /** One log line per person in every run, as a sync writes them (chunks of 1,000), and its index rows. */
-async function seedHistory(bare: pg.Client, organisationId: string, runIds: string[]): Promise<void> {
-  for (const runId of runIds) {
-    await bare.query(
-      insertLogChunksSql(`
-        select $1::uuid, g + 1, g + 2, 'E' || lpad(g::text, 7, '0'), 'employee.' || g || '@example.com',
-          'Employee ' || g, a.action, a.outcome,
-          case when a.action = 'update' then jsonb_build_object(
-            'job_title', jsonb_build_object('before', 'Engineer ' || (g % 7), 'after', 'Senior engineer ' || (g % 7))) end,
-          case when a.action = 'skip' then 'Row ' || (g + 2) || ': manager email is not an email address' end,
-          null
-        from generate_series(0, $2::int - 1) g
-        cross join lateral (select case abs(hashint4(g + $3::int)) % 4
-          when 0 then 'skip' when 1 then 'deactivate' else 'update' end as action) k
-        cross join lateral (select k.action, case k.action when 'skip' then 'warning' else 'applied' end as outcome) a`),
-      [runId, PEOPLE, runIds.indexOf(runId)],
-    );
-  }
+async function seedHistory(bare: pg.Client, runIds: string[]): Promise<void> {
+  const lines = `
+    select r.id as run_id, g + 1 as seq, g + 2 as row_number, 'E' || lpad(g::text, 7, '0') as external_id,
+      'employee.' || g || '@example.com' as email, 'Employee ' || g as name, k.action,
+      case k.action when 'skip' then 'warning' else 'applied' end as outcome,
+      case when k.action = 'update' then jsonb_build_object(
+        'job_title', jsonb_build_object('before', 'Engineer ' || (g % 7), 'after', 'Senior engineer ' || (g % 7))) end
+        as changes,
+      case when k.action = 'skip' then 'Row ' || (g + 2) || ': manager email is not an email address' end as message,
+      null as hint, r.organisation_id, r.finished_at
+    from sync_run r cross join generate_series(0, ${PEOPLE} - 1) g
+    cross join lateral (select case abs(hashint4(g + hashtext(r.id::text))) % 4
+      when 0 then 'skip' when 1 then 'deactivate' else 'update' end as action) k
+    where r.id = any($1::uuid[])`;
   await bare.query(
-    `insert into sync_log_person (run_id, seq, organisation_id, applied_at, email, external_id)
-     select r.id, g + 1, r.organisation_id, r.finished_at, 'employee.' || g || '@example.com', lower('E' || lpad(g::text, 7, '0'))
-     from sync_run r cross join generate_series(0, $2::int - 1) g
-     where r.organisation_id = $1`,
-    [organisationId, PEOPLE],
+    insertLogChunksSql(
+      `select run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint from (${lines}) l`,
+    ),
+    [runIds],
+  );
+  await bare.query(
+    `insert into sync_log_person (run_id, seq, organisation_id, applied_at, email, external_id, action, outcome,
+       name, changes, message)
+     select run_id, seq, organisation_id, finished_at, email, lower(external_id), action, outcome, name, changes, message
+     from (${lines}) l`,
+    [runIds],
   );
 }
 
@@ -94,7 +96,7 @@ async function main() {
       );
     }
     const seedStarted = performance.now();
-    await seedHistory(bare, organisation.id, runIds);
+    await seedHistory(bare, runIds);
     await bare.query('vacuum analyze');
     const { rows } = await bare.query<{ n: number }>(
       'select count(*)::int as n from sync_log_person where organisation_id = $1',

@@ -59,7 +59,7 @@ export interface PersonHistoryEntry {
   };
   /** The line's place in the run's log. */
   seq: number;
-  rowNumber: number | null;
+  /** The keys the line is indexed by: lower-cased. */
   externalId: string | null;
   email: string | null;
   name: string | null;

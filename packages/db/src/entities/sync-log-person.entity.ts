@@ -1,9 +1,10 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import type { FieldChanges } from '@provisioning/shared';
 import { SyncRun } from './sync-run.entity.ts';
 
 /**
  * A log line that changed or skipped a person, indexed by the person's lower-cased email and external ID
- * for their history across runs (`people.history`). The line itself is read from its `sync_log_chunk`.
+ * for their history across runs (`people.history`), with what the history shows of it.
  * Written by the run's apply, in its transaction; deleted with the run or its purged log.
  */
 export const SyncLogPerson = defineEntity({
@@ -20,6 +21,13 @@ export const SyncLogPerson = defineEntity({
     appliedAt: p.datetime(),
     email: p.text().nullable(),
     externalId: p.text().nullable(),
+    // What the history shows of the line, copied from it (see the person_history migration).
+    // LogAction and LogOutcome, as the log's own lines hold them (unchecked here: the apply writes both).
+    action: p.text(),
+    outcome: p.text(),
+    name: p.text().nullable(),
+    changes: p.json<FieldChanges>().nullable(),
+    message: p.text().nullable(),
   },
   primaryKeys: ['run', 'seq'],
   indexes: [

@@ -57,10 +57,8 @@ interface HistoryRow {
   status: RunStatus;
   connector: Connector;
   configuration_name: string;
-  /** Null only if the line left its chunk without its index row (never, with the purge's delete). */
-  action: LogAction | null;
+  action: LogAction;
   outcome: LogOutcome;
-  row_number: number | null;
   external_id: string | null;
   email: string | null;
   name: string | null;
@@ -73,7 +71,7 @@ const isoTime = (value: Date | string) => new Date(value).toISOString();
 /**
  * The organisation's log lines that changed or skipped the person whose email or external ID is exactly
  * `query` (either case), newest apply first, keyset-paged. Each comes with its run as the runs list
- * shows it and the line's action, outcome, field changes and message (read from the log itself).
+ * shows it and the line's action, outcome, field changes and message.
  */
 export async function listPersonHistory(
   em: EntityManager,
@@ -87,7 +85,7 @@ export async function listPersonHistory(
   // Each key's own index gives the person's rows (few: sorted here); the union merges the two (a line may
   // match both).
   const hits = (column: 'email' | 'external_id') => ({
-    sql: `(select run_id, seq, applied_at from sync_log_person
+    sql: `(select * from sync_log_person
            where organisation_id = ? and ${column} = ?
            ${after ? 'and (applied_at, run_id, seq) < (?::timestamptz, ?::uuid, ?::int)' : ''}
            order by applied_at desc, run_id desc, seq desc limit ?)`,
@@ -104,18 +102,11 @@ export async function listPersonHistory(
          order by applied_at desc, run_id desc, seq desc limit ?
        )
        select h.run_id, h.seq, h.applied_at::text as applied_at_key, r.queued_at, r.started_at, r.status,
-         r.connector, c.name as configuration_name,
-         (l.line->>1)::int as row_number, l.line->>2 as external_id, l.line->>3 as email, l.line->>4 as name,
-         l.line->>5 as action, l.line->>6 as outcome, l.line->7 as changes, l.line->>8 as message
+         r.connector, c.name as configuration_name, h.email, h.external_id, h.action, h.outcome, h.name,
+         h.changes, h.message
        from hit h
        join sync_run r on r.id = h.run_id
        join sync_configuration c on c.id = r.configuration_id
-       left join lateral (
-         -- The chunk holding the line, and the line at its place in it (a chunk's seqs are consecutive).
-         select k.lines -> (h.seq - k.first_seq) as line from sync_log_chunk k
-         where k.run_id = h.run_id and k.first_seq <= h.seq
-         order by k.first_seq desc limit 1
-       ) l on true
        order by h.applied_at desc, h.run_id desc, h.seq desc`,
       [...email.params, ...externalId.params, limit + 1],
     );
@@ -123,31 +114,24 @@ export async function listPersonHistory(
     const last = page.at(-1);
     return {
       query,
-      entries: page.flatMap((row) =>
-        row.action === null
-          ? []
-          : [
-              {
-                run: {
-                  id: row.run_id,
-                  queuedAt: isoTime(row.queued_at),
-                  startedAt: row.started_at === null ? null : isoTime(row.started_at),
-                  status: row.status,
-                  configurationName: row.configuration_name,
-                  connector: row.connector,
-                },
-                seq: row.seq,
-                rowNumber: row.row_number,
-                externalId: row.external_id,
-                email: row.email,
-                name: row.name,
-                action: row.action,
-                outcome: row.outcome,
-                changes: row.changes,
-                message: row.message,
-              },
-            ],
-      ),
+      entries: page.map((row) => ({
+        run: {
+          id: row.run_id,
+          queuedAt: isoTime(row.queued_at),
+          startedAt: row.started_at === null ? null : isoTime(row.started_at),
+          status: row.status,
+          configurationName: row.configuration_name,
+          connector: row.connector,
+        },
+        seq: row.seq,
+        externalId: row.external_id,
+        email: row.email,
+        name: row.name,
+        action: row.action,
+        outcome: row.outcome,
+        changes: row.changes,
+        message: row.message,
+      })),
       nextCursor:
         rows.length > limit && last ? encodePageCursor([last.applied_at_key, last.run_id, last.seq]) : null,
     };

@@ -187,8 +187,10 @@ export function insertLogChunksSql(select: string): string {
  * applied when the run finished.
  */
 export function indexPersonLinesSql(runIds: string): string {
-  return `insert into sync_log_person (run_id, seq, organisation_id, applied_at, email, external_id)
-    select l.run_id, l.seq, r.organisation_id, coalesce(r.finished_at, r.queued_at), lower(l.email), lower(l.external_id)
+  return `insert into sync_log_person (run_id, seq, organisation_id, applied_at, email, external_id, action,
+      outcome, name, changes, message)
+    select l.run_id, l.seq, r.organisation_id, coalesce(r.finished_at, r.queued_at), lower(l.email),
+      lower(l.external_id), l.action, l.outcome, l.name, l.changes, l.message
     from sync_log l join sync_run r on r.id = l.run_id
     where l.run_id in (${runIds})
       and l.action in (${PERSON_HISTORY_ACTIONS.map((action) => `'${action}'`).join(', ')})

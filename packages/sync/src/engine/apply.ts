@@ -21,7 +21,7 @@ import {
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { logChunks } from '../logs/log-chunks.ts';
+import { logChunks, withoutLoneSurrogates } from '../logs/log-chunks.ts';
 import type { LogEntry } from '../logs/log-entry.ts';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
@@ -422,39 +422,47 @@ export async function insertPersonIndex(
       if (!INDEXED_ACTIONS.has(entry.action)) continue;
       const email = indexKey(entry.email);
       const externalId = indexKey(entry.externalId);
-      if (email !== null || externalId !== null) yield { seq: line, email, externalId };
+      if (email === null && externalId === null) continue;
+      const changes = entry.changes ? withoutLoneSurrogates(JSON.stringify(entry.changes)) : null;
+      yield [
+        line,
+        email,
+        externalId,
+        entry.action,
+        entry.outcome,
+        entry.name,
+        changes,
+        entry.message,
+      ] as const;
     }
   })();
   const connection = await connectionOf(trx);
   if (input.copy !== false && (await takesCopy(connection))) {
     const prefix = `${input.runId}\t${input.organisationId}\t${input.appliedAt}\t`;
-    const lines = copyBatches(
-      rows,
-      (row) => `${prefix}${row.seq}\t${copyText(row.email)}\t${copyText(row.externalId)}`,
-    );
+    const lines = copyBatches(rows, (row) => `${prefix}${row.map(copyText).join('\t')}`);
     await pipeline(
       Readable.from(lines),
-      connection.query(
-        copyFrom(
-          'copy sync_log_person (run_id, organisation_id, applied_at, seq, email, external_id) from stdin',
-        ),
-      ),
+      connection.query(copyFrom(`copy sync_log_person (${PERSON_INDEX_COLUMNS}) from stdin`)),
     );
     return;
   }
   for (const part of chunks(rows)) {
     await sql(
       trx,
-      `insert into sync_log_person (run_id, organisation_id, applied_at, seq, email, external_id)
-       select ?, ?, ?::timestamptz, v.* from unnest(?::int[], ?::text[], ?::text[]) as v`,
+      `insert into sync_log_person (${PERSON_INDEX_COLUMNS})
+       select ?, ?, ?::timestamptz, v.seq, v.email, v.external_id, v.action, v.outcome, v.name, v.changes::jsonb, v.message
+       from unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+         as v(seq, email, external_id, action, outcome, name, changes, message)`,
       [
         input.runId,
         input.organisationId,
         input.appliedAt,
-        part.map((row) => row.seq),
-        part.map((row) => row.email),
-        part.map((row) => row.externalId),
+        ...Array.from({ length: 8 }, (_, i) => part.map((row) => row[i])),
       ],
     );
   }
 }
+
+/** The person index's columns, in the order insertPersonIndex gives them. */
+const PERSON_INDEX_COLUMNS =
+  'run_id, organisation_id, applied_at, seq, email, external_id, action, outcome, name, changes, message';

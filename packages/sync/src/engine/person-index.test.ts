@@ -161,7 +161,7 @@ describe('a person’s history', () => {
     ]);
     expect(page.entries[1]).toMatchObject({
       email: 'jane.doe@example.com',
-      externalId: 'E-Jane-1',
+      externalId: 'e-jane-1',
       name: 'Jane Doe',
       changes: { department: { before: 'Sales', after: 'Marketing' } },
       run: { configurationName: 'Gamma HR', connector: 'sftp', status: 'success' },
