@@ -94,6 +94,14 @@ async function open(email: string, path = '/provisioning'): Promise<Page> {
 const entries = (page: Page) =>
   page.getByRole('list', { name: /Syncs that changed or skipped/ }).locator(':scope > li');
 
+/** Waits for the history to show `count` entries, then checks it shows no more. */
+async function expectEntries(page: Page, count: number) {
+  await entries(page)
+    .nth(count - 1)
+    .waitFor();
+  expect(await entries(page).count()).toBe(count);
+}
+
 describe('Find a person', () => {
   it('shows what each sync did to the person, newest first, and opens a sync’s details from it', async () => {
     const page = await open(admin, '/provisioning?status=success&status=needs_attention');
@@ -101,7 +109,7 @@ describe('Find a person', () => {
     await page.getByRole('button', { name: 'Find', exact: true }).click();
 
     await page.getByRole('heading', { name: 'History of “ADA@acme.example”' }).waitFor();
-    await expect.poll(() => entries(page).count()).toBe(3);
+    await expectEntries(page, 3);
     const texts = await entries(page).allTextContents();
     expect(texts[0]).toContain('Deactivated · Applied · Ada Lovelace');
     expect(texts[0]).toContain('Not in the source any more: deactivated');
@@ -127,13 +135,13 @@ describe('Find a person', () => {
   it('reopens the history from a link, by external ID, and Back closes it again', async () => {
     const page = await open(admin, '/provisioning');
     await page.goto('/provisioning?person=e001');
-    await expect.poll(() => entries(page).count()).toBe(3);
+    await expectEntries(page, 3);
     expect(await page.getByRole('searchbox', { name: 'Find a person' }).inputValue()).toBe('e001');
     await page.getByRole('button', { name: 'Close' }).click();
     await page.getByRole('heading', { name: /History of/ }).waitFor({ state: 'detached' });
     expect(new URL(page.url()).searchParams.get('person')).toBeNull();
     await page.goBack();
-    await expect.poll(() => entries(page).count()).toBe(3);
+    await expectEntries(page, 3);
     expect(new URL(page.url()).searchParams.get('run')).toBeNull();
   });
 
