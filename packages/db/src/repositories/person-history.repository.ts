@@ -12,7 +12,7 @@ import {
   personKey,
   type RunStatus,
 } from '@provisioning/shared';
-import { inOrganisation, isUuid, type SqlRunner, sql } from './common.ts';
+import { isUuid, readInOrganisation, type SqlRunner, sql } from './common.ts';
 import { decodePageCursor, encodePageCursor, isTimestampKey } from './run-list.repository.ts';
 
 /**
@@ -94,10 +94,10 @@ export async function listPersonHistory(
   const email = hits('email');
   const externalId = hits('external_id');
 
-  return inOrganisation(em, organisationId, async (tx) => {
-    const rows = await sql<HistoryRow>(
-      tx,
-      `with hit as (
+  // One round trip: the page is the whole read.
+  const [rows] = await readInOrganisation<[HistoryRow[]]>(em, organisationId, [
+    {
+      sql: `with hit as (
          ${email.sql} union ${externalId.sql}
          order by applied_at desc, run_id desc, seq desc limit ?
        )
@@ -108,32 +108,32 @@ export async function listPersonHistory(
        join sync_run r on r.id = h.run_id
        join sync_configuration c on c.id = r.configuration_id
        order by h.applied_at desc, h.run_id desc, h.seq desc`,
-      [...email.params, ...externalId.params, limit + 1],
-    );
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return {
-      query,
-      entries: page.map((row) => ({
-        run: {
-          id: row.run_id,
-          queuedAt: isoTime(row.queued_at),
-          startedAt: row.started_at === null ? null : isoTime(row.started_at),
-          status: row.status,
-          configurationName: row.configuration_name,
-          connector: row.connector,
-        },
-        seq: row.seq,
-        externalId: row.external_id,
-        email: row.email,
-        name: row.name,
-        action: row.action,
-        outcome: row.outcome,
-        changes: row.changes,
-        message: row.message,
-      })),
-      nextCursor:
-        rows.length > limit && last ? encodePageCursor([last.applied_at_key, last.run_id, last.seq]) : null,
-    };
-  });
+      params: [...email.params, ...externalId.params, limit + 1],
+    },
+  ]);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    query,
+    entries: page.map((row) => ({
+      run: {
+        id: row.run_id,
+        queuedAt: isoTime(row.queued_at),
+        startedAt: row.started_at === null ? null : isoTime(row.started_at),
+        status: row.status,
+        configurationName: row.configuration_name,
+        connector: row.connector,
+      },
+      seq: row.seq,
+      externalId: row.external_id,
+      email: row.email,
+      name: row.name,
+      action: row.action,
+      outcome: row.outcome,
+      changes: row.changes,
+      message: row.message,
+    })),
+    nextCursor:
+      rows.length > limit && last ? encodePageCursor([last.applied_at_key, last.run_id, last.seq]) : null,
+  };
 }
