@@ -12,6 +12,7 @@ export * from './repositories/common.ts';
 export * from './repositories/directory-user.repository.ts';
 export * from './repositories/log-retention.repository.ts';
 export * from './repositories/organisation.repository.ts';
+export * from './repositories/person-history.repository.ts';
 export * from './repositories/run-list.repository.ts';
 export * from './repositories/run-notification.repository.ts';
 export * from './repositories/session.repository.ts';

@@ -11,6 +11,7 @@ export * from './log-retention.ts';
 export * from './metrics-access.ts';
 export * from './organisation.ts';
 export * from './permissions.ts';
+export * from './person-history.ts';
 export * from './roles.ts';
 export * from './run-approval.ts';
 export * from './run-list.ts';

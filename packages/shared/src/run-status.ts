@@ -144,5 +144,24 @@ export type LogAction = (typeof LOG_ACTIONS)[number];
 export const LOG_OUTCOMES = ['applied', 'no_change', 'warning', 'failed', 'not_applied'] as const;
 export type LogOutcome = (typeof LOG_OUTCOMES)[number];
 
+/** How the log file and the page name each action and outcome. */
+export const ACTION_LABELS: Record<LogAction, string> = {
+  create: 'Created',
+  update: 'Updated',
+  reactivate: 'Reactivated',
+  deactivate: 'Deactivated',
+  unchanged: 'Unchanged',
+  skip: 'Skipped',
+  error: 'Error',
+};
+
+export const OUTCOME_LABELS: Record<LogOutcome, string> = {
+  applied: 'Applied',
+  no_change: 'No change',
+  warning: 'Warning',
+  failed: 'Failed',
+  not_applied: 'Not applied',
+};
+
 /** Field-level change of one directory user: before → after. */
 export type FieldChanges = Record<string, { before: string | null; after: string | null }>;

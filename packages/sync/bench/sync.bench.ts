@@ -18,10 +18,9 @@
  * Last, the source fingerprint's pass over a 200 MB downloaded file beside `sha256sum` (fingerprint.bench.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
   createConfiguration,
   createOrm,
@@ -33,16 +32,13 @@ import {
 import { createTestDatabase } from '@provisioning/db/testing';
 import { GoogleWorkspaceSettingsSchema, type SyncConfigurationInput } from '@provisioning/shared';
 import {
+  deltaHrRows,
   generateHrRows,
-  HR_COLUMNS,
-  type HrRow,
   startGoogleDirectoryServer,
   startWorkdayServer,
   writeHrCsv,
   writeHrXlsx,
 } from '@provisioning/testkit';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { loadGoogleWorkspaceSource } from '../src/connectors/google-workspace.connector.ts';
 import { parseAllowList } from '../src/connectors/host-guard.ts';
 import { loadSource } from '../src/connectors/load-source.ts';
@@ -53,6 +49,7 @@ import { openTabularFile } from '../src/files/file-reader.ts';
 import { type SheetContext, sharedStrings, sheetRows } from '../src/files/xlsx-rows.ts';
 import { sharedStringsWithSaxes, sheetRowsWithSaxes } from '../src/files/xlsx-saxes.test-support.ts';
 import { openZipArchive } from '../src/files/zip-archive.ts';
+import { copyBaseline, time } from './bare-copy.ts';
 import { benchFingerprint, printFingerprintFigures } from './fingerprint.bench.ts';
 
 const SIZES = [100_000, 200_000];
@@ -71,7 +68,7 @@ async function generate(dir: string) {
   for (const n of SIZES) {
     const rows = generateHrRows(n, 1);
     await writeHrCsv(join(dir, `users-${n}.csv`), { rows });
-    await writeHrCsv(join(dir, `users-${n}-delta.csv`), { rows: delta(rows) });
+    await writeHrCsv(join(dir, `users-${n}-delta.csv`), { rows: deltaHrRows(rows) });
     await writeHrXlsx(join(dir, `users-${n}.xlsx`), { rows });
   }
   await writeSharedStringsWorkbook(dir);
@@ -90,32 +87,6 @@ interface Figure {
 const figures: Figure[] = [];
 let lastPeakMb = 0;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const started = performance.now();
-  const result = await fn();
-  return [result, performance.now() - started];
-}
-
-/** The bare baseline: COPY the same file's rows into an unindexed table. */
-async function copyBaseline(url: string, csvPath: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(
-      `drop table if exists bench_copy; create unlogged table bench_copy (${HR_COLUMNS.map((c) => `${c} text`).join(', ')})`,
-    );
-    const [, ms] = await time(() =>
-      pipeline(
-        createReadStream(csvPath),
-        client.query(copyFrom('copy bench_copy from stdin with (format csv, header true)')),
-      ),
-    );
-    return ms;
-  } finally {
-    await client.end();
-  }
-}
 
 const SFTP_SOURCE: Pick<SyncConfigurationInput, 'connector' | 'settings'> = {
   connector: 'sftp',
@@ -314,14 +285,6 @@ async function benchGoogle(n: number) {
 }
 
 /** 5% of rows differ: 2.5% change job title, 1.25% leave, 1.25% join. */
-function delta(rows: HrRow[]): HrRow[] {
-  const n = rows.length;
-  const changed = rows.map((row, i) => (i % 40 === 0 ? { ...row, job_title: `${row.job_title} II` } : row));
-  const leavers = new Set(Array.from({ length: Math.floor(n * 0.0125) }, (_, i) => i * 80 + 1));
-  const joiners = generateHrRows(n + Math.floor(n * 0.0125), 1).slice(n);
-  return [...changed.filter((_, i) => !leavers.has(i)), ...joiners];
-}
-
 async function benchCsv(dir: string, n: number) {
   const database = await createTestDatabase(`bench_csv_${n}`);
   const first = join(dir, `users-${n}.csv`);

@@ -1,5 +1,6 @@
 import { authRouter } from '../routers/auth.router.ts';
 import { configurationsRouter } from '../routers/configurations.router.ts';
+import { peopleRouter } from '../routers/people.router.ts';
 import { slackRouter } from '../routers/slack.router.ts';
 import { syncRunsRouter } from '../routers/sync-runs.router.ts';
 import { router } from './trpc.ts';
@@ -8,6 +9,7 @@ export const appRouter = router({
   auth: authRouter,
   runs: syncRunsRouter,
   configurations: configurationsRouter,
+  people: peopleRouter,
   slack: slackRouter,
 });
 

@@ -3,6 +3,7 @@ import { lazy, Suspense, useCallback, useRef } from 'react';
 import { type Me, useTRPC } from '../api/trpc.ts';
 import { ActiveFilters } from './active-filters.tsx';
 import { LiveIndicator, type LiveState, useLiveRuns } from './live-runs.tsx';
+import { FindPerson } from './person-history.tsx';
 import { useRunFilter } from './run-filter-state.ts';
 import { RunFilters } from './run-filters.tsx';
 import { RunResults } from './run-results.tsx';
@@ -24,6 +25,8 @@ export function ProvisioningPage({ me }: { me: Me }) {
     <section className="page" aria-labelledby="page-heading">
       <PageHeader timeZone={timeZone} live={live} />
       <IgnoredFiltersNotice messages={ignored} onDismiss={dismissIgnored} />
+
+      <FindPerson timeZone={timeZone} detailsHref={detailsHref} />
 
       <RunFilters filter={filter} configurations={configurations.list} onChange={setFilter} />
       <ActiveFilters

@@ -9,7 +9,7 @@ import { useNow } from './use-now.ts';
 const COLUMNS = ['Started', 'Source', 'Configuration', 'Status', 'Duration', 'Log', 'Details'] as const;
 
 /** When a run started, or was queued while it waits. */
-export function runStartTime(run: RunListRow): string {
+export function runStartTime(run: Pick<RunListRow, 'startedAt' | 'queuedAt'>): string {
   return run.startedAt ?? run.queuedAt;
 }
 

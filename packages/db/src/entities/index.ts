@@ -12,6 +12,7 @@ import {
 } from './slack.entity.ts';
 import { SyncConfiguration } from './sync-configuration.entity.ts';
 import { SyncLogChunk } from './sync-log-chunk.entity.ts';
+import { SyncLogPerson } from './sync-log-person.entity.ts';
 import { SyncRun } from './sync-run.entity.ts';
 import { SyncRunApproval } from './sync-run-approval.entity.ts';
 import { SyncRunBlockedUser } from './sync-run-blocked-user.entity.ts';
@@ -30,6 +31,7 @@ export {
   SlackRequest,
   SyncConfiguration,
   SyncLogChunk,
+  SyncLogPerson,
   SyncRun,
   SyncRunApproval,
   SyncRunBlockedUser,
@@ -51,4 +53,5 @@ export const ENTITIES = [
   SlackRequest,
   SyncRunApproval,
   SyncRunBlockedUser,
+  SyncLogPerson,
 ];

@@ -11,6 +11,7 @@ import { Migration20261202080000_api_sign_in_functions } from './Migration202612
 import { Migration20261202090000_support_approval } from './Migration20261202090000_support_approval.ts';
 import { Migration20261202100000_run_source } from './Migration20261202100000_run_source.ts';
 import { Migration20261202110000_circuit_breaker } from './Migration20261202110000_circuit_breaker.ts';
+import { Migration20261202120000_person_history } from './Migration20261202120000_person_history.ts';
 import { Migration20261202130000_log_retention } from './Migration20261202130000_log_retention.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
@@ -33,5 +34,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202090000_support_approval', class: Migration20261202090000_support_approval },
   { name: 'Migration20261202100000_run_source', class: Migration20261202100000_run_source },
   { name: 'Migration20261202110000_circuit_breaker', class: Migration20261202110000_circuit_breaker },
+  { name: 'Migration20261202120000_person_history', class: Migration20261202120000_person_history },
   { name: 'Migration20261202130000_log_retention', class: Migration20261202130000_log_retention },
 ];

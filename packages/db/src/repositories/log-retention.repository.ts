@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Orm } from '../orm.ts';
 import { sql } from './common.ts';
+import { deletePersonIndexForRuns } from './person-history.repository.ts';
 import { deleteExpiredRuns, markLogsPurged } from './sync-run-lifecycle.repository.ts';
 
 /**
@@ -18,10 +19,11 @@ export const LOG_PURGE_LOCK = 'provisioning:log-purge';
 
 /**
  * Every row a purged log leaves behind, deleted in its batch's transaction, after the runs are marked
- * purged: the log's chunks. Whatever else is kept per log line (an index of them) is deleted here too.
+ * purged: the log's chunks and the person history's index of its lines.
  */
 async function deleteLogRows(trx: Knex.Transaction, runIds: readonly string[]): Promise<void> {
   await sql(trx, 'delete from sync_log_chunk where run_id = any(?::uuid[])', [runIds]);
+  await deletePersonIndexForRuns(trx, runIds);
 }
 
 /**

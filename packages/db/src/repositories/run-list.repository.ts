@@ -95,7 +95,7 @@ const TIMESTAMP_KEY =
  * A timestamp as PostgreSQL prints it, every field in range: a well-formed but impossible one (30 February,
  * hour 25, offset +99) would otherwise reach the `::timestamptz` cast and fail there as a database error.
  */
-function isTimestampKey(text: string): boolean {
+export function isTimestampKey(text: string): boolean {
   const match = TIMESTAMP_KEY.exec(text);
   if (!match) return false;
   const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] =
@@ -116,11 +116,19 @@ function isTimestampKey(text: string): boolean {
   );
 }
 
-function encodeCursor(row: RunRow): string {
-  return Buffer.from(JSON.stringify([row.queued_at_key, row.id])).toString('base64url');
+/** A page cursor from the key of the page's last row: opaque to clients, checked strictly when it comes back. */
+export function encodePageCursor(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(cursor: string): Cursor {
+/**
+ * The key a cursor holds, when `valid` accepts it (every part checked, so that a forged one never reaches
+ * SQL as a failing cast); else BAD_INPUT.
+ */
+export function decodePageCursor<T extends unknown[]>(
+  cursor: string,
+  valid: (key: unknown[]) => key is T,
+): T {
   const invalid = () =>
     new DomainError('BAD_INPUT', 'The page cursor is not valid: start again from the first page', {
       cursor: ['The page cursor is not valid'],
@@ -131,17 +139,25 @@ function decodeCursor(cursor: string): Cursor {
   } catch {
     throw invalid();
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    typeof parsed[0] !== 'string' ||
-    typeof parsed[1] !== 'string' ||
-    !isTimestampKey(parsed[0]) ||
-    !isUuid(parsed[1])
-  ) {
-    throw invalid();
-  }
-  return { queuedAt: parsed[0], id: parsed[1] };
+  if (!Array.isArray(parsed) || !valid(parsed)) throw invalid();
+  return parsed;
+}
+
+function encodeCursor(row: RunRow): string {
+  return encodePageCursor([row.queued_at_key, row.id]);
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const [queuedAt, id] = decodePageCursor(
+    cursor,
+    (key): key is [string, string] =>
+      key.length === 2 &&
+      typeof key[0] === 'string' &&
+      typeof key[1] === 'string' &&
+      isTimestampKey(key[0]) &&
+      isUuid(key[1]),
+  );
+  return { queuedAt, id };
 }
 
 export interface RunPage {

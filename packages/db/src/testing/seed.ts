@@ -5,6 +5,7 @@
  */
 import {
   type Connector,
+  PERSON_HISTORY_ACTIONS,
   ROLE_LABELS,
   ROLES,
   type Role,
@@ -178,6 +179,22 @@ export function insertLogChunksSql(select: string): string {
       seq, row_number, external_id, email, name, action, outcome, changes, message, hint) order by seq)
     from (${select}) as l(run_id, seq, row_number, external_id, email, name, action, outcome, changes, message, hint)
     group by run_id, seq / 1000`;
+}
+
+/**
+ * SQL that indexes the lines of the runs a query selects (`run_id`) for a person's history, as their
+ * apply would have: the lines that changed or skipped a person, by lower-cased email and external ID,
+ * applied when the run finished.
+ */
+export function indexPersonLinesSql(runIds: string): string {
+  return `insert into sync_log_person (run_id, seq, organisation_id, applied_at, email, external_id, action,
+      outcome, name, changes, message)
+    select l.run_id, l.seq, r.organisation_id, coalesce(r.finished_at, r.queued_at), lower(l.email),
+      lower(l.external_id), l.action, l.outcome, l.name, l.changes, l.message
+    from sync_log l join sync_run r on r.id = l.run_id
+    where l.run_id in (${runIds})
+      and l.action in (${PERSON_HISTORY_ACTIONS.map((action) => `'${action}'`).join(', ')})
+      and (l.email is not null or l.external_id is not null)`;
 }
 
 /** Log entries of a run, numbered in the order given. */

@@ -22,7 +22,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-function appendLog(runId: string, entries: LogEntry[], copy: boolean | undefined): Promise<void> {
+function appendLog(runId: string, entries: LogEntry[], copy: boolean | undefined): Promise<number> {
   return orm.em
     .getConnection()
     .getKnex()

@@ -9,11 +9,19 @@ import {
   type Orm,
   sql,
 } from '@provisioning/db';
-import { DIRECTORY_FIELD_TABLE, fullName, type SourceFingerprint } from '@provisioning/shared';
+import {
+  DIRECTORY_FIELD_TABLE,
+  fullName,
+  type LogAction,
+  PERSON_HISTORY_ACTIONS,
+  PERSON_KEY_MAX,
+  personKey,
+  type SourceFingerprint,
+} from '@provisioning/shared';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { logChunks } from '../logs/log-chunks.ts';
+import { logChunks, withoutLoneSurrogates } from '../logs/log-chunks.ts';
 import type { LogEntry } from '../logs/log-entry.ts';
 import type { DirectoryRecord, DirectoryRecordField, Plan, PlannedAction, RowWarning } from './types.ts';
 
@@ -33,6 +41,8 @@ export interface ApplyInput {
   rowsRead: number;
   /** false: unnest() arrays even where the database takes COPY. */
   copy?: boolean | undefined;
+  /** false: no person index rows (the benchmark's apply without them); runs always index. */
+  personIndex?: boolean | undefined;
   /** Support's approval the run applies under: marked used by this apply, named on its deactivations. */
   approval?: { id: string; approvedBy: string } | undefined;
   /** What the run read, stored with its final status. */
@@ -92,7 +102,20 @@ async function applyInTransaction(orm: Orm, input: ApplyInput): Promise<ApplyRes
       actions.flatMap((a) => (a.action === 'deactivate' ? [a.userId] : [])),
     );
     // Log lines are made as the database takes them: 200k of them at once would hold another copy of the run.
-    await insertLog(trx, input.runId, logEntries(actions, input.approval?.approvedBy), { copy: input.copy });
+    const entries = () => logEntries(actions, input.approval?.approvedBy);
+    const firstSeq = await insertLog(trx, input.runId, entries(), { copy: input.copy });
+    if (input.personIndex !== false) {
+      // Read under the organisation's lock: the organisation's entries order as its applies commit.
+      const [clock] = await sql<{ at: string }>(trx, 'select clock_timestamp()::text as at');
+      await insertPersonIndex(trx, {
+        runId: input.runId,
+        organisationId: input.organisationId,
+        appliedAt: clock?.at as string,
+        entries: entries(),
+        firstSeq,
+        copy: input.copy,
+      });
+    }
 
     const counts = input.plan.counts;
     const status = counts.warnings > 0 ? 'needs_attention' : 'success';
@@ -335,13 +358,14 @@ export async function insertLog(
   runId: string,
   entries: Iterable<LogEntry>,
   options: { copy?: boolean | undefined } = {},
-): Promise<void> {
+): Promise<number> {
   const [row] = await sql<{ next: number }>(
     trx,
     'select coalesce(max(last_seq), 0) + 1 as next from sync_log_chunk where run_id = ?',
     [runId],
   );
-  const chunks = logChunks(entries, row?.next ?? 1);
+  const firstSeq = row?.next ?? 1;
+  const chunks = logChunks(entries, firstSeq);
   const connection = await connectionOf(trx);
   if (options.copy !== false && (await takesCopy(connection))) {
     // JSON text holds no tab or line break; only its backslashes need COPY's escape.
@@ -354,7 +378,7 @@ export async function insertLog(
       Readable.from(lines),
       connection.query(copyFrom('copy sync_log_chunk (run_id, first_seq, last_seq, lines) from stdin')),
     );
-    return;
+    return firstSeq;
   }
   for (const chunk of chunks) {
     await sql(
@@ -363,4 +387,82 @@ export async function insertLog(
       [runId, chunk.firstSeq, chunk.lastSeq, chunk.lines],
     );
   }
+  return firstSeq;
 }
+
+const INDEXED_ACTIONS: ReadonlySet<LogAction> = new Set(PERSON_HISTORY_ACTIONS);
+
+/** A key as the person index keeps it, or null: none, or too long to be searched for. */
+function indexKey(value: string | null): string | null {
+  if (value === null) return null;
+  const key = personKey(value);
+  return key === '' || key.length > PERSON_KEY_MAX ? null : key;
+}
+
+/**
+ * Indexes the log lines (numbered from `firstSeq`, as insertLog numbered them) that changed or skipped a
+ * person by the person's email and external ID, for their history across runs. Unchanged lines are not
+ * indexed: an unchanged rerun writes no rows here.
+ */
+export async function insertPersonIndex(
+  trx: Knex.Transaction,
+  input: {
+    runId: string;
+    organisationId: string;
+    appliedAt: string;
+    entries: Iterable<LogEntry>;
+    firstSeq: number;
+    copy?: boolean | undefined;
+  },
+): Promise<void> {
+  const rows = (function* () {
+    let seq = input.firstSeq;
+    for (const entry of input.entries) {
+      const line = seq++;
+      if (!INDEXED_ACTIONS.has(entry.action)) continue;
+      const email = indexKey(entry.email);
+      const externalId = indexKey(entry.externalId);
+      if (email === null && externalId === null) continue;
+      const changes = entry.changes ? withoutLoneSurrogates(JSON.stringify(entry.changes)) : null;
+      yield [
+        line,
+        email,
+        externalId,
+        entry.action,
+        entry.outcome,
+        entry.name,
+        changes,
+        entry.message,
+      ] as const;
+    }
+  })();
+  const connection = await connectionOf(trx);
+  if (input.copy !== false && (await takesCopy(connection))) {
+    const prefix = `${input.runId}\t${input.organisationId}\t${input.appliedAt}\t`;
+    const lines = copyBatches(rows, (row) => `${prefix}${row.map(copyText).join('\t')}`);
+    await pipeline(
+      Readable.from(lines),
+      connection.query(copyFrom(`copy sync_log_person (${PERSON_INDEX_COLUMNS}) from stdin`)),
+    );
+    return;
+  }
+  for (const part of chunks(rows)) {
+    await sql(
+      trx,
+      `insert into sync_log_person (${PERSON_INDEX_COLUMNS})
+       select ?, ?, ?::timestamptz, v.seq, v.email, v.external_id, v.action, v.outcome, v.name, v.changes::jsonb, v.message
+       from unnest(?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+         as v(seq, email, external_id, action, outcome, name, changes, message)`,
+      [
+        input.runId,
+        input.organisationId,
+        input.appliedAt,
+        ...Array.from({ length: 8 }, (_, i) => part.map((row) => row[i])),
+      ],
+    );
+  }
+}
+
+/** The person index's columns, in the order insertPersonIndex gives them. */
+const PERSON_INDEX_COLUMNS =
+  'run_id, organisation_id, applied_at, seq, email, external_id, action, outcome, name, changes, message';

@@ -69,6 +69,8 @@ export interface RunSyncOptions {
   onPhase?: (phase: 'loaded' | 'planned' | 'applying') => Promise<void> | void;
   /** false: write users and the log by unnest() arrays even where COPY works (tests cover both ways). */
   copy?: boolean;
+  /** false: no person index rows (the benchmark's run without them); runs always index. */
+  personIndex?: boolean;
 }
 
 export type RunSyncResult =
@@ -195,6 +197,7 @@ export async function runSync(runId: string, options: RunSyncOptions): Promise<R
         plan,
         rowsRead: planned.rowsRead,
         copy: options.copy,
+        personIndex: options.personIndex,
         approval: underApproval && { id: underApproval.id, approvedBy: underApproval.approvedBy },
         source: planned.source,
       });

@@ -33,6 +33,11 @@ function lineJson(seq: number, e: LogEntry): string {
  */
 const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
 
+/** JSON text as PostgreSQL's json and jsonb take it: a lone surrogate's escape becomes U+FFFD's. */
+export function withoutLoneSurrogates(json: string): string {
+  return json.includes('\\ud') ? json.replace(LONE_SURROGATE, '$1\\ufffd') : json;
+}
+
 /** The entries as chunks with consecutive seqs from `firstSeq`, each made only when it is asked for. */
 export function* logChunks(entries: Iterable<LogEntry>, firstSeq: number): Generator<LogChunk> {
   let seq = firstSeq;
@@ -46,7 +51,7 @@ export function* logChunks(entries: Iterable<LogEntry>, firstSeq: number): Gener
     return {
       firstSeq: first,
       lastSeq: seq - 1,
-      lines: text.includes('\\ud') ? text.replace(LONE_SURROGATE, '$1\\ufffd') : text,
+      lines: withoutLoneSurrogates(text),
     };
   };
   for (const entry of entries) {

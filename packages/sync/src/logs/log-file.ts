@@ -1,4 +1,4 @@
-import type { FieldChanges, LogAction, LogFormat, LogOutcome } from '@provisioning/shared';
+import { ACTION_LABELS, type FieldChanges, type LogFormat, OUTCOME_LABELS } from '@provisioning/shared';
 import type { LogEntry } from './log-entry.ts';
 
 /** What a run's log file is: the sync result log (Success, Needs Attention) or the error log (Data Load Failed). */
@@ -70,24 +70,6 @@ const NEEDS_CSV_QUOTES = new RegExp(`["\\r\\n${CSV_SEPARATORS}]`);
 export function neutraliseCell(value: string): string {
   return STARTS_WITH_TRIGGER.test(value) ? `'${value}` : value;
 }
-
-export const ACTION_LABELS: Record<LogAction, string> = {
-  create: 'Created',
-  update: 'Updated',
-  reactivate: 'Reactivated',
-  deactivate: 'Deactivated',
-  unchanged: 'Unchanged',
-  skip: 'Skipped',
-  error: 'Error',
-};
-
-export const OUTCOME_LABELS: Record<LogOutcome, string> = {
-  applied: 'Applied',
-  no_change: 'No change',
-  warning: 'Warning',
-  failed: 'Failed',
-  not_applied: 'Not applied',
-};
 
 const EMPTY = '(empty)';
 
