@@ -1,7 +1,13 @@
 import type { RunStatus } from '@provisioning/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Orm } from '../orm.ts';
-import { seedConfiguration, seedLog, seedOrganisation, seedRun } from '../testing/seed.ts';
+import {
+  indexPersonLinesSql,
+  seedConfiguration,
+  seedLog,
+  seedOrganisation,
+  seedRun,
+} from '../testing/seed.ts';
 import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
 import { sql } from './common.ts';
 import { type PurgeBatch, purgeExpiredLogs } from './log-retention.repository.ts';
@@ -83,6 +89,26 @@ describe('the log purge', () => {
       expect(await runState(runId)).toEqual({ chunks: 0, purged_at: NOW.getTime(), days: 90 });
     }
     expect(await runState(kept)).toEqual({ chunks: 1, purged_at: null, days: null });
+  });
+
+  it('drops the person history of a purged log with it, and keeps that of a kept log', async () => {
+    const acme = await organisation();
+    const expired = await runEndedAt(acme, 'success', ago(90 * DAY + 60_000));
+    const kept = await runEndedAt(acme, 'success', ago(90 * DAY - 60_000));
+    await sql(orm.em.fork(), indexPersonLinesSql(`'${expired}', '${kept}'`));
+    const indexed = async (runId: string) =>
+      (
+        await sql<{ count: number }>(
+          orm.em.fork(),
+          'select count(*)::int as count from sync_log_person where run_id = ?',
+          [runId],
+        )
+      )[0]!.count;
+    expect([await indexed(expired), await indexed(kept)]).toEqual([1, 1]);
+
+    await purge();
+
+    expect([await indexed(expired), await indexed(kept)]).toEqual([0, 1]);
   });
 
   it('never touches a queued or in-progress run, however old', async () => {
