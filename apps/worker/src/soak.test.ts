@@ -5,7 +5,7 @@ import { formatSoakReport, runSoak } from '../soak/soak-run.ts';
 
 describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
   it(
-    'keeps two workers syncing 2 × 5k users through churn and 2 SIGKILLs, and every check holds after the drain',
+    'keeps two workers syncing 2 × 5k users through churn and 2 SIGKILLs, and every correctness check holds after the drain',
     async () => {
       const lines: string[] = [];
       const report = await runSoak({
@@ -21,11 +21,14 @@ describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
       });
       const printed = `${lines.join('\n')}\n${formatSoakReport(report)}`;
       expect(report.kills, printed).toBe(2);
+      // Runs within 3× their solo time is a figure of the machine's load: `pnpm soak` fails on it, a test
+      // does not.
+      const correctness = report.checks.filter((check) => check.kind === 'correctness');
+      expect(correctness.map((check) => check.name)).toHaveLength(4);
       expect(
-        report.checks.filter((check) => !check.passed),
+        correctness.filter((check) => !check.passed),
         printed,
       ).toEqual([]);
-      expect(report.checks.map((check) => check.name)).toHaveLength(5);
       // Both sources ran on their schedule during the soak, not only in the final runs.
       expect(
         report.durations.every((figure) => figure.runs >= 2),
