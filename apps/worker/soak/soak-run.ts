@@ -174,7 +174,8 @@ interface Worker {
 async function startWorkerProcess(name: string, env: Record<string, string>): Promise<Worker> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: workerDirectory,
-    env: { ...process.env, ...env },
+    // Only the worker's own settings (its env.ts reads them): node and tsx need nothing else here.
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];
@@ -459,7 +460,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         workers[index] = restarted;
         nextKill = Date.now() + killGap();
       }
-      await wait(250);
+      const killsLeft = options.maxKills === undefined || kills < options.maxKills;
+      // Until the next churn, kill or the end, whichever comes first.
+      await wait(Math.max(0, Math.min(nextChurn, killsLeft ? nextKill : end, end) - Date.now()));
     }
 
     // Drain: no more schedules; every run ends (killed runs once the reaper takes them back); then a final
