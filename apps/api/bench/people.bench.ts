@@ -1,7 +1,8 @@
 /**
  * `pnpm bench:people` (read side): `people.history` (listPersonHistory through the repository: the
  * row-level-security transaction, the union of the email and external-ID lookups, and the runs) with 1M indexed rows in the organisation (10,000 people in 100 runs,
- * every line of a run a change, each with its log line), on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432, in a database of its
+ * every line of a run a change, each with its log line) and each person's user row keeping the create
+ * that made it (as a first import leaves them), on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432, in a database of its
  * own dropped at the end. Beside it: the bare SELECT of the same person's index rows as the superuser,
  * alternating with it. p50/p95 of a first page by email and of a second page by external ID.
  * Target: p95 ≤ 50 ms.
@@ -33,8 +34,20 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const email = (person: number) => `employee.${person}@example.com`;
 const externalId = (person: number) => `E${String(person).padStart(7, '0')}`;
 
-/** One log line per person in every run, as a sync writes them (chunks of 1,000), and its index rows. */
-async function seedHistory(bare: pg.Client, runIds: string[]): Promise<void> {
+/**
+ * One log line per person in every run, as a sync writes them (chunks of 1,000), and its index rows; and a
+ * user per person whose row keeps the create of the first run (after that run's other lines).
+ */
+async function seedHistory(bare: pg.Client, runIds: string[], configurationId: string): Promise<void> {
+  await bare.query(
+    `insert into directory_user (id, organisation_id, managed_by_id, external_id, email, first_name, last_name,
+       status, created_at, updated_at, created_run_id, created_seq, created_applied_at)
+     select gen_random_uuid(), r.organisation_id, $2, 'E' || lpad(g::text, 7, '0'), 'employee.' || g || '@example.com',
+       'Employee', g::text, 'active', r.finished_at, r.finished_at, r.id, ${PEOPLE} + g + 1, r.finished_at
+     from sync_run r cross join generate_series(0, ${PEOPLE} - 1) g
+     where r.id = $1`,
+    [runIds[0], configurationId],
+  );
   const lines = `
     select r.id as run_id, g + 1 as seq, g + 2 as row_number, 'E' || lpad(g::text, 7, '0') as external_id,
       'employee.' || g || '@example.com' as email, 'Employee ' || g as name, k.action,
@@ -96,7 +109,7 @@ async function main() {
       );
     }
     const seedStarted = performance.now();
-    await seedHistory(bare, runIds);
+    await seedHistory(bare, runIds, configurationId);
     await bare.query('vacuum analyze');
     const { rows } = await bare.query<{ n: number }>(
       'select count(*)::int as n from sync_log_person where organisation_id = $1',

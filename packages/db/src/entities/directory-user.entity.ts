@@ -49,10 +49,26 @@ export const DirectoryUser = defineEntity({
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deactivatedAt: p.datetime().nullable(),
+    // The log line that created the user, for the person's history (see the person_history_creates
+    // migration): set by the creating apply, cleared when an update changes the email, ID or name.
+    createdRunId: p.uuid().nullable(),
+    createdSeq: p.integer().nullable(),
+    createdAppliedAt: p.datetime().nullable(),
   },
+  checks: [
+    {
+      name: 'directory_user_created_check',
+      expression:
+        '(created_run_id is null) = (created_seq is null) and (created_run_id is null) = (created_applied_at is null)',
+    },
+  ],
   indexes: [
     { name: 'directory_user_managed_by_external_id_index', properties: ['managedBy', 'externalId'] },
-    { name: 'directory_user_organisation_external_id_index', properties: ['organisation', 'externalId'] },
+    {
+      name: 'directory_user_organisation_external_id_index',
+      expression:
+        'create index "directory_user_organisation_external_id_index" on "directory_user" ("organisation_id", lower("external_id"))',
+    },
   ],
   uniques: [
     {

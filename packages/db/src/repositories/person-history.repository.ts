@@ -16,9 +16,11 @@ import { isUuid, readInOrganisation, type SqlRunner, sql } from './common.ts';
 import { decodePageCursor, encodePageCursor, isTimestampKey } from './run-list.repository.ts';
 
 /**
- * sync_log_person: a person's history across runs. The apply writes its rows (insertPersonIndex in the
- * sync's apply.ts, by COPY, in the apply's transaction); they go with their run, or with its log when
- * the log is purged (deletePersonIndexForRuns).
+ * A person's history across runs, read through person_history_entries from sync_log_person_entry: the rows of sync_log_person, which the
+ * apply writes (insertPersonIndex in the sync's apply.ts, by COPY, in the apply's transaction), and the
+ * clean creates the new user rows keep (see the person_history_creates migration). Both go with their run,
+ * or with its log when the log is purged (deletePersonIndexForRuns; the view hides the creates of a run
+ * whose log is purged).
  */
 
 /**
@@ -82,23 +84,13 @@ export async function listPersonHistory(
   const key = personKey(query);
   const after = cursor ? decodePageCursor(cursor, isPersonCursor) : null;
   const limit = PERSON_HISTORY_PAGE_SIZE;
-  // Each key's own index gives the person's rows (few: sorted here); the union merges the two (a line may
-  // match both).
-  const hits = (column: 'email' | 'external_id') => ({
-    sql: `(select * from sync_log_person
-           where organisation_id = ? and ${column} = ?
-           ${after ? 'and (applied_at, run_id, seq) < (?::timestamptz, ?::uuid, ?::int)' : ''}
-           order by applied_at desc, run_id desc, seq desc limit ?)`,
-    params: [organisationId, key, ...(after ?? []), limit + 1],
-  });
-  const email = hits('email');
-  const externalId = hits('external_id');
-
-  // One round trip: the page is the whole read.
+  // The person's entries by either key, through their indexes (person_history_entries: the organisation
+  // the transaction names only); a person has few, sorted here.
   const [rows] = await readInOrganisation<[HistoryRow[]]>(em, organisationId, [
     {
       sql: `with hit as (
-         ${email.sql} union ${externalId.sql}
+         select * from person_history_entries(?)
+         ${after ? 'where (applied_at, run_id, seq) < (?::timestamptz, ?::uuid, ?::int)' : ''}
          order by applied_at desc, run_id desc, seq desc limit ?
        )
        select h.run_id, h.seq, h.applied_at::text as applied_at_key, r.queued_at, r.started_at, r.status,
@@ -108,7 +100,7 @@ export async function listPersonHistory(
        join sync_run r on r.id = h.run_id
        join sync_configuration c on c.id = r.configuration_id
        order by h.applied_at desc, h.run_id desc, h.seq desc`,
-      params: [...email.params, ...externalId.params, limit + 1],
+      params: [key, ...(after ?? []), limit + 1],
     },
   ]);
   const page = rows.slice(0, limit);

@@ -24,7 +24,14 @@ import {
   queueRunRow,
 } from './sync-fixture.test-support.ts';
 
-type Row = { id: string; email: string; first?: string; last?: string; department?: string };
+type Row = {
+  id: string;
+  email: string;
+  first?: string;
+  last?: string;
+  department?: string;
+  manager?: string;
+};
 
 let database: MigratedTestOrm;
 let orm: Orm;
@@ -64,9 +71,19 @@ async function sync(
 ): Promise<string> {
   const path = join(dir, `source-${++files}.csv`);
   const lines = rows.map((row) =>
-    [row.id, row.email, row.first ?? 'Jane', row.last ?? 'Doe', row.department ?? 'Sales'].join(','),
+    [
+      row.id,
+      row.email,
+      row.first ?? 'Jane',
+      row.last ?? 'Doe',
+      row.department ?? 'Sales',
+      row.manager ?? '',
+    ].join(','),
   );
-  writeFileSync(path, ['employee_id,email,first_name,last_name,department', ...lines].join('\n'));
+  writeFileSync(
+    path,
+    ['employee_id,email,first_name,last_name,department,manager_email', ...lines].join('\n'),
+  );
   const runId = await queueRunRow(orm, target.organisationId, target.configurationId);
   const result = await runSync(runId, {
     orm,
@@ -78,9 +95,18 @@ async function sync(
   return runId;
 }
 
+/** The run's rows in the person index table itself. */
 async function indexRows(runId: string) {
   return sql<{ seq: number; email: string | null; external_id: string | null }>(
     'select seq, email, external_id from sync_log_person where run_id = ? order by seq',
+    [runId],
+  );
+}
+
+/** The run's history entries, as the history reads them: index rows and creates kept on user rows. */
+async function entryRows(runId: string) {
+  return sql<{ seq: number; email: string | null; external_id: string | null; action: string; name: string }>(
+    'select seq, email, external_id, action, name from sync_log_person_entry where run_id = ? order by seq',
     [runId],
   );
 }
@@ -98,16 +124,41 @@ describe.each([
   ['by COPY', undefined],
   ['by insert', false],
 ])('the person index written %s', (_name, copy) => {
-  it('indexes each created user’s line by lower-cased email and external ID; an unchanged rerun indexes nothing', async () => {
+  it('keeps each clean create on the new user’s row, read by lower-cased email and external ID; an unchanged rerun indexes nothing', async () => {
     const acme = await newOrganisation(`Acme ${_name}`);
     const first = await sync(acme, [JANE, JOHN], copy);
-    expect(await indexRows(first)).toEqual([
-      { seq: 1, email: 'jane.doe@example.com', external_id: 'e-jane-1' },
-      { seq: 2, email: 'john.roe@example.com', external_id: 'e-john-2' },
+    expect(await indexRows(first)).toEqual([]);
+    expect(await entryRows(first)).toEqual([
+      { seq: 1, email: 'jane.doe@example.com', external_id: 'e-jane-1', action: 'create', name: 'Jane Doe' },
+      { seq: 2, email: 'john.roe@example.com', external_id: 'e-john-2', action: 'create', name: 'John Roe' },
     ]);
+    expect(
+      await sql('select created_seq from directory_user where created_run_id = ? order by created_seq', [
+        first,
+      ]),
+    ).toEqual([{ created_seq: 1 }, { created_seq: 2 }]);
 
     const rerun = await sync(acme, [JANE, JOHN], copy);
-    expect(await indexRows(rerun)).toEqual([]);
+    expect(await entryRows(rerun)).toEqual([]);
+  });
+
+  it('indexes a create with warnings as a row of its own, with its message', async () => {
+    const acme = await newOrganisation(`Warned ${_name}`);
+    const runId = await sync(acme, [{ ...JANE, manager: 'nobody@example.com' }], copy);
+    expect(await indexRows(runId)).toEqual([
+      { seq: 1, email: 'jane.doe@example.com', external_id: 'e-jane-1' },
+    ]);
+    expect(
+      await sql('select created_run_id from directory_user where organisation_id = ?', [acme.organisationId]),
+    ).toEqual([{ created_run_id: null }]);
+    const page = await history(acme.organisationId, { query: JANE.email });
+    expect(page.entries).toEqual([
+      expect.objectContaining({
+        action: 'create',
+        outcome: 'warning',
+        message: expect.stringContaining('nobody@example.com'),
+      }),
+    ]);
   });
 
   it('indexes updates, deactivations and skipped rows, and not the unchanged ones beside them', async () => {
@@ -253,8 +304,66 @@ describe('pages of a person’s history', () => {
 it('leaves out of the index a key too long to search for, and keeps the other', async () => {
   const theta = await newOrganisation('Theta');
   const long = `${'a'.repeat(PERSON_KEY_MAX)}@example.com`;
-  const runId = await sync(theta, [{ id: 'E-Long-1', email: long }]);
+  await sync(theta, [{ id: 'E-Long-1', email: long }]);
+  const runId = await sync(theta, [{ id: 'E-Long-1', email: long, department: 'Support' }]);
   expect(await indexRows(runId)).toEqual([{ seq: 1, email: null, external_id: 'e-long-1' }]);
+});
+
+describe('a create kept on the user row', () => {
+  it('is written to the index as it was before an update changes the name, email or external ID', async () => {
+    const iota = await newOrganisation('Iota');
+    const created = await sync(iota, [JANE, JOHN]);
+    // A department change keeps the create on the row.
+    await sync(iota, [{ ...JANE, department: 'Legal' }, JOHN]);
+    expect(await indexRows(created)).toEqual([]);
+
+    const renamed = await sync(iota, [
+      { ...JANE, department: 'Legal', last: 'Smith' },
+      { ...JOHN, email: 'john.roe2@example.com' },
+    ]);
+    expect(await indexRows(created)).toEqual([
+      { seq: 1, email: 'jane.doe@example.com', external_id: 'e-jane-1' },
+      { seq: 2, email: 'john.roe@example.com', external_id: 'e-john-2' },
+    ]);
+    expect(
+      await sql(
+        'select count(*)::int as n from directory_user where organisation_id = ? and created_run_id is not null',
+        [iota.organisationId],
+      ),
+    ).toEqual([{ n: 0 }]);
+
+    const jane = await history(iota.organisationId, { query: JANE.id });
+    expect(jane.entries.map((entry) => [entry.run.id, entry.action, entry.name])).toEqual([
+      [renamed, 'update', 'Jane Smith'],
+      [expect.any(String), 'update', 'Jane Doe'],
+      [created, 'create', 'Jane Doe'],
+    ]);
+    // The old email still finds the create; the new one the update that gave it.
+    const oldEmail = await history(iota.organisationId, { query: JOHN.email });
+    expect(oldEmail.entries.map((entry) => [entry.run.id, entry.action])).toEqual([[created, 'create']]);
+    const newEmail = await history(iota.organisationId, { query: 'john.roe2@example.com' });
+    expect(newEmail.entries.map((entry) => [entry.run.id, entry.action])).toEqual([[renamed, 'update']]);
+  });
+
+  it('is hidden when its run’s log is purged or its run deleted, and not written to the index then', async () => {
+    const kappa = await newOrganisation('Kappa');
+    const purged = await sync(kappa, [JANE]);
+    await sql('update sync_run set log_purged_at = now(), log_purge_retention_days = 90 where id = ?', [
+      purged,
+    ]);
+    expect((await history(kappa.organisationId, { query: JANE.email })).entries).toEqual([]);
+    const renamed = await sync(kappa, [{ ...JANE, first: 'Janet' }]);
+    expect(await indexRows(purged)).toEqual([]);
+    expect(
+      (await history(kappa.organisationId, { query: JANE.email })).entries.map((entry) => entry.run.id),
+    ).toEqual([renamed]);
+
+    const lambda = await newOrganisation('Lambda');
+    const deleted = await sync(lambda, [JOHN]);
+    expect((await history(lambda.organisationId, { query: JOHN.email })).entries).toHaveLength(1);
+    await sql('delete from sync_run where id = ?', [deleted]);
+    expect((await history(lambda.organisationId, { query: JOHN.email })).entries).toEqual([]);
+  });
 });
 
 function runIdLike(): string {
