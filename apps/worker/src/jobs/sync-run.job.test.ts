@@ -449,6 +449,28 @@ describe('the scheduler', () => {
     await sql(`update sync_configuration set schedule = null`);
   });
 
+  it('runs nothing for a saved schedule that no longer reads, and says which configuration and why', async () => {
+    await sql(`update sync_configuration set enabled = false`);
+    const broken = await configuration('/outbound/small.csv', { schedule: '* * * * *' });
+    const fine = await configuration('/outbound/small.csv', { schedule: '* * * * *' });
+    // Saved around the CLI's check: a step larger than the minute field.
+    await sql(`update sync_configuration set schedule = '*/90 * * * *' where id = ?`, [broken]);
+    const warnings: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'warn' }, { write: (text: string) => void warnings.push(JSON.parse(text)) });
+    expect(await scheduleDueRuns(orm, boss, new Date('2024-07-01T01:00:00Z'), logger)).toEqual([fine]);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        configurationId: broken,
+        schedule: '*/90 * * * *',
+        problem: 'Schedule minute "*/90" is not valid (allowed 0-59)',
+      }),
+    ]);
+    await sql(`update sync_run set status = 'cancelled' where configuration_id = ? and status = 'queued'`, [
+      fine,
+    ]);
+    await sql(`update sync_configuration set schedule = null`);
+  });
+
   it('skips a paused configuration until it is resumed; a manual run of it is still queued', async () => {
     await sql(`update sync_configuration set enabled = false`);
     const paused = await configuration('/outbound/small.csv', { schedule: '* * * * *' });
