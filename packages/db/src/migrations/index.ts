@@ -13,6 +13,7 @@ import { Migration20261202100000_run_source } from './Migration20261202100000_ru
 import { Migration20261202110000_circuit_breaker } from './Migration20261202110000_circuit_breaker.ts';
 import { Migration20261202120000_person_history } from './Migration20261202120000_person_history.ts';
 import { Migration20261202130000_log_retention } from './Migration20261202130000_log_retention.ts';
+import { Migration20261202150000_api_run_details } from './Migration20261202150000_api_run_details.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202110000_circuit_breaker', class: Migration20261202110000_circuit_breaker },
   { name: 'Migration20261202120000_person_history', class: Migration20261202120000_person_history },
   { name: 'Migration20261202130000_log_retention', class: Migration20261202130000_log_retention },
+  { name: 'Migration20261202150000_api_run_details', class: Migration20261202150000_api_run_details },
 ];
