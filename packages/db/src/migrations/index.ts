@@ -14,6 +14,7 @@ import { Migration20261202110000_circuit_breaker } from './Migration202612021100
 import { Migration20261202120000_person_history } from './Migration20261202120000_person_history.ts';
 import { Migration20261202130000_log_retention } from './Migration20261202130000_log_retention.ts';
 import { Migration20261202140000_person_history_creates } from './Migration20261202140000_person_history_creates.ts';
+import { Migration20261202150000_api_run_details } from './Migration20261202150000_api_run_details.ts';
 
 /** Every migration, oldest first. A new one is created by `pnpm --filter @provisioning/db migration:create`. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -41,4 +42,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: 'Migration20261202140000_person_history_creates',
     class: Migration20261202140000_person_history_creates,
   },
+  { name: 'Migration20261202150000_api_run_details', class: Migration20261202150000_api_run_details },
 ];

@@ -22,6 +22,7 @@ import {
   type RunPage,
   runChangesSince,
 } from './run-list.repository.ts';
+import { getRunDetailsForSupport } from './sync-run.repository.ts';
 
 /**
  * The embedded database serves one session for every connection, so what needs two at once (a
@@ -989,6 +990,54 @@ describe('isolation between organisations', () => {
     expect(text).not.toContain('acme.example');
     expect(text).not.toContain('E-1');
     expect(text).not.toContain('sample');
+  });
+
+  it('reads a run’s details through its function exactly as RUN_DETAILS_SELECT reads them', async () => {
+    const { organisationId, configurationId } = await organisationWithRuns('UTC', []);
+    const blocked = await seedRun(organisationId, configurationId, '2024-05-01T10:00:00.123456Z', {
+      status: 'above_deactivation_threshold',
+      errorSummary: 'Too many deactivations',
+      thresholdDetails: {
+        plannedDeactivations: 201,
+        activeManagedUsers: 1000,
+        thresholdCount: 500,
+        thresholdPercent: 20,
+        sample: [],
+      },
+    });
+    const approved = await seedRun(organisationId, configurationId, '2024-05-02T10:00:00Z');
+    const owner = orm.em.fork();
+    const [approval] = await owner.execute<{ id: string }[]>(
+      `insert into sync_run_approval (id, blocked_run_id, approved_by, reason, approved_at, expires_at, used_by_run_id, outcome)
+       values (gen_random_uuid(), ?, 'support@example.com', 'Expected leavers', '2024-05-01T11:00:00Z', '2024-05-02T11:00:00Z', ?, 'applied')
+       returning id`,
+      [blocked, approved],
+    );
+    await owner.execute(`update sync_run set trigger = 'approval', approval_id = ? where id = ?`, [
+      approval!.id,
+      approved,
+    ]);
+    await owner.execute(
+      `update sync_run set log_purged_at = '2024-08-01T00:00:00Z', log_purge_retention_days = 90 where id = ?`,
+      [approved],
+    );
+    await owner.execute(
+      `insert into run_notification (run_id, organisation_id, status, state, updated_at) values (?, ?, 'success', 'sent', '2024-05-02T10:01:00Z')`,
+      [approved, organisationId],
+    );
+    for (const runId of [blocked, approved]) {
+      const viaFunction = await getRunDetails(appOrm.em.fork(), organisationId, runId);
+      expect(JSON.stringify(viaFunction)).toBe(
+        JSON.stringify(await getRunDetailsForSupport(orm.em.fork(), runId)),
+      );
+    }
+    const details = await getRunDetails(appOrm.em.fork(), organisationId, approved);
+    expect(details.triggerApproval).toMatchObject({ blockedRunId: blocked, outcome: 'applied' });
+    expect(details.notification).toEqual({ state: 'sent', reason: null, sentAt: '2024-05-02T10:01:00.000Z' });
+    expect(details.logPurge).toEqual({ purgedAt: '2024-08-01T00:00:00.000Z', retentionDays: 90 });
+    expect((await getRunDetails(appOrm.em.fork(), organisationId, blocked)).approval).toMatchObject({
+      usedByRunId: approved,
+    });
   });
 });
 

@@ -400,21 +400,21 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
   };
 }
 
-/** One run with its counts, error summary and threshold figures; another organisation's run is NOT_FOUND. */
+/**
+ * One run with its counts, error summary and threshold figures; another organisation's run is NOT_FOUND.
+ * It reads through `api_run_details`, RUN_DETAILS_SELECT in a plpgsql function, whose plan PostgreSQL
+ * keeps per connection: planned afresh under row-level security, the join cost several times its run.
+ */
 export async function getRunDetails(
   em: EntityManager,
   organisationId: string,
   runId: string,
 ): Promise<RunDetails> {
-  const notFound = new DomainError('NOT_FOUND', `Run ${runId} not found`);
-  if (!isUuid(runId)) throw notFound;
+  if (!isUuid(runId)) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
   const [[row]] = await readInOrganisation<[RunDetailRow[]]>(em, organisationId, [
-    {
-      sql: `${RUN_DETAILS_SELECT} where r.id = ? and r.organisation_id = ?`,
-      params: [runId, organisationId],
-    },
+    { sql: 'select * from api_run_details(?, ?)', params: [runId, organisationId] },
   ]);
-  if (!row) throw notFound;
+  if (!row) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
   return runDetailsOf(row);
 }
 
