@@ -67,11 +67,29 @@ export interface SoakCheck {
   detail: string;
 }
 
+/** Runs of the soak that did not apply, grouped by what they ended with. */
+export interface UnappliedRunGroup {
+  connector: Connector;
+  /** The organisation's number in the soak (1-based), as the configuration names it: "Soak 3". */
+  organisation: number;
+  status: string;
+  /** sync_run.error_summary, or null when the run ended without one. */
+  errorSummary: string | null;
+  runs: number;
+  /**
+   * Of those, runs a kill hit: in progress on attempt a when a worker was SIGKILLed, and attempt a did not
+   * finish them (a later attempt did, or they ended Cancelled on attempt a, which only the reaper does here).
+   */
+  killed: number;
+}
+
 export interface SoakReport {
   kills: number;
   /** Runs that a killed worker held and another finished: attempt above 1. */
   recoveries: number;
   runsByStatus: Record<string, number>;
+  /** Every run that ended other than Success or Needs Attention, grouped, most frequent first. */
+  unapplied: UnappliedRunGroup[];
   /** Per connector at the soak's size: the solo run and the soak's runs (first attempts that applied). */
   durations: {
     connector: Connector;
@@ -422,6 +440,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let nextKill = Date.now() + killGap();
     let nextChurn = Date.now() + 30_000;
     let kills = 0;
+    /** The runs in progress (and their attempts) at each kill, to tell afterwards which ones it hit. */
+    const inProgressAtKills: { runId: string; attempt: number }[][] = [];
     while (Date.now() < end) {
       if (Date.now() >= nextChurn) {
         nextChurn += 60_000;
@@ -444,17 +464,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         const index = Math.floor(next() * workers.length);
         const victim = workers[index]!;
         sample();
-        const inProgress = Number(
-          (
-            await sql<{ count: string }>(
-              orm.em.fork(),
-              `select count(*) from sync_run where status = 'in_progress'`,
-            )
-          )[0]!.count,
+        const inProgress = await sql<{ runId: string; attempt: number }>(
+          orm.em.fork(),
+          `select id as "runId", attempt from sync_run where status = 'in_progress'`,
         );
         await stopWorkerProcess(victim, 'SIGKILL');
         kills += 1;
-        log(`kill ${kills}: SIGKILL worker ${victim.name} (${inProgress} runs in progress)`);
+        inProgressAtKills.push(inProgress);
+        log(`kill ${kills}: SIGKILL worker ${victim.name} (${inProgress.length} runs in progress)`);
         const restarted = await startWorkerProcess(victim.name, workerEnv);
         restarted.peakRssMb = victim.peakRssMb;
         workers[index] = restarted;
@@ -565,10 +582,39 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     });
     const runsByStatus: Record<string, number> = {};
     for (const run of soakRuns) runsByStatus[run.status] = (runsByStatus[run.status] ?? 0) + 1;
+    const unappliedRuns = await sql<{
+      id: string;
+      connector: Connector;
+      configuration_id: string;
+      status: string;
+      error_summary: string | null;
+      attempt: number;
+    }>(
+      orm.em.fork(),
+      `select id, connector, configuration_id, status, error_summary, attempt from sync_run
+       where queued_at >= ? and status <> all(?::text[])`,
+      [soakStart, APPLIED],
+    );
+    const unapplied = groupUnappliedRuns(
+      unappliedRuns.map((run) => ({
+        connector: run.connector,
+        organisation: sources.findIndex((source) => source.configurationId === run.configuration_id) + 1,
+        status: run.status,
+        errorSummary: run.error_summary,
+        killed: inProgressAtKills.some((runs) =>
+          runs.some(
+            (held) =>
+              held.runId === run.id &&
+              (run.attempt > held.attempt || (run.attempt === held.attempt && run.status === 'cancelled')),
+          ),
+        ),
+      })),
+    );
     return {
       kills,
       recoveries: soakRuns.filter((run) => run.attempt > 1).length,
       runsByStatus,
+      unapplied,
       durations: durations.map(({ slow: _slow, ...figure }) => figure),
       workerPeakRssMb: peakRss,
       checks,
@@ -585,6 +631,36 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
 }
 
+/** Groups runs that did not apply by connector, organisation, status and message, most frequent first. */
+export function groupUnappliedRuns(
+  runs: readonly (Omit<UnappliedRunGroup, 'runs' | 'killed'> & { killed: boolean })[],
+): UnappliedRunGroup[] {
+  const groups = new Map<string, UnappliedRunGroup>();
+  for (const run of runs) {
+    const key = JSON.stringify([run.connector, run.organisation, run.status, run.errorSummary]);
+    const group = groups.get(key) ?? {
+      connector: run.connector,
+      organisation: run.organisation,
+      status: run.status,
+      errorSummary: run.errorSummary,
+      runs: 0,
+      killed: 0,
+    };
+    group.runs += 1;
+    if (run.killed) group.killed += 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort(
+    (a, b) => b.runs - a.runs || a.organisation - b.organisation || a.status.localeCompare(b.status),
+  );
+}
+
+/** A message cut to one line of at most `max` characters. */
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 /** The report as the script prints it. */
 export function formatSoakReport(report: SoakReport): string {
   const lines = [
@@ -592,6 +668,15 @@ export function formatSoakReport(report: SoakReport): string {
     `runs: ${Object.entries(report.runsByStatus)
       .map(([status, count]) => `${status} ${count}`)
       .join(', ')}`,
+    ...(report.unapplied.length === 0
+      ? ['runs not applied: none']
+      : [
+          'runs not applied (connector, organisation, status, runs, of which a kill hit, message):',
+          ...report.unapplied.map(
+            (group) =>
+              `  ${group.connector} #${group.organisation} ${group.status} ×${group.runs} (kill hit ${group.killed}): ${oneLine(group.errorSummary ?? '(no message)', 160)}`,
+          ),
+        ]),
     'connector          users   solo      runs   p50       p95       p95/solo',
     ...report.durations.map(
       (f) =>
