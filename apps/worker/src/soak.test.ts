@@ -37,7 +37,7 @@ describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
         report.unapplied.reduce((sum, group) => sum + group.runs, 0),
         printed,
       ).toBe(notApplied);
-      // Both sources ran on their schedule during the soak, not only in the final runs.
+      // Both sources ran every minute during the soak, not only in the final runs.
       expect(
         report.durations.every((figure) => figure.runs >= 2),
         printed,
