@@ -1,8 +1,8 @@
 /**
  * The soak: organisations with configurations on local SFTP, Workday and Google Workspace fakes, synced by
- * two worker processes on a schedule every minute while their sources churn and a random worker is
- * killed (SIGKILL) and restarted; then it drains and checks what must hold after such a night. Used by
- * `pnpm soak` (soak.ts) and, in a 2-minute form, by the worker's tests.
+ * two worker processes once a minute each (spread over the minute) while their sources churn and a random
+ * worker is killed (SIGKILL) and restarted; then it drains and checks what must hold after such a night.
+ * Used by `pnpm soak` (soak.ts) and, in a 2-minute form, by the worker's tests.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,12 +67,33 @@ export interface SoakCheck {
   detail: string;
 }
 
+/** Runs of the soak that did not apply, grouped by what they ended with. */
+export interface UnappliedRunGroup {
+  connector: Connector;
+  /** The organisation's number in the soak (1-based), as the configuration names it: "Soak 3". */
+  organisation: number;
+  status: string;
+  /** sync_run.error_summary, or null when the run ended without one. */
+  errorSummary: string | null;
+  runs: number;
+  /**
+   * Of those, runs a kill hit: in progress on attempt a when a worker was SIGKILLed, and attempt a did not
+   * finish them (a later attempt did, or they ended Cancelled on attempt a, which only the reaper does here).
+   */
+  killed: number;
+}
+
 export interface SoakReport {
   kills: number;
   /** Runs that a killed worker held and another finished: attempt above 1. */
   recoveries: number;
   runsByStatus: Record<string, number>;
-  /** Per connector at the soak's size: the solo run and the soak's runs (first attempts that applied). */
+  /** Every run that ended other than Success or Needs Attention, grouped, most frequent first. */
+  unapplied: UnappliedRunGroup[];
+  /**
+   * Per connector at the soak's size: the solo run and the soak's runs that applied, timed from their
+   * worker's claim (queue wait excluded) to their end; runs a kill hit are counted apart (recovered*).
+   */
   durations: {
     connector: Connector;
     users: number;
@@ -80,6 +101,9 @@ export interface SoakReport {
     runs: number;
     p50Ms: number;
     p95Ms: number;
+    /** Runs a kill hit that another attempt then applied, and the longest of their times. */
+    recoveredRuns: number;
+    recoveredMaxMs: number | null;
   }[];
   workerPeakRssMb: number;
   checks: SoakCheck[];
@@ -95,6 +119,8 @@ const DEPARTMENTS = ['Engineering', 'Finance', 'People', 'Sales', 'Support', 'Le
 const APPLIED = ['success', 'needs_attention'];
 /** How long the drain may take: a killed run waits for the stale limit and the reaper's next minute. */
 const DRAIN_LIMIT_MS = 15 * 60_000;
+/** Solo runs of each connector timed before the soak; the solo time is their median. */
+const SOLO_SAMPLES = 3;
 /** A soak run may take this many times its solo time. */
 const SLOWDOWN_LIMIT = 3;
 
@@ -399,78 +425,91 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (!APPLIED.includes(first.status))
         throw new Error(`The first import of ${source.connector} ended ${first.status}`);
     }
+    // The median of three: one run's time on a machine others share swings by 2× from minute to minute.
     const soloMs = new Map<Connector, number>();
     for (const connector of new Set(sources.map((source) => source.connector))) {
       const source = sources.find((s) => s.connector === connector)!;
-      churn(source, options.churn, next);
-      await source.publish();
-      const solo = await runOnce(orm, boss, source.configurationId);
-      if (!APPLIED.includes(solo.status))
-        throw new Error(`The solo run of ${connector} ended ${solo.status}`);
-      soloMs.set(connector, solo.ms);
-      log(`solo: ${connector} run after ${Math.round(options.churn * 100)}% churn took ${solo.ms} ms`);
+      const samples: number[] = [];
+      for (let sample = 0; sample < SOLO_SAMPLES; sample++) {
+        churn(source, options.churn, next);
+        await source.publish();
+        const solo = await runOnce(orm, boss, source.configurationId);
+        if (!APPLIED.includes(solo.status))
+          throw new Error(`The solo run of ${connector} ended ${solo.status}`);
+        samples.push(solo.ms);
+      }
+      soloMs.set(connector, percentile(samples, 50));
+      log(
+        `solo: ${connector} run after ${Math.round(options.churn * 100)}% churn took ${samples.join(', ')} ms (median ${percentile(samples, 50)} ms)`,
+      );
     }
 
-    // The soak: a second worker, schedules every minute, churn each minute, kills.
+    // The soak: a second worker; each configuration's run queued once a minute, at its own second of the
+    // minute, as customers' schedules are spread over the day rather than all due at once (the scheduler
+    // job's cron has minutes only, and would queue every configuration in the same second); kills.
     workers.push(await startWorkerProcess('B', workerEnv));
     const soakStart = new Date();
-    await sql(orm.em.fork(), `update sync_configuration set schedule = '* * * * *'`);
     const end = Date.now() + options.minutes * 60_000;
     const killGap = () =>
       1000 *
       (options.killEverySeconds[0] + next() * (options.killEverySeconds[1] - options.killEverySeconds[0]));
     let nextKill = Date.now() + killGap();
-    let nextChurn = Date.now() + 30_000;
+    const nextTrigger = sources.map((_, index) => Date.now() + (index * 60_000) / sources.length);
     let kills = 0;
+    /** The runs in progress (and their attempts) at each kill, to tell afterwards which ones it hit. */
+    const inProgressAtKills: { runId: string; attempt: number }[][] = [];
     while (Date.now() < end) {
-      if (Date.now() >= nextChurn) {
-        nextChurn += 60_000;
-        const busy = new Set(
-          (
-            await sql<{ configuration_id: string }>(
-              orm.em.fork(),
-              `select configuration_id from sync_run where status = 'in_progress'`,
-            )
-          ).map((row) => row.configuration_id),
+      for (const [index, source] of sources.entries()) {
+        if (Date.now() < nextTrigger[index]!) continue;
+        nextTrigger[index]! += 60_000;
+        // The source changes only while no run of it is queued or in progress, so no run reads a source
+        // that changes under it (a Google listing changed between pages is refused as a broken fetch).
+        // Nothing else queues its runs, so none can start before the trigger below.
+        const [unfinished] = await sql<{ count: string }>(
+          orm.em.fork(),
+          `select count(*) from sync_run where configuration_id = ? and status in ('queued', 'in_progress')`,
+          [source.configurationId],
         );
-        // A listing that changes under a run in progress is another test's fault; here sources change between runs.
-        for (const source of sources) {
-          if (busy.has(source.configurationId)) continue;
+        if (Number(unfinished!.count) === 0) {
           churn(source, options.churn, next);
           await source.publish();
         }
+        // What the scheduler job does for a due configuration (joins the queued run if there is one).
+        await triggerRun(orm, boss, source.configurationId, 'schedule');
       }
       if (Date.now() >= nextKill && (options.maxKills === undefined || kills < options.maxKills)) {
         const index = Math.floor(next() * workers.length);
         const victim = workers[index]!;
         sample();
-        const inProgress = Number(
-          (
-            await sql<{ count: string }>(
-              orm.em.fork(),
-              `select count(*) from sync_run where status = 'in_progress'`,
-            )
-          )[0]!.count,
+        const inProgress = await sql<{ runId: string; attempt: number }>(
+          orm.em.fork(),
+          `select id as "runId", attempt from sync_run where status = 'in_progress'`,
         );
         await stopWorkerProcess(victim, 'SIGKILL');
         kills += 1;
-        log(`kill ${kills}: SIGKILL worker ${victim.name} (${inProgress} runs in progress)`);
+        inProgressAtKills.push(inProgress);
+        log(`kill ${kills}: SIGKILL worker ${victim.name} (${inProgress.length} runs in progress)`);
         const restarted = await startWorkerProcess(victim.name, workerEnv);
         restarted.peakRssMb = victim.peakRssMb;
         workers[index] = restarted;
         nextKill = Date.now() + killGap();
       }
       const killsLeft = options.maxKills === undefined || kills < options.maxKills;
-      // Until the next churn, kill or the end, whichever comes first.
-      await wait(Math.max(0, Math.min(nextChurn, killsLeft ? nextKill : end, end) - Date.now()));
+      // Until the next trigger, kill or the end, whichever comes first.
+      await wait(Math.max(0, Math.min(...nextTrigger, killsLeft ? nextKill : end, end) - Date.now()));
     }
 
-    // Drain: no more schedules; every run ends (killed runs once the reaper takes them back); then a final
+    // Drain: no more triggers; every run ends (killed runs once the reaper takes them back); then a final
     // run of each configuration reads the sources as they now stand.
-    log('drain: schedules off, waiting for every run to end');
-    await sql(orm.em.fork(), 'update sync_configuration set schedule = null');
+    log('drain: no more runs queued, waiting for every run to end');
     await until('every run to end', DRAIN_LIMIT_MS, async () => (await unfinishedRuns(orm!)) === 0);
-    const finals = await Promise.all(sources.map((source) => runOnce(orm!, boss!, source.configurationId)));
+    // Queued over a minute as the soak's runs were, not all in the same second: they are timed with them.
+    const finals = await Promise.all(
+      sources.map(async (source, index) => {
+        await wait((index * 60_000) / sources.length);
+        return runOnce(orm!, boss!, source.configurationId);
+      }),
+    );
     sample();
 
     // Checks.
@@ -531,26 +570,45 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       passed: mismatches.length === 0,
       detail: mismatches.length === 0 ? `${sources.length} configurations match` : mismatches.join('; '),
     });
+    /**
+     * A kill hit a run when the run was in progress on attempt a at the kill and attempt a did not finish
+     * it: a later attempt did, or it ended Cancelled on attempt a (which, in the soak, only the reaper does).
+     */
+    const hitByKill = (run: { id: string; attempt: number; status: string }) =>
+      inProgressAtKills.some((held) =>
+        held.some(
+          (h) =>
+            h.runId === run.id &&
+            (run.attempt > h.attempt || (run.attempt === h.attempt && run.status === 'cancelled')),
+        ),
+      );
     const soakRuns = await sql<{
+      id: string;
       connector: Connector;
       duration_ms: number;
       attempt: number;
       status: string;
-    }>(orm.em.fork(), `select connector, duration_ms, attempt, status from sync_run where queued_at >= ?`, [
-      soakStart,
-    ]);
+    }>(
+      orm.em.fork(),
+      `select id, connector, duration_ms, attempt, status from sync_run where queued_at >= ?`,
+      [soakStart],
+    );
     const durations = [...soloMs].map(([connector, solo]) => {
-      const applied = soakRuns
-        .filter((run) => run.connector === connector && run.attempt === 1 && APPLIED.includes(run.status))
-        .map((run) => run.duration_ms);
+      const applied = soakRuns.filter((run) => run.connector === connector && APPLIED.includes(run.status));
+      // A run a kill hit is timed from its first start, through the stale limit and the reaper, to its end:
+      // its time is the recovery's, not a slow run's, and is reported beside the timing, not in it.
+      const timed = applied.filter((run) => !hitByKill(run)).map((run) => run.duration_ms);
+      const recovered = applied.filter(hitByKill).map((run) => run.duration_ms);
       return {
         connector,
         users: options.users,
         soloMs: solo,
-        runs: applied.length,
-        p50Ms: percentile(applied, 50),
-        p95Ms: percentile(applied, 95),
-        slow: applied.filter((ms) => ms > SLOWDOWN_LIMIT * solo).length,
+        runs: timed.length,
+        p50Ms: percentile(timed, 50),
+        p95Ms: percentile(timed, 95),
+        recoveredRuns: recovered.length,
+        recoveredMaxMs: recovered.length === 0 ? null : Math.max(...recovered),
+        slow: timed.filter((ms) => ms > SLOWDOWN_LIMIT * solo).length,
       };
     });
     const slow = durations.filter((figure) => figure.slow > 0);
@@ -565,10 +623,33 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     });
     const runsByStatus: Record<string, number> = {};
     for (const run of soakRuns) runsByStatus[run.status] = (runsByStatus[run.status] ?? 0) + 1;
+    const unappliedRuns = await sql<{
+      id: string;
+      connector: Connector;
+      configuration_id: string;
+      status: string;
+      error_summary: string | null;
+      attempt: number;
+    }>(
+      orm.em.fork(),
+      `select id, connector, configuration_id, status, error_summary, attempt from sync_run
+       where queued_at >= ? and status <> all(?::text[])`,
+      [soakStart, APPLIED],
+    );
+    const unapplied = groupUnappliedRuns(
+      unappliedRuns.map((run) => ({
+        connector: run.connector,
+        organisation: sources.findIndex((source) => source.configurationId === run.configuration_id) + 1,
+        status: run.status,
+        errorSummary: run.error_summary,
+        killed: hitByKill(run),
+      })),
+    );
     return {
       kills,
       recoveries: soakRuns.filter((run) => run.attempt > 1).length,
       runsByStatus,
+      unapplied,
       durations: durations.map(({ slow: _slow, ...figure }) => figure),
       workerPeakRssMb: peakRss,
       checks,
@@ -585,6 +666,36 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   }
 }
 
+/** Groups runs that did not apply by connector, organisation, status and message, most frequent first. */
+export function groupUnappliedRuns(
+  runs: readonly (Omit<UnappliedRunGroup, 'runs' | 'killed'> & { killed: boolean })[],
+): UnappliedRunGroup[] {
+  const groups = new Map<string, UnappliedRunGroup>();
+  for (const run of runs) {
+    const key = JSON.stringify([run.connector, run.organisation, run.status, run.errorSummary]);
+    const group = groups.get(key) ?? {
+      connector: run.connector,
+      organisation: run.organisation,
+      status: run.status,
+      errorSummary: run.errorSummary,
+      runs: 0,
+      killed: 0,
+    };
+    group.runs += 1;
+    if (run.killed) group.killed += 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort(
+    (a, b) => b.runs - a.runs || a.organisation - b.organisation || a.status.localeCompare(b.status),
+  );
+}
+
+/** A message cut to one line of at most `max` characters. */
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 /** The report as the script prints it. */
 export function formatSoakReport(report: SoakReport): string {
   const lines = [
@@ -592,11 +703,28 @@ export function formatSoakReport(report: SoakReport): string {
     `runs: ${Object.entries(report.runsByStatus)
       .map(([status, count]) => `${status} ${count}`)
       .join(', ')}`,
+    ...(report.unapplied.length === 0
+      ? ['runs not applied: none']
+      : [
+          'runs not applied (connector, organisation, status, runs, of which a kill hit, message):',
+          ...report.unapplied.map(
+            (group) =>
+              `  ${group.connector} #${group.organisation} ${group.status} ×${group.runs} (kill hit ${group.killed}): ${oneLine(group.errorSummary ?? '(no message)', 160)}`,
+          ),
+        ]),
     'connector          users   solo      runs   p50       p95       p95/solo',
     ...report.durations.map(
       (f) =>
         `${f.connector.padEnd(18)} ${String(f.users).padStart(6)} ${`${f.soloMs} ms`.padStart(9)} ${String(f.runs).padStart(5)} ${`${f.p50Ms} ms`.padStart(9)} ${`${f.p95Ms} ms`.padStart(9)} ${`${(f.p95Ms / f.soloMs).toFixed(1)}×`.padStart(8)}`,
     ),
+    ...(report.durations.some((f) => f.recoveredRuns > 0)
+      ? [
+          `applied after a kill, not timed (their time includes the kill's recovery): ${report.durations
+            .filter((f) => f.recoveredRuns > 0)
+            .map((f) => `${f.connector} ${f.recoveredRuns} (longest ${f.recoveredMaxMs} ms)`)
+            .join(', ')}`,
+        ]
+      : []),
     `worker peak RSS: ${report.workerPeakRssMb.toFixed(0)} MB`,
     ...report.checks.map((check) => `${check.passed ? 'PASS' : 'FAIL'}  ${check.name} (${check.detail})`),
   ];

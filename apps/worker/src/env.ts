@@ -15,8 +15,14 @@ const EnvSchema = z.object({
   LOG_LEVEL: LogLevelSchema,
   /** Opens connector secrets; the same key the CLI sealed them with. */
   PROVISIONING_SECRET_KEY: SecretKeySchema,
-  /** Jobs of each queue this process works on at once. */
+  /** Jobs of each queue this process works on at once, except sync runs (SYNC_RUN_CONCURRENCY). */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Sync runs this process works on at once. A run's reading and planning is JavaScript on the process's
+   * one thread: two runs in one process share one core and each takes twice as long, so the default is
+   * one, and more runs at once come from more worker processes (one per core).
+   */
+  SYNC_RUN_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   NODE_ENV: NodeEnvSchema,
   /** Non-public hosts and CIDR ranges connectors may reach (an SFTP server inside the network). */
   CONNECTOR_ALLOWED_HOSTS: AllowListTextSchema.transform(parseAllowList),

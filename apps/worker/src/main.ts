@@ -17,6 +17,7 @@ try {
     logger,
     secretKey: parseSecretKey(env.PROVISIONING_SECRET_KEY),
     concurrency: env.WORKER_CONCURRENCY,
+    runConcurrency: env.SYNC_RUN_CONCURRENCY,
     allowList: env.CONNECTOR_ALLOWED_HOSTS,
     runStaleAfterSeconds: env.RUN_STALE_AFTER_SECONDS,
     http: {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatSoakReport, runSoak } from '../soak/soak-run.ts';
+import { formatSoakReport, groupUnappliedRuns, runSoak, type SoakReport } from '../soak/soak-run.ts';
 
 describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
   it(
@@ -29,7 +29,15 @@ describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
         correctness.filter((check) => !check.passed),
         printed,
       ).toEqual([]);
-      // Both sources ran on their schedule during the soak, not only in the final runs.
+      // Every run that did not apply is in the report's explanation, once.
+      const notApplied = Object.entries(report.runsByStatus)
+        .filter(([status]) => status !== 'success' && status !== 'needs_attention')
+        .reduce((sum, [, count]) => sum + count, 0);
+      expect(
+        report.unapplied.reduce((sum, group) => sum + group.runs, 0),
+        printed,
+      ).toBe(notApplied);
+      // Both sources ran every minute during the soak, not only in the final runs.
       expect(
         report.durations.every((figure) => figure.runs >= 2),
         printed,
@@ -37,6 +45,83 @@ describe('the soak, 2-minute variant (pnpm soak runs the long one)', () => {
     },
     12 * 60_000,
   );
+});
+
+describe("the soak report's runs that did not apply", () => {
+  const run = (
+    organisation: number,
+    status: string,
+    errorSummary: string | null,
+    killed: boolean,
+  ): Parameters<typeof groupUnappliedRuns>[0][number] => ({
+    connector: organisation === 2 ? 'google-workspace' : 'sftp',
+    organisation,
+    status,
+    errorSummary,
+    killed,
+  });
+
+  it('groups runs by connector, organisation, status and message, counts the ones a kill hit, most frequent first', () => {
+    const superseded = 'The worker running this sync stopped responding; a newer run was already queued.';
+    const groups = groupUnappliedRuns([
+      run(
+        2,
+        'data_load_failed',
+        'Google refused the users listing as invalid: Invalid Input: pageToken.',
+        false,
+      ),
+      run(1, 'cancelled', superseded, true),
+      run(1, 'cancelled', superseded, false),
+      run(1, 'cancelled', superseded, true),
+      run(2, 'cancelled', superseded, true),
+    ]);
+    expect(groups).toEqual([
+      {
+        connector: 'sftp',
+        organisation: 1,
+        status: 'cancelled',
+        errorSummary: superseded,
+        runs: 3,
+        killed: 2,
+      },
+      {
+        connector: 'google-workspace',
+        organisation: 2,
+        status: 'cancelled',
+        errorSummary: superseded,
+        runs: 1,
+        killed: 1,
+      },
+      {
+        connector: 'google-workspace',
+        organisation: 2,
+        status: 'data_load_failed',
+        errorSummary: 'Google refused the users listing as invalid: Invalid Input: pageToken.',
+        runs: 1,
+        killed: 0,
+      },
+    ]);
+  });
+
+  it('prints one short line per group, or that there were none', () => {
+    const report: SoakReport = {
+      kills: 1,
+      recoveries: 0,
+      runsByStatus: { success: 3, cancelled: 1 },
+      unapplied: groupUnappliedRuns([run(1, 'cancelled', `Stopped\n${'x'.repeat(500)}`, true)]),
+      durations: [],
+      workerPeakRssMb: 100,
+      checks: [],
+      passed: true,
+    };
+    const lines = formatSoakReport(report).split('\n');
+    const explained = lines.filter((line) =>
+      line.startsWith('  sftp #1 cancelled ×1 (kill hit 1): Stopped x'),
+    );
+    expect(explained).toHaveLength(1);
+    expect(explained[0]!.length).toBeLessThan(220);
+    expect(formatSoakReport({ ...report, unapplied: [] })).toContain('runs not applied: none');
+  });
 });
 
 describe('pnpm soak flags', () => {

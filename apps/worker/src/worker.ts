@@ -1,5 +1,5 @@
 import { createBoss, createOrm, ensureQueues, migrate, type Orm, runsInProgress } from '@provisioning/db';
-import { QUEUE_OPTIONS, RUN_STALE_AFTER_SECONDS } from '@provisioning/shared';
+import { JOB_NAMES, QUEUE_OPTIONS, RUN_STALE_AFTER_SECONDS } from '@provisioning/shared';
 import { type AllowList, parseAllowList, removeLeftoverDownloads } from '@provisioning/sync';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
@@ -13,8 +13,14 @@ export interface WorkerOptions {
   databaseUrl: string;
   logger: Logger;
   secretKey: Buffer;
-  /** Jobs of each queue worked on at once by this process. */
+  /** Jobs of each queue worked on at once by this process, except sync runs (runConcurrency). */
   concurrency?: number;
+  /**
+   * Sync runs this process works on at once (SYNC_RUN_CONCURRENCY), default 1: a run reads, checks and
+   * plans in JavaScript on the process's one thread, so two runs in one process take turns on one core
+   * and each takes about twice as long. More runs at once come from more worker processes, one per core.
+   */
+  runConcurrency?: number;
   /** Non-public hosts connectors may reach; default: public addresses only. */
   allowList?: AllowList;
   jobs?: readonly JobDefinition[];
@@ -54,6 +60,7 @@ export async function startWorker({
   logger,
   secretKey,
   concurrency = 2,
+  runConcurrency = 1,
   jobs = JOBS,
   runStaleAfterSeconds = RUN_STALE_AFTER_SECONDS,
   allowList = parseAllowList(undefined),
@@ -77,7 +84,7 @@ export async function startWorker({
     const removed = await removeLeftoverDownloads((runIds) => runsInProgress(orm.em.fork(), runIds));
     if (removed.length > 0) logger.info({ folders: removed }, 'removed downloads left by stopped runs');
 
-    boss = createBoss(databaseUrl, { max: concurrency + 4 });
+    boss = createBoss(databaseUrl, { max: Math.max(concurrency, runConcurrency) + 4 });
     boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
     // Creates or upgrades the pgboss schema, under pg-boss's own advisory lock.
     await boss.start();
@@ -95,7 +102,7 @@ export async function startWorker({
       await registerJob(boss, job, {
         orm,
         logger,
-        concurrency,
+        concurrency: job.name === JOB_NAMES.syncRun ? runConcurrency : concurrency,
         secretKey,
         allowList,
         runStaleAfterSeconds,
@@ -122,7 +129,7 @@ export async function startWorker({
     await orm.close();
     throw error;
   }
-  logger.info({ queues: jobs.map((job) => job.name), concurrency }, 'worker ready');
+  logger.info({ queues: jobs.map((job) => job.name), concurrency, runConcurrency }, 'worker ready');
 
   const running = boss;
   let stopped: Promise<void> | undefined;

@@ -241,6 +241,44 @@ describe('the sync-run job', () => {
     }
   });
 
+  it('runs one sync at a time in a worker process by default (SYNC_RUN_CONCURRENCY)', async () => {
+    // A run plans in JavaScript on the process's one thread: two at once in one process share a core.
+    await writeHrCsv(join(root, 'outbound', 'one-at-a-time.csv'), { rows: 40, seed: 5 });
+    const organisation = await createOrganisation(orm.em.fork(), {
+      name: 'One At A Time Ltd',
+      timeZone: 'UTC',
+      provisioningEnabled: true,
+      syncService: 'user-sync',
+    });
+    const configurations = await Promise.all(
+      [1, 2, 3].map(() => configuration('/outbound/one-at-a-time.csv', { organisation: organisation.id })),
+    );
+    const worker = await startTestWorker();
+    let rows: { started: number; finished: number }[];
+    try {
+      const runs = [];
+      for (const id of configurations) runs.push((await triggerRun(orm, boss, id, 'manual')).runId);
+      await Promise.all(
+        runs.map((runId) =>
+          until(
+            () => runRow(runId),
+            (r) => r.status !== 'queued' && r.status !== 'in_progress',
+          ),
+        ),
+      );
+      rows = await sql<{ started: number; finished: number }>(
+        `select extract(epoch from started_at)::float8 as started, extract(epoch from finished_at)::float8 as finished
+           from sync_run where id in (?, ?, ?)
+           order by started_at`,
+        runs,
+      );
+    } finally {
+      await worker.stop();
+    }
+    // Each run was claimed after the one before it had finished.
+    expect(rows.slice(1).filter((row, index) => row.started < rows[index]!.finished)).toEqual([]);
+  });
+
   it('ends as Data Load Failed, writing nothing, when the file is missing', async () => {
     const configurationId = await configuration('/outbound/missing_*.csv');
     const worker = await startTestWorker();
