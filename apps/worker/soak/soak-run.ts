@@ -458,6 +458,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let kills = 0;
     /** The runs in progress (and their attempts) at each kill, to tell afterwards which ones it hit. */
     const inProgressAtKills: { runId: string; attempt: number }[][] = [];
+    /** From each kill to its worker being back: a slow run that overlaps one shared the cores with a start-up. */
+    const restarts: { from: number; to: number }[] = [];
     while (Date.now() < end) {
       for (const [index, source] of sources.entries()) {
         if (Date.now() < nextTrigger[index]!) continue;
@@ -485,11 +487,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           orm.em.fork(),
           `select id as "runId", attempt from sync_run where status = 'in_progress'`,
         );
+        const killedAt = Date.now();
         await stopWorkerProcess(victim, 'SIGKILL');
         kills += 1;
         inProgressAtKills.push(inProgress);
         log(`kill ${kills}: SIGKILL worker ${victim.name} (${inProgress.length} runs in progress)`);
         const restarted = await startWorkerProcess(victim.name, workerEnv);
+        restarts.push({ from: killedAt, to: Date.now() });
         restarted.peakRssMb = victim.peakRssMb;
         workers[index] = restarted;
         nextKill = Date.now() + killGap();
@@ -588,11 +592,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       duration_ms: number;
       attempt: number;
       status: string;
+      started_ms: number | null;
+      finished_ms: number | null;
     }>(
       orm.em.fork(),
-      `select id, connector, duration_ms, attempt, status from sync_run where queued_at >= ?`,
+      `select id, connector, duration_ms, attempt, status,
+         (extract(epoch from started_at) * 1000)::float8 as started_ms,
+         (extract(epoch from finished_at) * 1000)::float8 as finished_ms
+       from sync_run where queued_at >= ?`,
       [soakStart],
     );
+    const duringRestart = (run: { started_ms: number | null; finished_ms: number | null }) =>
+      run.started_ms !== null &&
+      run.finished_ms !== null &&
+      restarts.some(
+        (restart) => restart.from < (run.finished_ms as number) && restart.to > (run.started_ms as number),
+      );
     const durations = [...soloMs].map(([connector, solo]) => {
       const applied = soakRuns.filter((run) => run.connector === connector && APPLIED.includes(run.status));
       // A run a kill hit is timed from its first start, through the stale limit and the reaper, to its end:
@@ -609,6 +624,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         recoveredRuns: recovered.length,
         recoveredMaxMs: recovered.length === 0 ? null : Math.max(...recovered),
         slow: timed.filter((ms) => ms > SLOWDOWN_LIMIT * solo).length,
+        // The slow runs themselves, slowest first: how slow, and whether a worker was starting meanwhile.
+        slowRuns: applied
+          .filter((run) => !hitByKill(run) && run.duration_ms > SLOWDOWN_LIMIT * solo)
+          .sort((a, b) => b.duration_ms - a.duration_ms)
+          .slice(0, 5)
+          .map(
+            (run) =>
+              `${run.duration_ms} ms = ${(run.duration_ms / solo).toFixed(1)}×${duringRestart(run) ? ' during a worker restart' : ''}`,
+          ),
       };
     });
     const slow = durations.filter((figure) => figure.slow > 0);
@@ -619,7 +643,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       detail:
         slow.length === 0
           ? `${durations.reduce((sum, figure) => sum + figure.runs, 0)} runs`
-          : slow.map((figure) => `${figure.connector}: ${figure.slow} of ${figure.runs} slower`).join('; '),
+          : slow
+              .map(
+                (figure) =>
+                  `${figure.connector}: ${figure.slow} of ${figure.runs} slower (${figure.slowRuns.join(', ')})`,
+              )
+              .join('; '),
     });
     const runsByStatus: Record<string, number> = {};
     for (const run of soakRuns) runsByStatus[run.status] = (runsByStatus[run.status] ?? 0) + 1;
