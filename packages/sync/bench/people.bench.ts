@@ -175,24 +175,15 @@ async function main() {
     const baselineDb = await createTestDatabase('bench_people_copy');
     const baselineMs = await copyBaseline(baselineDb.url, first).finally(() => baselineDb.drop());
 
-    const best: Record<Variant, Timing> = {
-      with: {
-        first: Infinity,
-        delta: Infinity,
-        indexRows: 0,
-        firstIndex: Infinity,
-        deltaIndex: Infinity,
-        firstCreates: Infinity,
-      },
-      without: {
-        first: Infinity,
-        delta: Infinity,
-        indexRows: 0,
-        firstIndex: Infinity,
-        deltaIndex: Infinity,
-        firstCreates: Infinity,
-      },
-    };
+    const none = (): Timing => ({
+      first: Infinity,
+      delta: Infinity,
+      indexRows: 0,
+      firstIndex: Infinity,
+      deltaIndex: Infinity,
+      firstCreates: Infinity,
+    });
+    const best: Record<Variant, Timing> = { with: none(), without: none() };
     // Each round's with ÷ without: the machine drifts across rounds, a round's pair shares its state.
     const paired: Record<'first' | 'delta', number[]> = { first: [], delta: [] };
     for (let round = 0; round < ROUNDS; round++) {
