@@ -1,9 +1,14 @@
-/** The sync benchmarks' bare baseline and clock. */
+/** The sync benchmarks' bare baseline, clock and median. */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { HR_COLUMNS } from '@provisioning/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+
+/** The middle value (the upper one of an even count): what a bench reports of samples a busy machine skews. */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+}
 
 export async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now();

@@ -20,13 +20,13 @@ import {
   queueRunRow,
 } from '../src/engine/sync-fixture.test-support.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
+import { median } from './bare-copy.ts';
 
 const USERS = 100_000;
 const ROUNDS = 3;
 const secretKey = parseSecretKey(generateSecretKey());
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { digestFile } from '../src/connectors/source-fingerprint.ts';
+import { median } from './bare-copy.ts';
 
 const FILE_BYTES = 200 * 1024 * 1024;
 /** Passes of each; the median is reported (the machines are shared). */
@@ -22,8 +23,6 @@ async function timed(fn: () => Promise<unknown> | unknown): Promise<number> {
   await fn();
   return performance.now() - started;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function writeFile(path: string): void {
   const fd = openSync(path, 'w');

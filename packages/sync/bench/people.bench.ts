@@ -27,7 +27,7 @@ import {
 import type { DirectoryRecord, PlannedAction } from '../src/engine/types.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
 import { readLogChunk } from '../src/logs/log-chunks.ts';
-import { copyBaseline, time } from './bare-copy.ts';
+import { copyBaseline, median, time } from './bare-copy.ts';
 
 const USERS = 100_000;
 const ROUNDS = 3;
@@ -208,8 +208,6 @@ async function main() {
         paired[phase].push((times.with?.[phase] ?? Number.NaN) / (times.without?.[phase] ?? Number.NaN));
       }
     }
-    const median = (values: number[]) =>
-      [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
     console.log(
       `\nPerson index, ${USERS / 1000}k users (best of ${ROUNDS}); bare COPY of the file ${seconds(baselineMs)}`,
