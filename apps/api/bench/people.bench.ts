@@ -1,6 +1,6 @@
 /**
  * `pnpm bench:people` (read side): `people.history` (listPersonHistory through the repository: the
- * row-level-security transaction, the union of the email and external-ID lookups, and the runs) with 1M indexed rows in the organisation (10,000 people in 100 runs,
+ * row-level-security transaction, person_history_entries' lookup by email or external ID, and the runs) with 1M indexed rows in the organisation (10,000 people in 100 runs,
  * every line of a run a change, each with its log line) and each person's user row keeping the create
  * that made it (as a first import leaves them), on the PostgreSQL at DATABASE_URL or 127.0.0.1:5432, in a database of its
  * own dropped at the end. Beside it: the bare SELECT of the same person's index rows as the superuser,

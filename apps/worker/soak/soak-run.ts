@@ -612,8 +612,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const applied = soakRuns.filter((run) => run.connector === connector && APPLIED.includes(run.status));
       // A run a kill hit is timed from its first start, through the stale limit and the reaper, to its end:
       // its time is the recovery's, not a slow run's, and is reported beside the timing, not in it.
-      const timed = applied.filter((run) => !hitByKill(run)).map((run) => run.duration_ms);
+      const timedRuns = applied.filter((run) => !hitByKill(run));
+      const timed = timedRuns.map((run) => run.duration_ms);
       const recovered = applied.filter(hitByKill).map((run) => run.duration_ms);
+      // The slow runs, slowest first: how slow, and whether a worker was starting meanwhile.
+      const slowRuns = timedRuns
+        .filter((run) => run.duration_ms > SLOWDOWN_LIMIT * solo)
+        .sort((a, b) => b.duration_ms - a.duration_ms);
       return {
         connector,
         users: options.users,
@@ -623,11 +628,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         p95Ms: percentile(timed, 95),
         recoveredRuns: recovered.length,
         recoveredMaxMs: recovered.length === 0 ? null : Math.max(...recovered),
-        slow: timed.filter((ms) => ms > SLOWDOWN_LIMIT * solo).length,
-        // The slow runs themselves, slowest first: how slow, and whether a worker was starting meanwhile.
-        slowRuns: applied
-          .filter((run) => !hitByKill(run) && run.duration_ms > SLOWDOWN_LIMIT * solo)
-          .sort((a, b) => b.duration_ms - a.duration_ms)
+        slow: slowRuns.length,
+        slowRuns: slowRuns
           .slice(0, 5)
           .map(
             (run) =>
@@ -679,7 +681,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       recoveries: soakRuns.filter((run) => run.attempt > 1).length,
       runsByStatus,
       unapplied,
-      durations: durations.map(({ slow: _slow, ...figure }) => figure),
+      durations: durations.map(({ slow: _slow, slowRuns: _slowRuns, ...figure }) => figure),
       workerPeakRssMb: peakRss,
       checks,
       passed: checks.every((check) => check.passed),

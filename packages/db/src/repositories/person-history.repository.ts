@@ -16,11 +16,11 @@ import { isUuid, readInOrganisation, type SqlRunner, sql } from './common.ts';
 import { decodePageCursor, encodePageCursor, isTimestampKey } from './run-list.repository.ts';
 
 /**
- * A person's history across runs, read through person_history_entries from sync_log_person_entry: the rows of sync_log_person, which the
- * apply writes (insertPersonIndex in the sync's apply.ts, by COPY, in the apply's transaction), and the
- * clean creates the new user rows keep (see the person_history_creates migration). Both go with their run,
- * or with its log when the log is purged (deletePersonIndexForRuns; the view hides the creates of a run
- * whose log is purged).
+ * A person's history across runs, read through person_history_entries from sync_log_person_entry: the
+ * rows of sync_log_person, which the apply writes (insertPersonIndex in the sync's apply.ts, by COPY, in
+ * the apply's transaction), and the clean creates the new user rows keep (see the person_history_creates
+ * migration). Both go with their run, or with its log when the log is purged (deletePersonIndexForRuns;
+ * the view hides the creates of a run whose log is purged).
  */
 
 /**
