@@ -18,6 +18,9 @@
  * peak RSS ≤ 512 MB; under load, at least 0.5× the bare server's requests/s with p99 at most 3× its p99.
  * Absolute times drift on shared machines: read the ratios. A page whose p95 misses gets its EXPLAIN
  * ANALYZE printed; `--plans` prints every page's.
+ *
+ * `--load-only` runs the load run and the burst alone (after the same seeding), to try a change to the
+ * request path quickly; `--cpu-prof DIR` writes a V8 CPU profile of every server process into DIR.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -453,11 +456,24 @@ interface Server {
 
 const servers = new Set<ChildProcess>();
 
+/** `--cpu-prof DIR`: where the server processes write their CPU profiles (none without it). */
+const CPU_PROFILE_DIR = optionValue('--cpu-prof');
+
+function optionValue(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index < 0 ? undefined : process.argv[index + 1];
+}
+
 /** A server in a process of its own, so the load generator here does not share its event loop. */
 async function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const profile = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}`] : [];
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, ...profile, process.argv[1] as string, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   servers.add(child);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const first = await Promise.race([
@@ -651,6 +667,13 @@ async function benchBurst(databaseUrl: string, cookie: string, runId: string): P
 
 function printSummary(list: ListFigure[], exports: ExportFigure[], loads: LoadFigures, runCounts: string) {
   const misses: string[] = [];
+  if (list.length > 0) printListSummary(list, runCounts, misses);
+  if (exports.length > 0) printExportSummary(exports, misses);
+  printLoadSummary(loads, misses);
+  console.log(misses.length === 0 ? '\nAll targets met.' : `\nMISSED:\n  ${misses.join('\n  ')}`);
+}
+
+function printListSummary(list: ListFigure[], runCounts: string, misses: string[]) {
   console.log(
     `\nruns.list: listRuns through the repository (RLS transaction) vs the same SELECT bare as superuser`,
   );
@@ -668,7 +691,9 @@ function printSummary(list: ListFigure[], exports: ExportFigure[], loads: LoadFi
       `${f.filter.padEnd(25)} ${f.page.padEnd(7)} ${String(f.rows).padStart(4)} ${String(f.samples).padStart(4)} ${ms(f.p50).padStart(8)} ${ms(f.p95).padStart(8)} ${ms(f.bareP50).padStart(9)} ${ms(f.bareP95).padStart(9)} ${ratios.padStart(14)}  ${verdict(met)}`,
     );
   }
+}
 
+function printExportSummary(exports: ExportFigure[], misses: string[]) {
   console.log(
     `\nLog export of ${LOG_ROWS / 1000}k entries (exportRunLog on the API role, to a file), each in its own process`,
   );
@@ -682,7 +707,9 @@ function printSummary(list: ListFigure[], exports: ExportFigure[], loads: LoadFi
       `${f.format.toUpperCase().padEnd(6)} ${seconds(f.ms).padStart(9)} ${seconds(f.baselineMs).padStart(9)} ${`${(f.ms / f.baselineMs).toFixed(1)}×`.padStart(7)} ${`${f.rssMb.toFixed(0)} MB`.padStart(9)} ${`${f.baselineRssMb.toFixed(0)} MB`.padStart(13)} ${`${(f.bytes / 1e6).toFixed(1)} MB`.padStart(8)}  ${verdict(met)} (≤ ${seconds(target)}, ≤ ${TARGET_RSS_MB} MB)`,
     );
   }
+}
 
+function printLoadSummary(loads: LoadFigures, misses: string[]) {
   console.log(
     `\nLoad run on loopback: ${LOAD_CONNECTIONS} connections for ${LOAD_SECONDS} s (after ${LOAD_WARMUP_SECONDS} s warm-up); runs.list: first page, default filter; runs.get: one run`,
   );
@@ -715,11 +742,11 @@ function printSummary(list: ListFigure[], exports: ExportFigure[], loads: LoadFi
     `app ${seconds(burst.ms)}, server peak RSS ${burst.rssMb.toFixed(0)} MB; bare ${BURST_DOWNLOADS} reads at once ${seconds(burst.bareMs)}, ${burst.bareRssMb.toFixed(0)} MB; ratio ${(burst.ms / burst.bareMs).toFixed(1)}× (peak RSS ≤ ${TARGET_RSS_MB} MB: ${verdict(burst.rssMb <= TARGET_RSS_MB)})`,
   );
   if (burst.rssMb > TARGET_RSS_MB) misses.push(`burst: server peak RSS ${burst.rssMb.toFixed(0)} MB`);
-  console.log(misses.length === 0 ? '\nAll targets met.' : `\nMISSED:\n  ${misses.join('\n  ')}`);
 }
 
 async function main() {
   const showPlans = process.argv.includes('--plans');
+  const loadOnly = process.argv.includes('--load-only');
   const started = performance.now();
   const database: TestDatabase = await createTestDatabase('bench_api');
   const dropOnInterrupt = () => {
@@ -762,10 +789,10 @@ async function main() {
       organisationId: organisation.id,
       now,
     };
-    console.log('runs.list:');
-    const list = await benchList(context, seeded.configurationIds[FILTERED_CONFIGURATION]!);
-    console.log('log export:');
-    const exports = benchExport(database.url, logRunId, organisation.id);
+    if (!loadOnly) console.log('runs.list:');
+    const list = loadOnly ? [] : await benchList(context, seeded.configurationIds[FILTERED_CONFIGURATION]!);
+    if (!loadOnly) console.log('log export:');
+    const exports = loadOnly ? [] : benchExport(database.url, logRunId, organisation.id);
     console.log('load run:');
     const loads = await benchLoad(
       database.url,
