@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { type EntityManager, inOrganisation, isUuid, SyncRun, sql } from '@provisioning/db';
+import {
+  type EntityManager,
+  inOrganisation,
+  isUuid,
+  readInOrganisation,
+  type SqlQuery,
+  SyncRun,
+  sql,
+} from '@provisioning/db';
 import {
   DomainError,
   type LogFormat,
@@ -106,7 +114,8 @@ export const LOG_EXPORT_BATCH_SIZE = 5000;
  * The run's log entries in seq order, a batch per query: the chunks (see log-chunks.ts) whose first seq
  * lies within `batchSize` of the next one's, keyset on first_seq (the primary key's order). With the
  * consecutive seqs every writer uses, a batch holds at most `batchSize` + LOG_CHUNK_LINES - 1 lines.
- * Not inside one long transaction on purpose (each batch is its own): a final run's log never changes, and a transaction held open for
+ * Not inside one long transaction on purpose (each batch is its own, scoped to the organisation in one
+ * round trip by `readInOrganisation`): a final run's log never changes, and a transaction held open for
  * a long download would stall every other connection of the embedded database (it serialises them).
  */
 async function* logBatches(
@@ -117,16 +126,18 @@ async function* logBatches(
 ) {
   let after = -1;
   for (;;) {
-    const rows = await scoped(em, organisationId, (scope) =>
-      sql<{ first_seq: number; lines: string }>(
-        scope,
-        `select first_seq, lines::text as lines from sync_log_chunk
+    const batch: SqlQuery = {
+      sql: `select first_seq, lines::text as lines from sync_log_chunk
          where run_id = ? and first_seq > ?
            and first_seq < (select min(first_seq) from sync_log_chunk where run_id = ? and first_seq > ?) + ?
          order by first_seq`,
-        [runId, after, runId, after, batchSize],
-      ),
-    );
+      params: [runId, after, runId, after, batchSize],
+    };
+    type Row = { first_seq: number; lines: string };
+    const rows =
+      organisationId === undefined
+        ? await sql<Row>(em, batch.sql, batch.params)
+        : (await readInOrganisation<[Row[]]>(em, organisationId, [batch]))[0];
     if (rows.length === 0) return;
     yield rows.flatMap((row) => readLogChunk(row.lines));
     after = rows[rows.length - 1]!.first_seq;
