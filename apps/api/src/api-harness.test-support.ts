@@ -2,9 +2,9 @@ import { API_DATABASE_ROLE, createOrm, type Orm } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
-import type { SessionInfo } from './http/app-env.ts';
+
 import type { DownloadSlots } from './http/download-slots.ts';
-import { loadSession } from './http/session.ts';
+import { RequestSession, type SessionInfo } from './http/request-session.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import type { RunChangeFeed } from './run-change-feed.ts';
 import type { Context } from './trpc/context.ts';
@@ -147,7 +147,7 @@ const createCaller = createCallerFactory(appRouter);
 /** The context a request would get, without HTTP: tRPC's inner context for `createCaller`. */
 export function innerContext(
   setup: CallerSetup,
-  session: SessionInfo | null,
+  session: SessionInfo | RequestSession | null,
   onSession: (token: string) => void = () => {},
 ): Context {
   return {
@@ -158,7 +158,7 @@ export function innerContext(
     em: setup.orm.em.fork(),
     logger: silent,
     requestId: 'test',
-    session,
+    requestSession: session instanceof RequestSession ? session : RequestSession.of(session),
     clientAddress: '127.0.0.1',
     userAgent: null,
     cookies: { setSession: onSession, clearSession: () => {} },
@@ -173,7 +173,8 @@ export async function callerAs(setup: CallerSetup, email: string, signal?: Abort
     email,
     password: SEED_PASSWORD,
   });
-  const session = await loadSession(setup.orm.em.fork(), token);
+  // Read when a procedure first needs it, as a request's is (the hot reads check it in their own message).
+  const session = new RequestSession(setup.orm.em.fork(), token);
   return createCaller(innerContext(setup, session), signal ? { signal } : {});
 }
 

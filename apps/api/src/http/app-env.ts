@@ -1,6 +1,7 @@
-import type { EntityManager, LiveSession } from '@provisioning/db';
+import type { EntityManager } from '@provisioning/db';
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from 'pino';
+import type { RequestSession } from './request-session.ts';
 
 /**
  * What the app's middleware sets on each request, typed for the handlers that read it. It lives apart
@@ -10,12 +11,8 @@ export type AppEnv = {
   Variables: RequestIdVariables & {
     logger: Logger;
     em: EntityManager;
-    session: SessionInfo | null;
+    /** The cookie's session, read when a handler first needs it. */
+    session: RequestSession;
     clientAddress: string;
   };
 };
-
-/** The signed-in account as every procedure and download sees it (read fresh on each request), with its cookie token. */
-export interface SessionInfo extends LiveSession {
-  token: string;
-}

@@ -43,7 +43,7 @@ export function logDownload({ slots, stallTimeoutMs }: LogDownloadOptions): Hand
     const file = c.req.param('file');
     const format = LOG_FORMATS.find((candidate) => file === `log.${candidate}`);
     if (format === undefined) return c.json({ error: 'not found' }, 404);
-    const session = c.var.session;
+    const session = await c.var.session.load();
     if (!session) return c.json({ error: 'Sign in to download logs.' }, 401);
     const access = checkAccess(session, 'provisioning.download-logs');
     if (!access.allowed) {

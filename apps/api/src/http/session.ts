@@ -1,7 +1,7 @@
-import { type EntityManager, findSession } from '@provisioning/db';
 import type { Context as HonoContext, MiddlewareHandler } from 'hono';
 import { generateCookie, getCookie } from 'hono/cookie';
-import type { AppEnv, SessionInfo } from './app-env.ts';
+import type { AppEnv } from './app-env.ts';
+import { RequestSession } from './request-session.ts';
 
 export const SESSION_COOKIE = 'provisioning_session';
 
@@ -35,29 +35,14 @@ export function expiredSessionCookie(c: HonoContext): string {
   });
 }
 
-/**
- * The session a cookie token names, as procedures and downloads see it, or null when it has ended. A
- * request extends the session's idle expiry; `extendIdle: false` looks without extending it.
- */
-export async function loadSession(
-  em: EntityManager,
-  token: string | undefined,
-  options: { extendIdle?: boolean } = {},
-): Promise<SessionInfo | null> {
-  if (!token) return null;
-  const session = await findSession(em, token, options);
-  return session ? { token, ...session } : null;
-}
-
-/** Resolves the session cookie, if any, for the handlers after it (tRPC and the downloads). */
+/** Names the session cookie, if any, for the handlers after it (tRPC and the downloads), read when needed. */
 export function sessionMiddleware(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = getCookie(c, SESSION_COOKIE);
-    const session = await loadSession(c.var.em, token);
+    const session = new RequestSession(c.var.em, getCookie(c, SESSION_COOKIE));
     c.set('session', session);
     await next();
     // A cookie that no longer names a live session is removed, so the browser stops sending it.
-    if (!session && token !== undefined && !c.res.headers.has('set-cookie')) {
+    if (session.ended && !c.res.headers.has('set-cookie')) {
       c.res.headers.append('set-cookie', expiredSessionCookie(c));
     }
   };

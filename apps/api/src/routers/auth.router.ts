@@ -1,7 +1,6 @@
 import { createSession, findAccountByCredentials, revokeSession, SESSION_MAX_AGE_MS } from '@provisioning/db';
 import { checkAccess, roleAllows, SignInInputSchema } from '@provisioning/shared';
-import type { SessionInfo } from '../http/app-env.ts';
-import { loadSession } from '../http/session.ts';
+import { loadSession, type SessionInfo } from '../http/request-session.ts';
 import { publicProcedure } from '../trpc/procedures.ts';
 import { router, TRPCError } from '../trpc/trpc.ts';
 
@@ -26,7 +25,10 @@ function meView(session: SessionInfo) {
 
 export const authRouter = router({
   /** The signed-in account, or null: the page shows the sign-in form then. */
-  me: publicProcedure.query(({ ctx }) => (ctx.session ? meView(ctx.session) : null)),
+  me: publicProcedure.query(async ({ ctx }) => {
+    const session = await ctx.requestSession.load();
+    return session ? meView(session) : null;
+  }),
 
   signIn: publicProcedure.input(SignInInputSchema).mutation(async ({ ctx, input }) => {
     // Counted before the password is checked, so parallel guesses cannot all slip under the limit.
@@ -46,7 +48,8 @@ export const authRouter = router({
     }
     await ctx.loginLimiter.recordSuccess(ctx.em, input.email, attempt.counted);
     // A browser signing in again leaves no earlier session behind for whoever holds that cookie later.
-    if (ctx.session) await revokeSession(ctx.em, ctx.session.token);
+    const earlier = ctx.requestSession.token;
+    if (earlier) await revokeSession(ctx.em, earlier);
     const { token } = await createSession(ctx.em, account, {
       ipAddress: ctx.clientAddress,
       userAgent: ctx.userAgent,
@@ -60,7 +63,8 @@ export const authRouter = router({
 
   /** Ends this browser's session; signed out already is fine too. */
   signOut: publicProcedure.mutation(async ({ ctx }) => {
-    if (ctx.session) await revokeSession(ctx.em, ctx.session.token);
+    const { token } = ctx.requestSession;
+    if (token) await revokeSession(ctx.em, token);
     ctx.cookies.clearSession();
     return { signedOut: true };
   }),

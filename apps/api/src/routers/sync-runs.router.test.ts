@@ -603,3 +603,131 @@ describe('bad input to the runs procedures', () => {
     expect([400, 414, 431]).toContain(huge.status);
   });
 });
+
+describe('runs.list and runs.get check the session in their own round trip', () => {
+  /** The statements the API's pool is handed while `fn` runs. */
+  async function statementsSentBy(fn: () => Promise<unknown>): Promise<string[]> {
+    const knex = harness.appOrm.em.getConnection().getKnex();
+    const sent: string[] = [];
+    const record = (query: { sql: string }) => sent.push(query.sql);
+    knex.on('query', record);
+    try {
+      await fn();
+    } finally {
+      knex.off('query', record);
+    }
+    return sent;
+  }
+
+  let runId: string;
+  beforeAll(async () => {
+    const configuration = await seedConfiguration(harness.owner, acme.id, 'Acme round trips');
+    runId = await seedRun(harness.owner, {
+      organisationId: acme.id,
+      configurationId: configuration,
+      status: 'success',
+      queuedAt: '2024-06-01T08:00:00Z',
+    });
+  });
+
+  it('sends one message per call, session check and role included, and answers as before', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['people-admin']);
+    let list: Awaited<ReturnType<typeof browser.query>> | undefined;
+    let get: Awaited<ReturnType<typeof browser.query>> | undefined;
+    expect(await statementsSentBy(async () => (list = await browser.query('runs.list', {})))).toHaveLength(1);
+    expect(
+      await statementsSentBy(async () => (get = await browser.query('runs.get', { runId }))),
+    ).toHaveLength(1);
+    expect(list!.status).toBe(200);
+    expect((list!.body.result!.data as { runs: { id: string }[] }).runs.map((run) => run.id)).toContain(
+      runId,
+    );
+    expect(get!.status).toBe(200);
+    expect((get!.body.result!.data as { id: string }).id).toBe(runId);
+  });
+
+  it('refuses a signed-out, revoked or role-less session at the next call, and clears a dead cookie', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    const cookie = browser.cookie!;
+    expect((await browser.query('runs.get', { runId })).status).toBe(200);
+    const account = await getAccountByEmail(harness.owner.em.fork(), acme.accounts['org-admin']);
+    await revokeSessionsOf(harness.owner.em.fork(), account.id);
+    const replay = apiClient(harness.appOrm).app;
+    for (const path of ['runs.list', `runs.get?input=${encodeURIComponent(JSON.stringify({ runId }))}`]) {
+      const response = await replay.request(`http://localhost/trpc/${path}`, {
+        headers: { host: 'localhost', cookie },
+      });
+      expect(response.status, path).toBe(401);
+      expect(response.headers.get('set-cookie'), path).toMatch(/^provisioning_session=; Max-Age=0/);
+    }
+
+    const roleless = apiClient(harness.appOrm).browser();
+    await roleless.signIn(acme.accounts['people-admin']);
+    expect((await roleless.query('runs.get', { runId })).status).toBe(200);
+    const peopleAdmin = await getAccountByEmail(harness.owner.em.fork(), acme.accounts['people-admin']);
+    await harness.owner.em
+      .fork()
+      .execute(`update account set roles = '{basic-user}' where id = ?`, [peopleAdmin.id]);
+    try {
+      for (const [path, input] of [
+        ['runs.get', { runId }],
+        ['runs.list', {}],
+      ] as const) {
+        const refused = await roleless.query(path, input);
+        expect(refused.status, path).toBe(403);
+        expect(refused.body.error?.data.accessDenial, path).toBe('no-permission');
+        expect(JSON.stringify(refused.body), path).not.toContain(runId);
+      }
+    } finally {
+      await harness.owner.em
+        .fork()
+        .execute(`update account set roles = '{people-admin}' where id = ?`, [peopleAdmin.id]);
+    }
+  });
+
+  it('answers a refused caller’s bad input with the refusal, not with the input’s fault', async () => {
+    const anonymous = apiClient(harness.appOrm).browser();
+    const basic = apiClient(harness.appOrm).browser();
+    await basic.signIn(acme.accounts['basic-user']);
+    const dead = apiClient(harness.appOrm).app;
+    for (const [path, input] of [
+      ['runs.get', { runId: 'not-a-uuid' }],
+      ['runs.list', { limit: 0 }],
+    ] as const) {
+      expect((await anonymous.query(path, input)).status, path).toBe(401);
+      const refused = await basic.query(path, input);
+      expect(refused.status, path).toBe(403);
+      expect(refused.body.error?.data.accessDenial, path).toBe('no-permission');
+      const search = `?input=${encodeURIComponent(JSON.stringify(input))}`;
+      const response = await dead.request(`http://localhost/trpc/${path}${search}`, {
+        headers: { host: 'localhost', cookie: 'provisioning_session=no-such-session' },
+      });
+      expect(response.status, path).toBe(401);
+    }
+  });
+
+  it('answers a batch of both, with no more than one message per call', async () => {
+    const browser = apiClient(harness.appOrm).browser();
+    await browser.signIn(acme.accounts['org-admin']);
+    const input = encodeURIComponent(JSON.stringify({ 0: {}, 1: { runId }, 2: { runId } }));
+    let response: Response | undefined;
+    const sent = await statementsSentBy(async () => {
+      response = await browser.request(`/trpc/runs.list,runs.get,runs.get?batch=1&input=${input}`);
+    });
+    expect(response!.status).toBe(200);
+    const body = (await response!.json()) as { result?: { data: { id?: string } } }[];
+    expect(body.map((call) => call.result?.data.id ?? 'list')).toEqual(['list', runId, runId]);
+    // tRPC starts a batch's calls together, so each may check the session itself: a message per call at most.
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    expect(sent.length).toBeLessThanOrEqual(3);
+
+    const withMe = encodeURIComponent(JSON.stringify({ 1: { runId } }));
+    const mixed = await browser.request(`/trpc/auth.me,runs.get?batch=1&input=${withMe}`);
+    expect(mixed.status).toBe(200);
+    const [me, details] = (await mixed.json()) as { result?: { data: unknown } }[];
+    expect(me?.result?.data).toMatchObject({ account: { email: acme.accounts['org-admin'] } });
+    expect((details!.result!.data as { id: string }).id).toBe(runId);
+  });
+});

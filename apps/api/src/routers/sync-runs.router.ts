@@ -8,19 +8,19 @@ import {
 } from '@provisioning/shared';
 import { tracked } from '@trpc/server';
 import type { RunChangeFeed } from '../run-change-feed.ts';
-import { procedureFor } from '../trpc/procedures.ts';
+import { checkedReadFor, procedureFor } from '../trpc/procedures.ts';
 import { router } from '../trpc/trpc.ts';
 
 const viewProcedure = procedureFor('provisioning.view');
+/** The page's most frequent reads: the session is checked in the read's own round trip. */
+const viewRead = checkedReadFor('provisioning.view');
 
 export const syncRunsRouter = router({
-  list: viewProcedure
-    .input(RunListInputSchema)
-    .query(({ ctx, input }) => listRuns(ctx.em, ctx.session.organisation.id, input)),
+  list: viewRead.input(RunListInputSchema).query(({ ctx, input }) => listRuns(ctx.em, ctx.scope, input)),
 
-  get: viewProcedure
+  get: viewRead
     .input(RunIdInputSchema)
-    .query(({ ctx, input }) => getRunDetails(ctx.em, ctx.session.organisation.id, input.runId)),
+    .query(({ ctx, input }) => getRunDetails(ctx.em, ctx.scope, input.runId)),
 
   /**
    * A page of the users a run blocked by the deactivation threshold would have deactivated, for the

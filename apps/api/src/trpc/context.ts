@@ -1,7 +1,8 @@
 import type { EntityManager, Orm } from '@provisioning/db';
 import type { Context as HonoContext } from 'hono';
 import type { Logger } from 'pino';
-import type { AppEnv, SessionInfo } from '../http/app-env.ts';
+import type { AppEnv } from '../http/app-env.ts';
+import type { RequestSession } from '../http/request-session.ts';
 import { expiredSessionCookie, sessionCookie } from '../http/session.ts';
 import type { LoginRateLimiter } from '../login-rate-limit.ts';
 import type { RunChangeFeed } from '../run-change-feed.ts';
@@ -20,7 +21,8 @@ export interface Context extends ApiServices {
   em: EntityManager;
   logger: Logger;
   requestId: string;
-  session: SessionInfo | null;
+  /** The cookie's session, read when first needed; `authedProcedure` and below see it read as `session`. */
+  requestSession: RequestSession;
   clientAddress: string;
   userAgent: string | null;
   /** Sets or clears the session cookie on this request's response. */
@@ -36,7 +38,7 @@ export function createContext(c: HonoContext<AppEnv>, resHeaders: Headers, servi
     em: c.var.em,
     logger: c.var.logger,
     requestId: c.var.requestId,
-    session: c.var.session,
+    requestSession: c.var.session,
     clientAddress: c.var.clientAddress,
     userAgent: c.req.header('user-agent') ?? null,
     cookies: {

@@ -1,6 +1,6 @@
-import { checkAccess, type Permission } from '@provisioning/shared';
-import type { SessionInfo } from '../http/app-env.ts';
-import { loadSession } from '../http/session.ts';
+import { type ReadScope, sessionScope } from '@provisioning/db';
+import { checkAccess, PERMISSIONS, type Permission } from '@provisioning/shared';
+import { loadSession, type SessionInfo } from '../http/request-session.ts';
 import { AccessDeniedError, baseProcedure, TRPCError } from './trpc.ts';
 
 function requireSession(session: SessionInfo | null): SessionInfo {
@@ -9,17 +9,19 @@ function requireSession(session: SessionInfo | null): SessionInfo {
 }
 
 /** Throws the refusal a call gets: UNAUTHORIZED without a session, the table's reason without access. */
-function requireAccess(session: SessionInfo | null, permission: Permission): void {
-  const access = checkAccess(requireSession(session), permission);
+function requireAccess(session: SessionInfo | null, permission: Permission): SessionInfo {
+  const signedIn = requireSession(session);
+  const access = checkAccess(signedIn, permission);
   if (!access.allowed) throw new AccessDeniedError(access.reason);
+  return signedIn;
 }
 
 /** Anyone, signed in or not. */
 export const publicProcedure = baseProcedure;
 
 /** A signed-in account; its organisation is the only one it ever sees. */
-export const authedProcedure = baseProcedure.use(({ ctx, next }) =>
-  next({ ctx: { ...ctx, session: requireSession(ctx.session) } }),
+export const authedProcedure = baseProcedure.use(async ({ ctx, next }) =>
+  next({ ctx: { session: requireSession(await ctx.requestSession.load()) } }),
 );
 
 /** A signed-in account that the shared permission table allows `permission`. */
@@ -39,5 +41,30 @@ export function procedureFor(permission: Permission) {
         },
       },
     });
+  });
+}
+
+/**
+ * `procedureFor` for the hot reads (the runs list, a run's details): the session is checked in the read's
+ * own message (`sessionScope`), one round trip where reading it first makes two. `ctx.scope` is what the
+ * read is scoped to; the same refusals apply, before anything read is returned. Where the session has
+ * already been read (an earlier call of a batch), the read is scoped to its organisation as usual. A call
+ * that fails before its check ran (bad input, say) answers as `procedureFor` would: the session's refusal
+ * first.
+ */
+export function checkedReadFor(permission: Permission) {
+  return baseProcedure.use(async ({ ctx, next }) => {
+    const { requestSession } = ctx;
+    const { token } = requestSession;
+    if (token === undefined || requestSession.read) {
+      const session = requireAccess(await requestSession.load(), permission);
+      return next({ ctx: { scope: session.organisation.id as ReadScope } });
+    }
+    const scope = sessionScope(token, PERMISSIONS[permission], (found) => {
+      requireAccess(requestSession.found(found), permission);
+    });
+    const result = await next({ ctx: { scope: scope as ReadScope } });
+    if (!result.ok && !requestSession.read) requireAccess(await requestSession.load(), permission);
+    return result;
   });
 }

@@ -90,8 +90,45 @@ export async function inOrganisation<T>(
   });
 }
 
+const EXPRESSION = Symbol('SQL expression');
+
+/**
+ * An SQL expression that stands where a value would in a statement read by `readInOrganisation` (written
+ * in as it is, not as a literal). Only this module makes them (the key is its own): `SCOPED_ORGANISATION`.
+ */
+export interface SqlExpression {
+  readonly [EXPRESSION]: string;
+}
+
+/** The organisation the message's check named (`app.organisation_id`), as row-level security reads it. */
+export const SCOPED_ORGANISATION: SqlExpression = {
+  [EXPRESSION]: `nullif(current_setting('app.organisation_id', true), '')::uuid`,
+};
+
+/**
+ * A read's organisation, named by a check made in the same message rather than by its ID: the API's hot
+ * reads check the session that way (`sessionScope` in session.repository.ts). `check` runs after the role
+ * is set; it sets `app.organisation_id` when it admits the read and returns its rows. `admit` is told
+ * those rows before any result is returned and throws to refuse them. A check that does not admit leaves
+ * no organisation set, so the statements see nothing under row-level security.
+ */
+export interface CheckedScope {
+  check: SqlQuery;
+  admit(rows: unknown[]): void;
+}
+
+/** Whose rows a read sees: the organisation with this ID, or the one a check in the same message names. */
+export type ReadScope = string | CheckedScope;
+
+/** What a read's statements compare `organisation_id` with: the ID, or the organisation the check set. */
+export function scopeOrganisation(scope: ReadScope): string | SqlExpression {
+  return typeof scope === 'string' ? scope : SCOPED_ORGANISATION;
+}
+
 /** A value as an SQL literal: strings and dates quoted by pg's `escapeLiteral`, numbers and booleans bare. */
 function literal(value: unknown): string {
+  if (typeof value === 'object' && value !== null && EXPRESSION in value)
+    return (value as SqlExpression)[EXPRESSION];
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') {
     // A message is a C string: a NUL would end it early. As a parameter it would be refused anyway.
@@ -127,32 +164,62 @@ function withLiterals({ sql: text, params }: SqlQuery): string {
  * takes no parameters, so the values are written in as literals (`withLiterals`). Each statement's rows
  * come back in order. Inside a caller's transaction it runs them there, as `inOrganisation` does.
  *
+ * With a `CheckedScope` the check runs first in the same message and names the organisation (statements
+ * then compare with `scopeOrganisation(scope)`); its rows go to `admit` before anything is returned.
+ *
  * The API's hot paths (the runs list and a run's details) use it: a transaction of its own costs four
- * round trips (begin, the settings, the read, commit) where this costs one.
+ * round trips (begin, the settings, the read, commit) where this costs one, the session check included.
  */
 export async function readInOrganisation<T extends unknown[][]>(
   em: EntityManager,
-  organisationId: string,
+  scope: ReadScope,
   statements: { [K in keyof T]: SqlQuery },
 ): Promise<T> {
-  if (!isUuid(organisationId)) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
+  if (typeof scope !== 'string') return readChecked(em, scope, statements);
+  if (!isUuid(scope)) throw new DomainError('NOT_FOUND', `Organisation ${scope} not found`);
   if (em.getTransactionContext()) {
-    return inOrganisation(em, organisationId, async (tx) => {
+    return inOrganisation(em, scope, async (tx) => {
       const results: unknown[][] = [];
       for (const statement of statements) results.push(await sql(tx, statement.sql, statement.params));
       return results as T;
     });
   }
-  const message = [
+  const results = await sendOneMessage(em, [
     {
       sql: `select set_config('role', ?, true), set_config('app.organisation_id', ?, true)`,
-      params: [API_DATABASE_ROLE, organisationId],
+      params: [API_DATABASE_ROLE, scope],
     },
     ...statements,
-  ]
-    .map(withLiterals)
-    .join(';\n');
+  ]);
+  return results.slice(1) as T;
+}
+
+async function readChecked<T extends unknown[][]>(
+  em: EntityManager,
+  scope: CheckedScope,
+  statements: readonly SqlQuery[],
+): Promise<T> {
+  // The check names the organisation for this message only: never inside a transaction that goes on.
+  if (em.getTransactionContext()) throw new Error('A checked read cannot run inside a transaction');
+  const [, checked, ...results] = await sendOneMessage(em, [
+    {
+      sql: `select set_config('role', ?, true), set_config('app.organisation_id', '', true)`,
+      params: [API_DATABASE_ROLE],
+    },
+    scope.check,
+    ...statements,
+  ]);
+  scope.admit(checked ?? []);
+  return results as T;
+}
+
+/** Statements as one simple-protocol message (see readInOrganisation); each one's rows, in order. */
+async function sendOneMessage(em: EntityManager, statements: readonly SqlQuery[]): Promise<unknown[][]> {
+  const message = statements.map(withLiterals).join(';\n');
   // No bindings: knex passes the text through untouched and pg sends it as one simple query.
-  const results = (await em.getConnection().getKnex().raw(message)) as { rows: unknown[] }[];
-  return results.slice(1).map((result) => result.rows) as T;
+  const results = (await em.getConnection().getKnex().raw(message)) as
+    | { rows: unknown[] }
+    | { rows: unknown[] }[];
+  // pg answers one statement with its result, several with an array of them.
+  return (Array.isArray(results) ? results : [results]).map((result) => result.rows);
 }

@@ -23,7 +23,16 @@ import {
   type SourceFingerprint,
 } from '@provisioning/shared';
 import type { ThresholdDetails } from '../entities/index.ts';
-import { inOrganisation, isUuid, readInOrganisation, type SqlQuery, sql } from './common.ts';
+import {
+  inOrganisation,
+  isUuid,
+  type ReadScope,
+  readInOrganisation,
+  type SqlExpression,
+  type SqlQuery,
+  scopeOrganisation,
+  sql,
+} from './common.ts';
 
 /**
  * The admin page's reads of runs. Every function takes the organisation from the caller's session and
@@ -199,7 +208,7 @@ function branchConditions(filter: RunListFilter): Condition[][] {
  * PostgreSQL does not know (set before it was checked) falls back to UTC instead of failing every date
  * filter.
  */
-export function organisationTimeZone(organisationId: string): SqlQuery {
+export function organisationTimeZone(organisationId: string | SqlExpression): SqlQuery {
   return {
     sql: `select set_config('app.time_zone', case when known_time_zone(time_zone) then time_zone else 'UTC' end, true)
       from organisation where id = ?`,
@@ -225,7 +234,7 @@ const ZONE = `current_setting('app.time_zone', true)`;
  * The date filters read the organisation's zone from `app.time_zone` (`organisationTimeZone`).
  */
 export function runPageQuery(
-  organisationId: string,
+  organisationId: string | SqlExpression,
   filter: RunListFilter,
   cursor: string | null,
   limit: number,
@@ -284,20 +293,25 @@ export function runPageQuery(
 /**
  * One page of an organisation's runs, filtered and sorted by queued time, keyset-paginated so pages stay
  * stable while new runs arrive. Dates are calendar days in the organisation's time zone: "last 7 days"
- * is today and the six days before it; a custom range includes both its first and last day.
+ * is today and the six days before it; a custom range includes both its first and last day. `scope` is the
+ * organisation's ID, or the API's session checked in the same message (`sessionScope`).
  */
 export async function listRuns(
   em: EntityManager,
-  organisationId: string,
+  scope: ReadScope,
   input: RunListInput,
   now = new Date(),
 ): Promise<RunPage> {
   const { filter, cursor, limit } = parseInput(RunListInputSchema, input, 'Runs filter');
-  const [zone, rows] = await readInOrganisation<[unknown[], RunRow[]]>(em, organisationId, [
-    organisationTimeZone(organisationId),
-    runPageQuery(organisationId, filter, cursor ?? null, limit, now),
+  const organisation = scopeOrganisation(scope);
+  const [zone, rows] = await readInOrganisation<[unknown[], RunRow[]]>(em, scope, [
+    organisationTimeZone(organisation),
+    runPageQuery(organisation, filter, cursor ?? null, limit, now),
   ]);
-  if (zone.length === 0) throw new DomainError('NOT_FOUND', `Organisation ${organisationId} not found`);
+  if (zone.length === 0) {
+    const named = typeof scope === 'string' ? ` ${scope}` : '';
+    throw new DomainError('NOT_FOUND', `Organisation${named} not found`);
+  }
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
@@ -404,15 +418,12 @@ export function runDetailsOf(row: RunDetailRow): RunDetails {
  * One run with its counts, error summary and threshold figures; another organisation's run is NOT_FOUND.
  * It reads through `api_run_details`, RUN_DETAILS_SELECT in a plpgsql function, whose plan PostgreSQL
  * keeps per connection: planned afresh under row-level security, the join cost several times its run.
+ * `scope` as for `listRuns`.
  */
-export async function getRunDetails(
-  em: EntityManager,
-  organisationId: string,
-  runId: string,
-): Promise<RunDetails> {
+export async function getRunDetails(em: EntityManager, scope: ReadScope, runId: string): Promise<RunDetails> {
   if (!isUuid(runId)) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
-  const [[row]] = await readInOrganisation<[RunDetailRow[]]>(em, organisationId, [
-    { sql: 'select * from api_run_details(?, ?)', params: [runId, organisationId] },
+  const [[row]] = await readInOrganisation<[RunDetailRow[]]>(em, scope, [
+    { sql: 'select * from api_run_details(?, ?)', params: [runId, scopeOrganisation(scope)] },
   ]);
   if (!row) throw new DomainError('NOT_FOUND', `Run ${runId} not found`);
   return runDetailsOf(row);

@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Role, SyncService } from '@provisioning/shared';
 import { Session } from '../entities/index.ts';
 import { hashPassword, verifyPassword } from '../password.ts';
-import { sql } from './common.ts';
+import { type CheckedScope, type SqlQuery, sql } from './common.ts';
 
 /** A session ends after this long without a request... */
 export const SESSION_IDLE_TIMEOUT_MS = 12 * 60 * 60 * 1000;
@@ -91,6 +91,40 @@ interface SessionRow {
   sync_service: SyncService;
 }
 
+/** The statement that reads (and touches) the live session behind a token: `api_session`'s row. */
+function sessionLookup(token: string, now: Date, extendIdle: boolean, columns = '*'): SqlQuery {
+  return {
+    sql: `select ${columns} from api_session(?, ?, ?, ?, ?, ?) s`,
+    params: [
+      tokenHash(token),
+      now,
+      SESSION_IDLE_TIMEOUT_MS,
+      SESSION_MAX_AGE_MS,
+      SESSION_TOUCH_INTERVAL_MS,
+      extendIdle,
+    ],
+  };
+}
+
+/** Longer or empty cookie values are never tokens: no lookup is made for them. */
+function isPlausibleToken(token: string): boolean {
+  return token.length > 0 && token.length <= 200;
+}
+
+function liveSession(row: SessionRow): LiveSession {
+  return {
+    account: { id: row.account_id, email: row.email, name: row.name },
+    roles: row.roles,
+    organisation: {
+      id: row.organisation_id,
+      name: row.organisation_name,
+      timeZone: row.time_zone,
+      provisioningEnabled: row.provisioning_enabled,
+      syncService: row.sync_service,
+    },
+  };
+}
+
 /**
  * The live session behind a cookie token, with its account and organisation, or null when the token is
  * unknown, revoked or expired: one round trip (`api_session`). Extends the idle expiry (never past the
@@ -102,25 +136,37 @@ export async function findSession(
   token: string,
   { now = new Date(), extendIdle = true }: { now?: Date; extendIdle?: boolean } = {},
 ): Promise<LiveSession | null> {
-  if (token.length === 0 || token.length > 200) return null;
-  const [row] = await sql<SessionRow>(em, 'select * from api_session(?, ?, ?, ?, ?, ?)', [
-    tokenHash(token),
+  if (!isPlausibleToken(token)) return null;
+  const lookup = sessionLookup(token, now, extendIdle);
+  const [row] = await sql<SessionRow>(em, lookup.sql, lookup.params);
+  return row ? liveSession(row) : null;
+}
+
+/**
+ * A read scoped to the organisation of the session behind `token`, checked in the read's own message
+ * (`readInOrganisation`): the session is looked up (and its idle expiry extended) as `findSession` does,
+ * and the organisation is named only when one of the session's roles is in `roles`. `admit` is told the
+ * session found (null: none) before anything read is returned, and throws to refuse it; the read itself
+ * sees nothing when no session, or a session without those roles, was found.
+ */
+export function sessionScope(
+  token: string,
+  roles: readonly Role[],
+  admit: (session: LiveSession | null) => void,
+  now = new Date(),
+): CheckedScope {
+  // An implausible token looks up a hash no session has: the read sees nothing and admit is told null.
+  const lookup = sessionLookup(
+    isPlausibleToken(token) ? token : '',
     now,
-    SESSION_IDLE_TIMEOUT_MS,
-    SESSION_MAX_AGE_MS,
-    SESSION_TOUCH_INTERVAL_MS,
-    extendIdle,
-  ]);
-  if (!row) return null;
+    true,
+    `s.*, case when s.roles && string_to_array(?, ',') then set_config('app.organisation_id', s.organisation_id::text, true) end as admitted`,
+  );
   return {
-    account: { id: row.account_id, email: row.email, name: row.name },
-    roles: row.roles,
-    organisation: {
-      id: row.organisation_id,
-      name: row.organisation_name,
-      timeZone: row.time_zone,
-      provisioningEnabled: row.provisioning_enabled,
-      syncService: row.sync_service,
+    check: { sql: lookup.sql, params: [roles.join(','), ...lookup.params] },
+    admit: (rows) => {
+      const [row] = rows as SessionRow[];
+      admit(row ? liveSession(row) : null);
     },
   };
 }
