@@ -16,6 +16,7 @@ import { DownloadSlots } from './http/download-slots.ts';
 import { logDownload } from './http/log-download.ts';
 import { type ApiMetrics, createApiMetrics } from './http/metrics.ts';
 import { originCheck } from './http/origin-check.ts';
+import { requestSignal } from './http/request-signal.ts';
 import { sessionMiddleware } from './http/session.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
 import { RunChangeFeed } from './run-change-feed.ts';
@@ -121,6 +122,7 @@ export function createApp(dependencies: AppDependencies) {
     }),
   );
 
+  app.use('/trpc/*', requestSignal());
   app.use(
     '/trpc/*',
     trpcServer({

@@ -363,6 +363,34 @@ const ACCESS_ENDINGS: [string, (subject: Subject) => Promise<unknown>, FeedEnd][
   ],
 ];
 
+describe('a live feed whose client goes away', () => {
+  it('ends on the server, letting go of its change subscription', async () => {
+    const cookie = await sessionCookie(acme.accounts['org-admin']);
+    const original = feed.subscribe.bind(feed);
+    let open = 0;
+    let allClosed = () => {};
+    const closed = new Promise<void>((resolve) => (allClosed = resolve));
+    feed.subscribe = (organisationId, listener) => {
+      open += 1;
+      const unsubscribe = original(organisationId, listener);
+      return () => {
+        unsubscribe();
+        open -= 1;
+        if (open === 0) allClosed();
+      };
+    };
+    try {
+      const client = await openFeed(cookie);
+      expect(open).toBe(1);
+      client.close();
+      await closed;
+      expect(open).toBe(0);
+    } finally {
+      feed.subscribe = original;
+    }
+  });
+});
+
 describe('an open live feed ends when access does', () => {
   it.each(ACCESS_ENDINGS)(
     'ends the feed of an account that %s, with the refusal a new request would get',
