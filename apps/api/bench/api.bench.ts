@@ -69,7 +69,7 @@ const MIN_SAMPLES = 20;
 const DEEP_ROWS = 10_000;
 const LOG_ROWS = 200_000;
 const LOAD_CONNECTIONS = 50;
-const LOAD_SECONDS = 10;
+const LOAD_SECONDS = 5;
 const LOAD_WARMUP_SECONDS = 2;
 /** Not UTC, so the date filters' time-zone arithmetic is part of what is measured. */
 const TIME_ZONE = 'Europe/Paris';
@@ -516,15 +516,76 @@ async function load(
   const result = await autocannon({ url, connections: LOAD_CONNECTIONS, duration: LOAD_SECONDS, headers });
   const rssMb = await server.stop();
   console.log(`  ${name}: ${result.requests.average.toFixed(0)} requests/s, p99 ${ms(result.latency.p99)}`);
+  return loadFigure(name, [result], rssMb);
+}
+
+type LoadResult = Awaited<ReturnType<typeof autocannon>>;
+
+/** The median round's figures (requests/s and latencies each the median of the rounds'). */
+function loadFigure(name: string, rounds: LoadResult[], rssMb: number): LoadFigure {
+  const median = (values: number[]) => percentile(values, 50);
   return {
     name,
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors,
-    non2xx: result.non2xx,
+    requestsPerSecond: median(rounds.map((round) => round.requests.average)),
+    p50: median(rounds.map((round) => round.latency.p50)),
+    p99: median(rounds.map((round) => round.latency.p99)),
+    errors: rounds.reduce((sum, round) => sum + round.errors, 0),
+    non2xx: rounds.reduce((sum, round) => sum + round.non2xx, 0),
     rssMb,
   };
+}
+
+/** Rounds of the app and the bare server taking turns; the machine drifts more between runs than the changes weighed. */
+const LOAD_ROUNDS = 3;
+
+/**
+ * The app and the bare server answering the same query, under the same load in turns (app, bare, app,
+ * bare...), LOAD_ROUNDS rounds of LOAD_SECONDS each: each figure is the median of its rounds, so a drift
+ * of the machine during the run weighs on both sides alike.
+ */
+async function loadPair(
+  name: string,
+  app: { server: Server; path: string; headers: Record<string, string> },
+  bare: { server: Server; path: string },
+): Promise<[LoadFigure, LoadFigure]> {
+  const sides = [
+    {
+      url: `http://127.0.0.1:${app.server.port}${app.path}`,
+      headers: app.headers,
+      rounds: [] as LoadResult[],
+    },
+    { url: `http://127.0.0.1:${bare.server.port}${bare.path}`, headers: {}, rounds: [] as LoadResult[] },
+  ];
+  for (const side of sides) {
+    await autocannon({
+      url: side.url,
+      connections: 10,
+      duration: LOAD_WARMUP_SECONDS,
+      headers: side.headers,
+    });
+  }
+  for (let round = 0; round < LOAD_ROUNDS; round++) {
+    for (const side of sides) {
+      side.rounds.push(
+        await autocannon({
+          url: side.url,
+          connections: LOAD_CONNECTIONS,
+          duration: LOAD_SECONDS,
+          headers: side.headers,
+        }),
+      );
+    }
+  }
+  const [appSide, bareSide] = sides as [(typeof sides)[0], (typeof sides)[0]];
+  const figures: [LoadFigure, LoadFigure] = [
+    loadFigure(`${name} (app)`, appSide.rounds, await app.server.stop()),
+    loadFigure(`${name} (bare)`, bareSide.rounds, await bare.server.stop()),
+  ];
+  for (const [index, side] of sides.entries()) {
+    const rounds = side.rounds.map((round) => round.requests.average.toFixed(0)).join(', ');
+    console.log(`  ${figures[index]!.name}: ${rounds} requests/s in ${LOAD_ROUNDS} rounds`);
+  }
+  return figures;
 }
 
 /** Requests of each kind sent by the abuse run, as in the security report (100 made runs.list take 6–18 s). */
@@ -598,20 +659,23 @@ async function benchLoad(
     (data) => (data as { runs?: unknown[] }).runs?.length === PAGE_SIZE,
   );
   await expectData(list.port, getPath, cookie, (data) => (data as { id?: string }).id === logRunId);
-  const listFigure = await load('runs.list (app)', list, listPath, { cookie });
-  const bareListFigure = await load('runs.list (bare)', await startServer(serveBare), '/list', {});
-  const getFigure = await load('runs.get (app)', await startServer(serve), getPath, { cookie });
-  const bareGetFigure = await load('runs.get (bare)', await startServer(serveBare), '/get', {});
+  const listPair = await loadPair(
+    'runs.list',
+    { server: list, path: listPath, headers: { cookie } },
+    { server: await startServer(serveBare), path: '/list' },
+  );
+  const getPair = await loadPair(
+    'runs.get',
+    { server: await startServer(serve), path: getPath, headers: { cookie } },
+    { server: await startServer(serveBare), path: '/get' },
+  );
   const abused = await startServer(serve);
   const held = await abuse(abused.port, cookie, logRunId);
   const attacked = await load('runs.list (attacked)', abused, listPath, { cookie });
   for (const socket of held) socket.destroy();
   const burst = await benchBurst(databaseUrl, cookie, logRunId);
   return {
-    pairs: [
-      [listFigure, bareListFigure],
-      [getFigure, bareGetFigure],
-    ],
+    pairs: [listPair, getPair],
     attacked,
     burst,
   };
@@ -711,7 +775,7 @@ function printExportSummary(exports: ExportFigure[], misses: string[]) {
 
 function printLoadSummary(loads: LoadFigures, misses: string[]) {
   console.log(
-    `\nLoad run on loopback: ${LOAD_CONNECTIONS} connections for ${LOAD_SECONDS} s (after ${LOAD_WARMUP_SECONDS} s warm-up); runs.list: first page, default filter; runs.get: one run`,
+    `\nLoad run on loopback: ${LOAD_CONNECTIONS} connections; app and bare take turns, ${LOAD_ROUNDS} rounds of ${LOAD_SECONDS} s each (after ${LOAD_WARMUP_SECONDS} s warm-up), medians of the rounds; the attacked run is one round; runs.list: first page, default filter; runs.get: one run`,
   );
   console.log('server                  requests/s      p50      p99  errors  non-2xx  server peak RSS');
   for (const f of [...loads.pairs.flat(), loads.attacked]) {
