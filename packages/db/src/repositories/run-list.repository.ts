@@ -66,7 +66,7 @@ const ROW_COLUMNS = `r.id, r.status, r.trigger, r.configuration_id, c.name as co
   r.rows_read, r.rows_planned, r.rows_applied, r.log_purged_at, r.log_purge_retention_days`;
 
 function isoTime(value: Date | string): string {
-  return new Date(value).toISOString();
+  return (value instanceof Date ? value : new Date(value)).toISOString();
 }
 
 function listRow(row: RunRow): RunListRow {
