@@ -108,7 +108,7 @@ function scoped<T>(
 }
 
 /** Log lines read per query (about): enough to keep round trips few, few enough to keep memory flat. */
-export const LOG_EXPORT_BATCH_SIZE = 5000;
+export const LOG_EXPORT_BATCH_SIZE = 2000;
 
 /**
  * The run's log entries in seq order, a batch per query: the chunks (see log-chunks.ts) whose first seq
