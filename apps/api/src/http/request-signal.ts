@@ -5,8 +5,8 @@ import type { AppEnv } from './app-env.ts';
 /**
  * tRPC reads `req.signal` on every call, to stop work for a client that went away. On @hono/node-server
  * the request is a light stand-in that builds a whole fetch Request (URL, headers, body stream) the first
- * time `signal` is read: about 4% of the API's CPU per runs list call under load (a CPU profile of
- * `pnpm bench:api --load-only --cpu-prof`). This gives the request a signal
+ * time `signal` is read (the body limit in app.ts looks at GET and HEAD requests no more, for the same
+ * reason). This gives the request a signal
  * of its own that aborts as node-server's does, when the response closes before it was all sent, so
  * tRPC never asks for the full Request. Outside node-server (`app.request` in tests) it changes nothing.
  */

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import {
@@ -629,6 +630,36 @@ describe('bad input to the runs procedures', () => {
     // A query string too long for the server is refused by HTTP itself, not by a crash.
     const huge = await browser.request(`/trpc/runs.list?input=${'%7B'.repeat(30_000)}`);
     expect([400, 414, 431]).toContain(huge.status);
+  });
+
+  it('answers a GET that carries a body as if it had none, without reading it (oversized too)', async () => {
+    const cookie = await sessionCookie(acme.accounts['people-admin']);
+    const { port } = new URL(baseUrl);
+    for (const size of [10, 1_000_000]) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'GET',
+            path: '/trpc/runs.list?input=%7B%7D',
+            headers: { cookie, 'content-type': 'application/json', 'content-length': size },
+          },
+          (response) => {
+            let body = '';
+            response.setEncoding('utf8');
+            response.on('data', (chunk: string) => (body += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+        request.end('x'.repeat(size));
+      });
+      expect(answer.status, String(size)).toBe(200);
+      expect(JSON.parse(answer.body), String(size)).toMatchObject({
+        result: { data: { runs: expect.any(Array) } },
+      });
+    }
   });
 });
 
