@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_DATABASE_ROLE, createOrm, type Orm } from '../orm.ts';
 import * as seed from '../testing/seed.ts';
 import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
-import { inOrganisation, readInOrganisation, sql } from './common.ts';
+import { inOrganisation, isoTime, readInOrganisation, sql } from './common.ts';
 
 const onServer = (await testDatabaseKind()) === 'server';
 
@@ -193,5 +193,45 @@ describe('readInOrganisation', () => {
     expect(
       await sql(orm.em.fork(), 'select name from sync_configuration where id = ?', [configuration]),
     ).toEqual([{ name: 'Committed' }]);
+  });
+});
+
+describe('isoTime', () => {
+  it('writes PostgreSQL’s UTC text exactly as Date.toISOString would, milliseconds truncated', () => {
+    for (const text of [
+      '2024-05-01 10:00:00+00',
+      '2024-05-01 10:00:00.1+00',
+      '2024-05-01 10:00:00.12+00',
+      '2024-05-01 10:00:00.123+00',
+      '2024-05-01 10:00:00.1239+00',
+      '2024-12-31 23:59:59.999999+00',
+      '2000-02-29 00:00:00.000001+00',
+      '1970-01-01 00:00:00+00',
+    ]) {
+      expect(isoTime(text), text).toBe(new Date(text).toISOString());
+    }
+  });
+
+  it('takes every other form through Date: offsets, JSON’s ISO text, Date values', () => {
+    expect(isoTime('2024-05-01 12:00:00.5+02')).toBe('2024-05-01T10:00:00.500Z');
+    expect(isoTime('2024-05-01 15:30:00+05:30')).toBe('2024-05-01T10:00:00.000Z');
+    expect(isoTime('2024-05-01T10:00:00.123456+00:00')).toBe('2024-05-01T10:00:00.123Z');
+    expect(isoTime(new Date('2024-05-01T10:00:00.123Z'))).toBe('2024-05-01T10:00:00.123Z');
+    expect(() => isoTime('not a time')).toThrow(RangeError);
+  });
+
+  it('agrees with Date for what PostgreSQL itself writes, microseconds included', async () => {
+    const [row] = await sql<{ times: string[] }>(
+      orm.em.fork(),
+      `select array_agg(t::timestamptz::text) as times from (values
+        ('2024-03-31 01:59:59.999999+00'), ('2024-10-27 00:30:00.5+00'), ('1999-12-31 23:59:59.0005+00')) v(t)`,
+    );
+    const times = await sql<{ t: string }>(
+      orm.em.fork(),
+      `select (now() at time zone 'UTC')::text || '+00' as t`,
+    );
+    for (const text of [...row!.times, times[0]!.t]) {
+      expect(isoTime(text), text).toBe(new Date(text).toISOString());
+    }
   });
 });

@@ -12,7 +12,7 @@ import {
   personKey,
   type RunStatus,
 } from '@provisioning/shared';
-import { isUuid, readInOrganisation, type SqlRunner, sql } from './common.ts';
+import { isoTime, isUuid, readInOrganisation, type SqlRunner, sql } from './common.ts';
 import { decodePageCursor, encodePageCursor, isTimestampKey } from './run-list.repository.ts';
 
 /**
@@ -67,8 +67,6 @@ interface HistoryRow {
   changes: FieldChanges | null;
   message: string | null;
 }
-
-const isoTime = (value: Date | string) => new Date(value).toISOString();
 
 /**
  * The organisation's log lines that changed or skipped the person whose email or external ID is exactly

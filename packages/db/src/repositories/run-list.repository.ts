@@ -25,6 +25,7 @@ import {
 import type { ThresholdDetails } from '../entities/index.ts';
 import {
   inOrganisation,
+  isoTime,
   isUuid,
   type ReadScope,
   readInOrganisation,
@@ -64,10 +65,6 @@ interface RunRow {
 const ROW_COLUMNS = `r.id, r.status, r.trigger, r.configuration_id, c.name as configuration_name, r.connector,
   r.queued_at, r.queued_at::text as queued_at_key, r.started_at, r.finished_at, r.duration_ms,
   r.rows_read, r.rows_planned, r.rows_applied, r.log_purged_at, r.log_purge_retention_days`;
-
-function isoTime(value: Date | string): string {
-  return (value instanceof Date ? value : new Date(value)).toISOString();
-}
 
 function listRow(row: RunRow): RunListRow {
   const logPurge =
