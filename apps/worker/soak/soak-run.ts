@@ -460,6 +460,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const inProgressAtKills: { runId: string; attempt: number }[][] = [];
     /** From each kill to its worker being back: a slow run that overlaps one shared the cores with a start-up. */
     const restarts: { from: number; to: number }[] = [];
+    /** When the sources changed (churn and publish run in this process, on the same cores as the runs). */
+    const publishes: { from: number; to: number }[] = [];
     while (Date.now() < end) {
       for (const [index, source] of sources.entries()) {
         if (Date.now() < nextTrigger[index]!) continue;
@@ -473,8 +475,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           [source.configurationId],
         );
         if (Number(unfinished!.count) === 0) {
+          const publishedFrom = Date.now();
           churn(source, options.churn, next);
           await source.publish();
+          publishes.push({ from: publishedFrom, to: Date.now() });
         }
         // What the scheduler job does for a due configuration (joins the queued run if there is one).
         await triggerRun(orm, boss, source.configurationId, 'schedule');
@@ -608,6 +612,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       restarts.some(
         (restart) => restart.from < (run.finished_ms as number) && restart.to > (run.started_ms as number),
       );
+    /** Other runs in progress during `run`: their connectors, and how many there were on average. */
+    const sharedWith = (run: (typeof soakRuns)[number]) => {
+      if (run.started_ms === null || run.finished_ms === null) return '';
+      const [from, to] = [run.started_ms, run.finished_ms];
+      let overlapMs = 0;
+      const connectors: string[] = [];
+      for (const other of soakRuns) {
+        if (other.id === run.id || other.started_ms === null) continue;
+        const end = other.finished_ms ?? to;
+        const shared = Math.min(end, to) - Math.max(other.started_ms, from);
+        if (shared <= 0) continue;
+        overlapMs += shared;
+        connectors.push(other.connector);
+      }
+      const publishedMs = publishes.reduce(
+        (sum, publish) => sum + Math.max(0, Math.min(publish.to, to) - Math.max(publish.from, from)),
+        0,
+      );
+      const average = overlapMs / Math.max(1, to - from);
+      return `, beside ${connectors.length} other run(s)${connectors.length ? ` (${connectors.join(', ')})` : ''}, ${average.toFixed(1)} on average, sources republished ${publishedMs} ms of it`;
+    };
     const durations = [...soloMs].map(([connector, solo]) => {
       const applied = soakRuns.filter((run) => run.connector === connector && APPLIED.includes(run.status));
       // A run a kill hit is timed from its first start, through the stale limit and the reaper, to its end:
@@ -633,7 +658,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           .slice(0, 5)
           .map(
             (run) =>
-              `${run.duration_ms} ms = ${(run.duration_ms / solo).toFixed(1)}×${duringRestart(run) ? ' during a worker restart' : ''}`,
+              `${run.duration_ms} ms = ${(run.duration_ms / solo).toFixed(1)}×${duringRestart(run) ? ' during a worker restart' : ''}${sharedWith(run)}`,
           ),
       };
     });
