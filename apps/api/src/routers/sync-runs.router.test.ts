@@ -26,6 +26,7 @@ import {
   seedConfiguration,
   seedOrganisation,
   seedRun,
+  statementsSentBy as sentBy,
   sseEvents,
   type TestOrganisation,
 } from '../api-harness.test-support.ts';
@@ -665,18 +666,7 @@ describe('bad input to the runs procedures', () => {
 
 describe('runs.list and runs.get check the session in their own round trip', () => {
   /** The statements the API's pool is handed while `fn` runs. */
-  async function statementsSentBy(fn: () => Promise<unknown>): Promise<string[]> {
-    const knex = harness.appOrm.em.getConnection().getKnex();
-    const sent: string[] = [];
-    const record = (query: { sql: string }) => sent.push(query.sql);
-    knex.on('query', record);
-    try {
-      await fn();
-    } finally {
-      knex.off('query', record);
-    }
-    return sent;
-  }
+  const statementsSentBy = (fn: () => Promise<unknown>) => sentBy(harness.appOrm, fn);
 
   let runId: string;
   beforeAll(async () => {

@@ -2,6 +2,7 @@ import { DomainError } from '@provisioning/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_DATABASE_ROLE, createOrm, type Orm } from '../orm.ts';
 import * as seed from '../testing/seed.ts';
+import { statementsSentBy as sentBy } from '../testing/statements.ts';
 import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
 import { inOrganisation, isoTime, readInOrganisation, sql } from './common.ts';
 
@@ -37,18 +38,7 @@ async function twoOrganisations(): Promise<{ a: string; b: string; configuration
 }
 
 /** The statements the driver is handed while `fn` runs on the API's ORM. */
-async function statementsSentBy(fn: () => Promise<unknown>): Promise<string[]> {
-  const knex = appOrm.em.getConnection().getKnex();
-  const sent: string[] = [];
-  const record = (query: { sql: string }) => sent.push(query.sql);
-  knex.on('query', record);
-  try {
-    await fn();
-  } finally {
-    knex.off('query', record);
-  }
-  return sent;
-}
+const statementsSentBy = (fn: () => Promise<unknown>) => sentBy(appOrm, fn);
 
 describe('readInOrganisation', () => {
   it('reads as the API role in the organisation in one message, where a transaction takes four', async () => {

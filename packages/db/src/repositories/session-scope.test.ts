@@ -2,6 +2,7 @@ import type { Role } from '@provisioning/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_DATABASE_ROLE, createOrm, type Orm } from '../orm.ts';
 import * as seed from '../testing/seed.ts';
+import { statementsSentBy as sentBy } from '../testing/statements.ts';
 import { createMigratedTestOrm, type MigratedTestOrm, testDatabaseKind } from '../testing/test-database.ts';
 import { readInOrganisation, sql } from './common.ts';
 import { getRunDetails, listRuns } from './run-list.repository.ts';
@@ -85,18 +86,7 @@ function recordingScope(token: string, roles = VIEW_ROLES, now?: Date) {
 }
 
 /** The statements the driver is handed while `fn` runs on the API's ORM. */
-async function statementsSentBy(fn: () => Promise<unknown>): Promise<string[]> {
-  const knex = appOrm.em.getConnection().getKnex();
-  const sent: string[] = [];
-  const record = (query: { sql: string }) => sent.push(query.sql);
-  knex.on('query', record);
-  try {
-    await fn();
-  } finally {
-    knex.off('query', record);
-  }
-  return sent;
-}
+const statementsSentBy = (fn: () => Promise<unknown>) => sentBy(appOrm, fn);
 
 describe('sessionScope', () => {
   it('reads the session’s organisation with the session check in the same single message', async () => {

@@ -3,4 +3,5 @@
  * from the package's main entry, so production code does not pull them in.
  */
 export * from './seed.ts';
+export * from './statements.ts';
 export * from './test-database.ts';
