@@ -2,7 +2,6 @@ import { API_DATABASE_ROLE, createOrm, type Orm } from '@provisioning/db';
 import { createMigratedTestOrm, type MigratedTestOrm, SEED_PASSWORD } from '@provisioning/db/testing';
 import { pino } from 'pino';
 import { createApp } from './app.ts';
-
 import type { DownloadSlots } from './http/download-slots.ts';
 import { RequestSession, type SessionInfo } from './http/request-session.ts';
 import { LoginRateLimiter } from './login-rate-limit.ts';
