@@ -49,6 +49,7 @@ import {
   RunListInputSchema,
 } from '@provisioning/shared';
 import { exportRunLog, LOG_CHUNK_LINES, LOG_EXPORT_BATCH_SIZE } from '@provisioning/sync';
+import { percentile, time } from '@provisioning/testkit';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -56,7 +57,7 @@ import { PASSWORD, seedOrganisation } from '../src/api-harness.test-support.ts';
 import { createApp } from '../src/app.ts';
 import { DownloadSlots } from '../src/http/download-slots.ts';
 import { FILTERED_CONFIGURATION, seedLog, seedRuns } from './seed-runs.ts';
-import { ms, percentile, seconds, time } from './timing.ts';
+import { ms, seconds } from './timing.ts';
 
 const PAGE_SIZE = 50;
 /** Timed calls per case (after WARMUP untimed ones), alternating the app's call and the bare query. */

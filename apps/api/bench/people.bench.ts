@@ -16,8 +16,9 @@ import {
   seedRun,
 } from '@provisioning/db/testing';
 import { PERSON_HISTORY_PAGE_SIZE, type PersonHistoryInput } from '@provisioning/shared';
+import { percentile } from '@provisioning/testkit';
 import pg from 'pg';
-import { ms, percentile } from './timing.ts';
+import { ms } from './timing.ts';
 
 const RUNS = 100;
 const PEOPLE = 10_000;

@@ -17,9 +17,10 @@ import {
   purgeExpiredLogs,
 } from '@provisioning/db';
 import { createTestDatabase, insertLogChunksSql, type TestDatabase } from '@provisioning/db/testing';
+import { percentile, time } from '@provisioning/testkit';
 import pg from 'pg';
 import { seedOrganisation } from '../src/api-harness.test-support.ts';
-import { ms, percentile, seconds, time } from './timing.ts';
+import { ms, seconds } from './timing.ts';
 
 const EXPIRED_RUNS = 2_000;
 const LINES_PER_RUN = 500;

@@ -41,7 +41,7 @@ import {
 import type { LogFormat } from '@provisioning/shared';
 import { answerSlackCommand } from '@provisioning/slack';
 import { exportRunLog } from '@provisioning/sync';
-import { type FakeSlack, startSlackServer } from '@provisioning/testkit';
+import { type FakeSlack, percentile, startSlackServer } from '@provisioning/testkit';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { JOBS } from '../src/jobs/index.ts';
@@ -52,11 +52,6 @@ const NOTIFY_SAMPLES = 20;
 const CONCURRENT_COMMANDS = 50;
 const COMMAND_ROUNDS = 4;
 const TOKEN = 'xoxb-bench-token-0000';
-
-function percentile(samples: number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const ratio = (value: number, baseline: number) => `${(value / baseline).toFixed(2)}×`;

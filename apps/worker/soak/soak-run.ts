@@ -30,6 +30,7 @@ import {
   googleDirectoryUser,
   type HrRow,
   hrRow,
+  percentile,
   type SftpServer,
   seededRandom,
   startGoogleDirectoryServer,
@@ -242,11 +243,6 @@ async function stopWorkerProcess(worker: Worker, signal: NodeJS.Signals): Promis
 }
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function percentile(samples: readonly number[], p: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 /** Polls the ledger until `done` holds (the ledger is the state being waited for), or fails at `limitMs`. */
 async function until(what: string, limitMs: number, done: () => Promise<boolean>): Promise<void> {

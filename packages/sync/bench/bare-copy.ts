@@ -1,20 +1,9 @@
-/** The sync benchmarks' bare baseline, clock and median. */
+/** The sync benchmarks' bare baseline. */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { HR_COLUMNS } from '@provisioning/testkit';
+import { HR_COLUMNS, time } from '@provisioning/testkit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-
-/** The middle value (the upper one of an even count): what a bench reports of samples a busy machine skews. */
-export function median(values: readonly number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-}
-
-export async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const started = performance.now();
-  const result = await fn();
-  return [result, performance.now() - started];
-}
 
 /** The bare baseline: COPY the same file's rows into an unindexed table. */
 export async function copyBaseline(url: string, csvPath: string): Promise<number> {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOrm, generateSecretKey, migrate, parseSecretKey, sql } from '@provisioning/db';
 import { createTestDatabase } from '@provisioning/db/testing';
-import { generateHrRows, writeHrCsv } from '@provisioning/testkit';
+import { generateHrRows, median, writeHrCsv } from '@provisioning/testkit';
 import { dryRunSync } from '../src/engine/dry-run.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import {
@@ -20,7 +20,6 @@ import {
   queueRunRow,
 } from '../src/engine/sync-fixture.test-support.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
-import { median } from './bare-copy.ts';
 
 const USERS = 100_000;
 const ROUNDS = 3;

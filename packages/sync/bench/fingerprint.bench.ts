@@ -11,8 +11,8 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { median } from '@provisioning/testkit';
 import { digestFile } from '../src/connectors/source-fingerprint.ts';
-import { median } from './bare-copy.ts';
 
 const FILE_BYTES = 200 * 1024 * 1024;
 /** Passes of each; the median is reported (the machines are shared). */

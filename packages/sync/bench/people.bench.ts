@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createOrm, generateSecretKey, migrate, type Orm, parseSecretKey, sql } from '@provisioning/db';
 import { createTestDatabase } from '@provisioning/db/testing';
 import { DIRECTORY_FIELD_TABLE } from '@provisioning/shared';
-import { deltaHrRows, generateHrRows, writeHrCsv } from '@provisioning/testkit';
+import { deltaHrRows, generateHrRows, median, time, writeHrCsv } from '@provisioning/testkit';
 import { type ApplyInput, insertPersonIndex, insertUsers } from '../src/engine/apply.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import {
@@ -27,7 +27,7 @@ import {
 import type { DirectoryRecord, PlannedAction } from '../src/engine/types.ts';
 import { openTabularFile } from '../src/files/file-reader.ts';
 import { readLogChunk } from '../src/logs/log-chunks.ts';
-import { copyBaseline, median, time } from './bare-copy.ts';
+import { copyBaseline } from './bare-copy.ts';
 
 const USERS = 100_000;
 const ROUNDS = 3;

@@ -36,6 +36,7 @@ import {
   generateHrRows,
   startGoogleDirectoryServer,
   startWorkdayServer,
+  time,
   writeHrCsv,
   writeHrXlsx,
 } from '@provisioning/testkit';
@@ -49,7 +50,7 @@ import { openTabularFile } from '../src/files/file-reader.ts';
 import { type SheetContext, sharedStrings, sheetRows } from '../src/files/xlsx-rows.ts';
 import { sharedStringsWithSaxes, sheetRowsWithSaxes } from '../src/files/xlsx-saxes.test-support.ts';
 import { openZipArchive } from '../src/files/zip-archive.ts';
-import { copyBaseline, time } from './bare-copy.ts';
+import { copyBaseline } from './bare-copy.ts';
 import { benchFingerprint, printFingerprintFigures } from './fingerprint.bench.ts';
 
 const SIZES = [100_000, 200_000];
