@@ -49,7 +49,7 @@ import {
   RunListInputSchema,
 } from '@provisioning/shared';
 import { exportRunLog, LOG_CHUNK_LINES, LOG_EXPORT_BATCH_SIZE } from '@provisioning/sync';
-import { percentile, time } from '@provisioning/testkit';
+import { median, percentile, time } from '@provisioning/testkit';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -526,7 +526,6 @@ type LoadResult = Awaited<ReturnType<typeof autocannon>>;
 
 /** The median round's figures (requests/s and latencies each the median of the rounds'). */
 function loadFigure(name: string, rounds: LoadResult[], rssMb: number): LoadFigure {
-  const median = (values: number[]) => percentile(values, 50);
   return {
     name,
     requestsPerSecond: median(rounds.map((round) => round.requests.average)),
