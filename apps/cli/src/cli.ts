@@ -1,4 +1,4 @@
-import { DriverException } from '@mikro-orm/core';
+import { databaseErrorMessage } from '@provisioning/db';
 import { DomainError } from '@provisioning/shared';
 import { parseCommandArgs, UsageError } from './args.ts';
 import { type CliIo, COMMANDS } from './commands.ts';
@@ -53,7 +53,7 @@ export async function runCli(argv: string[], env: Env, io: CliIo): Promise<numbe
       await db.close();
     }
   } catch (error) {
-    io.stderr(`Error: ${errorMessage(error)}\n`);
+    io.stderr(`Error: ${databaseErrorMessage(error)}\n`);
     if (error instanceof UsageError) return 2;
     if (error instanceof DomainError) return error.code === 'UNAVAILABLE' ? 1 : 2;
     if (!(error instanceof SetupError) && env.DEBUG) {
@@ -61,13 +61,4 @@ export async function runCli(argv: string[], env: Env, io: CliIo): Promise<numbe
     }
     return 1;
   }
-}
-
-/** A database error's own message, without the SQL and values MikroORM puts before it (they may hold secrets). */
-function errorMessage(error: unknown): string {
-  if (error instanceof DriverException) {
-    const detail = error.sqlMessage ?? error.message.split(' - ').pop();
-    return `database error${error.code ? ` ${error.code}` : ''}: ${detail}`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

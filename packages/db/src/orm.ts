@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { MikroORM, type Options } from '@mikro-orm/core';
+import { DriverException, MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { ENTITIES } from './entities/index.ts';
@@ -75,4 +75,24 @@ export function ormConfig({
 
 export function createOrm(options: OrmOptions): Promise<Orm> {
   return MikroORM.init(ormConfig(options));
+}
+
+/**
+ * What went wrong, for a person to read: a database error's code, message and hint, without the SQL and
+ * values knex puts before the message or the row MikroORM adds after it as detail (they may hold secrets
+ * and say nothing to an operator).
+ */
+export function databaseErrorMessage(error: unknown): string {
+  // MikroORM's own operations throw a DriverException; a raw `execute` throws pg's error. Either way the
+  // message reads "<statement> - <server's message>", then MikroORM's "\n - detail: ..." and "\n - hint: ...".
+  const fromServer =
+    error instanceof DriverException ||
+    (error instanceof Error && typeof (error as { severity?: unknown }).severity === 'string');
+  if (!fromServer) return error instanceof Error ? error.message : String(error);
+  const { code, hint, message } = error as Error & { code?: string; hint?: string };
+  const own = message
+    .replace(/\n - (detail|hint): [\s\S]*$/, '')
+    .split(' - ')
+    .pop();
+  return `database error${code ? ` ${code}` : ''}: ${own}${hint ? ` (${hint})` : ''}`;
 }
