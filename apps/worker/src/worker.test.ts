@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createOrm, type Orm } from '@provisioning/db';
-import { createTestDatabase, type TestDatabase } from '@provisioning/db/testing';
+import { createTestDatabase, type TestDatabase, testDatabaseKind } from '@provisioning/db/testing';
 import PgBoss from 'pg-boss';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import type { JobDefinition } from './jobs/job-definition.ts';
 import { startWorker } from './worker.ts';
 
 const silent = pino({ level: 'silent' });
+const onServer = (await testDatabaseKind()) === 'server';
 const secretKey = randomBytes(32);
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
 const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
@@ -184,6 +185,97 @@ describe("the worker's health and metrics endpoints", () => {
     // Stopping the worker closes its endpoints too.
     await expect(fetch(`${worker.httpUrl}/healthz`)).rejects.toThrow();
   });
+});
+
+describe("the worker's readiness when PostgreSQL does not answer", () => {
+  let database: TestDatabase;
+  /** A superuser on the server's maintenance database: it stays connected when the test database refuses. */
+  let admin: Orm | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('worker_unready');
+  });
+
+  afterAll(async () => {
+    await admin?.close();
+    await database?.drop();
+  });
+
+  // Renaming a schema, holding a lock from another session and refusing connections need a server.
+  it.runIf(onServer)(
+    'answers 503 naming the pgboss schema or the database that does not answer, within its timeout, and ready again once they do',
+    async () => {
+      const maintenance = new URL(database.url);
+      maintenance.pathname = '/postgres';
+      const superuser = await createOrm({ databaseUrl: maintenance.toString(), poolSize: 1 });
+      admin = superuser;
+      const asAdmin = (sql: string) => superuser.em.getConnection().execute(sql);
+      const idle: JobDefinition = { name: 'test-idle', payload: z.object({}), async handle() {} };
+      const worker = await startWorker({
+        databaseUrl: database.url,
+        logger: silent,
+        secretKey,
+        jobs: [idle],
+        http: { host: '127.0.0.1', port: 0, limits: { maxQueue: 1000, maxQueuedWaitSeconds: 600 } },
+      });
+      const owner = await createOrm({ databaseUrl: database.url, poolSize: 1 });
+      const readiness = async () => {
+        const response = await fetch(`${worker.httpUrl}/readyz`);
+        return {
+          code: response.status,
+          body: (await response.json()) as { status: string; reasons?: string[] },
+        };
+      };
+      try {
+        expect(await readiness()).toEqual({ code: 200, body: { status: 'ready' } });
+
+        await owner.em.getConnection().execute('alter schema pgboss rename to pgboss_away');
+        expect(await readiness()).toEqual({
+          code: 503,
+          body: {
+            status: 'unavailable',
+            reasons: [expect.stringMatching(/^pgboss schema does not answer: .*pgboss\./)],
+          },
+        });
+        await owner.em.getConnection().execute('alter schema pgboss_away rename to pgboss');
+        expect(await readiness()).toEqual({ code: 200, body: { status: 'ready' } });
+
+        // A run ledger that hangs (a long lock on sync_run) is an answer only once the check gives up.
+        await owner.em.transactional(async (em) => {
+          await em
+            .getConnection()
+            .execute('lock table sync_run in access exclusive mode', [], 'all', em.getTransactionContext());
+          expect(await readiness()).toEqual({
+            code: 503,
+            body: { status: 'unavailable', reasons: ['database does not answer: no answer within 5000 ms'] },
+          });
+        });
+        expect(await readiness()).toEqual({ code: 200, body: { status: 'ready' } });
+        await owner.close();
+
+        // The database refuses connections and drops the ones it had.
+        await asAdmin(`alter database "${database.name}" with allow_connections false`);
+        await asAdmin(
+          `select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database.name}'`,
+        );
+        // A pooled connection the check takes may be one the server has just dropped: either is the answer.
+        const gone = `(database error \\w+: )?(terminating connection due to administrator command|database "${database.name}" is not currently accepting connections|Connection terminated unexpectedly)`;
+        const refused = await readiness();
+        expect(refused.code).toBe(503);
+        expect(refused.body.reasons).toEqual([
+          expect.stringMatching(new RegExp(`^database does not answer: ${gone}$`)),
+          expect.stringMatching(new RegExp(`^pgboss schema does not answer: ${gone}$`)),
+        ]);
+        await asAdmin(`alter database "${database.name}" with allow_connections true`);
+        expect(await readiness()).toEqual({ code: 200, body: { status: 'ready' } });
+      } finally {
+        await asAdmin(`alter database "${database.name}" with allow_connections true`);
+        if (await owner.isConnected()) await owner.close();
+        await worker.stop();
+      }
+    },
+    30_000,
+  );
 });
 
 describe('the worker health port taken by another worker on this machine', () => {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Orm, runQueueHealth } from '@provisioning/db';
+import { databaseErrorMessage, type Orm, runQueueHealth } from '@provisioning/db';
 import { JOB_NAMES, metricsRequestAllowed, RUN_STALE_AFTER_SECONDS } from '@provisioning/shared';
 import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
@@ -23,8 +23,8 @@ const CHECK_TIMEOUT_MS = 5_000;
 export async function readinessProblems(orm: Orm, boss: PgBoss, limits: ReadinessLimits): Promise<string[]> {
   const problems: string[] = [];
   const health = await withTimeout(runQueueHealth(orm.em.fork(), RUN_STALE_AFTER_SECONDS)).catch(
-    (error: Error) => {
-      problems.push(`database does not answer: ${error.message}`);
+    (error: unknown) => {
+      problems.push(`database does not answer: ${databaseErrorMessage(error)}`);
       return null;
     },
   );
