@@ -9,7 +9,6 @@ import {
   createOrganisation,
   deleteSlackInstallation,
   directoryUserView,
-  type EntityManager,
   ensureQueues,
   getAccountByEmail,
   getConfiguration,

@@ -1,5 +1,5 @@
 import { connectorSettings, SecretKeyError, type SyncConfiguration } from '@provisioning/db';
-import { CONNECTOR_LABELS, type Connector, type ConnectorSettings } from '@provisioning/shared';
+import type { Connector, ConnectorSettings } from '@provisioning/shared';
 import { loadGoogleWorkspaceSource } from './google-workspace.connector.ts';
 import { loadSftpSource } from './sftp.connector.ts';
 import { type ConnectorTable, type LoadOptions, SourceError } from './source.ts';
@@ -9,19 +9,6 @@ type Loader<C extends Connector> = (
   settings: ConnectorSettings[C],
   options: LoadOptions,
 ) => Promise<ConnectorTable>;
-
-function notYetAvailable(connector: Connector): Loader<Connector> {
-  return () =>
-    Promise.reject(
-      new SourceError(
-        'SourceUnreachable',
-        `The ${CONNECTOR_LABELS[connector]} connector is not available yet in this version`,
-        {
-          hint: 'Use an SFTP file configuration for now, or contact support.',
-        },
-      ),
-    );
-}
 
 /** Each connector's loader: settings (secrets opened) and options in, the source table out. */
 const LOADERS: { [C in Connector]: Loader<C> } = {
