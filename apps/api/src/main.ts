@@ -49,6 +49,7 @@ try {
   // The worker and `pnpm provisioning migrate` migrate, with the owner's connection.
   orm = await createOrm({
     databaseUrl: env.DATABASE_URL,
+    logger,
     ...(env.DATABASE_SHARED_SESSION ? {} : { role: API_DATABASE_ROLE }),
   });
 } catch (error) {

@@ -68,7 +68,7 @@ export async function startWorker({
   slack = DEFAULT_SLACK,
   slackReceiver,
 }: WorkerOptions): Promise<RunningWorker> {
-  const orm = await createOrm({ databaseUrl });
+  const orm = await createOrm({ databaseUrl, logger });
   // Told to the jobs when the worker stops, so a run in progress is handed back instead of left behind.
   const stopping = new AbortController();
   let boss: PgBoss | undefined;

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { DriverException } from '@mikro-orm/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Organisation } from './entities/index.ts';
 import { migrate } from './migrate.ts';
 import { createOrm, databaseErrorMessage, type Orm } from './orm.ts';
-import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+import { createTestDatabase, type TestDatabase, testDatabaseKind } from './testing/test-database.ts';
+
+const onServer = (await testDatabaseKind()) === 'server';
 
 describe('databaseErrorMessage', () => {
   let database: TestDatabase;
@@ -66,4 +69,57 @@ describe('databaseErrorMessage', () => {
     expect(databaseErrorMessage(new Error('no answer within 5000 ms'))).toBe('no answer within 5000 ms');
     expect(databaseErrorMessage('refused')).toBe('refused');
   });
+});
+
+describe('an ORM given a logger', () => {
+  let database: TestDatabase;
+  const orms: Orm[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('orm_logger');
+  });
+
+  afterAll(async () => {
+    await Promise.all(orms.map((orm) => orm.close(true)));
+    await database?.drop();
+  });
+
+  // Dropping a pooled connection from another session needs a server.
+  it.runIf(onServer)(
+    "logs the driver's warning about a connection the server dropped there, not on stdout, and carries on",
+    async () => {
+      const warnings: string[] = [];
+      const logger = { warn: (message: string) => warnings.push(message), error: () => undefined };
+      const orm = await createOrm({ databaseUrl: database.url, poolSize: 1, logger });
+      const other = await createOrm({ databaseUrl: database.url, poolSize: 1 });
+      orms.push(orm, other);
+      await orm.em.getConnection().execute('select 1');
+      // The pooled connection, idle now: the server ends it and the pg client reports that as an error.
+      const pool = orm.em.getConnection().getKnex().client.pool as {
+        free: { resource: NodeJS.EventEmitter }[];
+      };
+      const pooled = pool.free[0]?.resource;
+      expect(pooled).toBeDefined();
+      const dropped = once(pooled as NodeJS.EventEmitter, 'error');
+      await other.em
+        .getConnection()
+        .execute(
+          'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+      await dropped;
+
+      const stdout = vi.spyOn(console, 'log');
+      try {
+        expect(await orm.em.getConnection().execute('select 1 as one')).toEqual([{ one: 1 }]);
+        expect(stdout).not.toHaveBeenCalled();
+      } finally {
+        stdout.mockRestore();
+      }
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /^database driver: Connection Error: .*terminating connection due to administrator command/,
+        ),
+      ]);
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 import { DriverException, MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
@@ -21,6 +22,17 @@ export interface OrmOptions {
    * security does not apply to superusers and table owners, so the API reads as a role it applies to.
    */
   role?: string;
+  /**
+   * Where the driver's own warnings go (a pooled connection the server dropped, say): knex prints them
+   * on stdout otherwise, a plain line among a process's JSON logs.
+   */
+  logger?: DriverLogger;
+}
+
+/** What the driver's warnings need of a logger; a pino logger is one. */
+export interface DriverLogger {
+  warn(message: string): void;
+  error(message: string): void;
 }
 
 /** The role the API's connections use; created, granted and given row-level policies by the migrations. */
@@ -31,6 +43,7 @@ export function ormConfig({
   poolSize = 10,
   debug = false,
   role,
+  logger,
 }: OrmOptions): Options<PostgreSqlDriver> {
   return {
     driver: PostgreSqlDriver,
@@ -54,6 +67,17 @@ export function ormConfig({
           }),
     },
     debug,
+    ...(logger === undefined
+      ? {}
+      : {
+          driverOptions: {
+            log: {
+              warn: (message: unknown) => logger.warn(driverMessage(message)),
+              deprecate: (message: unknown) => logger.warn(driverMessage(message)),
+              error: (message: unknown) => logger.error(driverMessage(message)),
+            },
+          },
+        }),
     // Every request and job forks its own EntityManager; the global one must never be used by accident.
     allowGlobalContext: false,
     // A mistyped database name must fail, not quietly create an empty database and migrate that.
@@ -71,6 +95,10 @@ export function ormConfig({
       path: fileURLToPath(new URL('./migrations', import.meta.url)),
     },
   };
+}
+
+function driverMessage(message: unknown): string {
+  return `database driver: ${typeof message === 'string' ? message : inspect(message)}`;
 }
 
 export function createOrm(options: OrmOptions): Promise<Orm> {
