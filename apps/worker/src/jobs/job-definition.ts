@@ -10,6 +10,7 @@ export interface JobContext {
   em: Orm['em'];
   orm: Orm;
   boss: PgBoss;
+  /** This job's own child logger (queue, job ID): a job may add bindings to it for its remaining lines. */
   logger: Logger;
   /** Seals and opens configuration secrets. */
   secretKey: Buffer;

@@ -199,6 +199,47 @@ describe('the sync-run job', () => {
     }
   });
 
+  it('labels the lines of a run whose source does not answer, the worker\'s "job failed" line included', async () => {
+    const gone = await startSftpServer({ root, username: 'acme', password: 'sftp-password' });
+    await gone.stop();
+    const configurationId = await configuration('/outbound/small.csv', { server: gone });
+    const lines: Record<string, unknown>[] = [];
+    let jobFailed: () => void = () => {};
+    const failed = new Promise<void>((resolve) => {
+      jobFailed = resolve;
+    });
+    const logger = pino(
+      { level: 'info' },
+      {
+        write(text: string) {
+          const line = JSON.parse(text) as Record<string, unknown>;
+          lines.push({ ...line, text });
+          if (line.msg === 'job failed') jobFailed();
+        },
+      },
+    );
+    const worker = await startWorker({ databaseUrl: database.url, logger, secretKey, allowList: LOOPBACK });
+    let runId = '';
+    try {
+      ({ runId } = await triggerRun(orm, boss, configurationId, 'manual'));
+      await failed;
+    } finally {
+      await worker.stop();
+    }
+    // Its retry would otherwise sync when a later test's worker takes it.
+    expect(['cancelled', 'cancel_requested']).toContain(await requestCancel(orm.em.fork(), runId));
+    const aboutTheRun = lines.filter((line) => line.queue === 'sync-run');
+    expect(aboutTheRun.map((line) => line.msg)).toEqual([
+      'source unavailable; pg-boss retries with backoff',
+      'job failed',
+    ]);
+    for (const line of aboutTheRun) {
+      expect(line).toMatchObject({ runId, configurationId, organisationId, connector: 'sftp' });
+      // Each label once: pino writes a binding given again as a field as a repeated key.
+      expect((line.text as string).match(/"runId"/g)).toHaveLength(1);
+    }
+  });
+
   it('shares the runs of several configurations between two worker processes side by side', async () => {
     const organisation = await createOrganisation(orm.em.fork(), {
       name: 'Two Workers Ltd',

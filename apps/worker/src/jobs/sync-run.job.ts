@@ -48,9 +48,15 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
   async handle({ runId }, context) {
     const { orm, boss, secretKey, retryCount, retryLimit, em, signal, allowList, metrics } = context;
     const lastTry = retryCount >= retryLimit;
-    // Every line about the run names it, its configuration and its organisation.
+    // Every line about the run names it, its configuration and its organisation: the job's own logger
+    // takes the labels (it is this job's alone), so the worker's "job failed" line has them too.
+    const { logger } = context;
+    logger.setBindings({ runId });
     const labels = await runLabels(em, runId);
-    const logger = labels ? context.logger.child(labels) : context.logger.child({ runId });
+    if (labels) {
+      const { runId: _, ...more } = labels;
+      logger.setBindings(more);
+    }
     try {
       const timer = phaseTimer((phase, seconds) => labels && metrics.phase(labels.connector, phase, seconds));
       const result = await runSync(runId, {
@@ -70,19 +76,19 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
           { runId, attempt: result.attempt },
           'The worker running this sync was stopped while a newer run of this configuration was already queued, so this one was stopped without changes.',
         );
-        logger.info({ runId, outcome }, 'worker stopping: run handed back');
+        logger.info({ outcome }, 'worker stopping: run handed back');
         return;
       }
       if (result.status === 'busy') {
         // Another run of this configuration is in progress; this one waits its turn without using a retry.
         await sendSyncRunJob(boss, { runId }, { startAfter: BUSY_RETRY_SECONDS });
-        logger.info({ runId }, 'configuration busy with another run; trying again shortly');
+        logger.info('configuration busy with another run; trying again shortly');
         return;
       }
       if (labels && RUN_STATUS_INFO[result.status as RunStatus]?.final) {
         metrics.runFinished(result.status, labels.connector);
       }
-      logger.info({ runId, ...result }, 'sync run finished');
+      logger.info(result, 'sync run finished');
       if (result.status !== 'not_run' && RUN_STATUS_INFO[result.status].final) {
         // The outcome's notification row was written with the status (a trigger); this posts it now
         // rather than at the next sweep.
@@ -90,7 +96,7 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
       }
     } catch (error) {
       if (error instanceof RetryLater) {
-        logger.warn({ runId, err: error.sourceError }, 'source unavailable; pg-boss retries with backoff');
+        logger.warn({ err: error.sourceError }, 'source unavailable; pg-boss retries with backoff');
         throw error;
       }
       if (lastTry) {
