@@ -119,9 +119,14 @@ describe('the run-notify job', () => {
     // Never given settings: the load fails at once (Data Load Failed), which the policy always posts.
     const configurationId = await seedConfiguration(orm, organisationId, `HR ${configurations}`);
     // The sweep is not among the jobs: only the send after runSync can post this message.
+    const lines: { line: Record<string, unknown>; text: string }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (text: string) => lines.push({ line: JSON.parse(text), text }) },
+    );
     const worker = await startWorker({
       databaseUrl: database.url,
-      logger: pino({ level: 'silent' }),
+      logger,
       secretKey,
       concurrency: 1,
       jobs: [syncRunJob, runNotifyJob],
@@ -129,8 +134,9 @@ describe('the run-notify job', () => {
     });
     const boss = createBoss(database.url, { max: 2, supervise: false, schedule: false });
     await boss.start();
+    let runId = '';
     try {
-      const { runId } = await triggerRun(orm, boss, configurationId, 'manual');
+      ({ runId } = await triggerRun(orm, boss, configurationId, 'manual'));
       await slack.until(() => messagesOf(runId).length === 1);
       const [run] = await sql<{ status: string }>(orm.em.fork(), 'select status from sync_run where id = ?', [
         runId,
@@ -139,6 +145,13 @@ describe('the run-notify job', () => {
     } finally {
       await boss.stop({ graceful: false });
       await worker.stop();
+    }
+    // Every line either job wrote about the run names it, its configuration and organisation, once each.
+    const aboutTheRun = lines.filter(({ line }) => line.queue === 'sync-run' || line.queue === 'run-notify');
+    expect(aboutTheRun.map(({ line }) => line.msg)).toEqual(['sync run finished', 'run notification sent']);
+    for (const { line, text } of aboutTheRun) {
+      expect(line).toMatchObject({ runId, configurationId, organisationId });
+      expect(text.match(/"runId"/g)).toHaveLength(1);
     }
   });
 

@@ -2,6 +2,7 @@ import { sendRunNotifyJob } from '@provisioning/db';
 import { JOB_NAMES, QUEUE_OPTIONS, RUN_NOTIFICATION_KINDS, RunNotifyJobSchema } from '@provisioning/shared';
 import { notifyRun } from '@provisioning/slack';
 import type { JobDefinition } from './job-definition.ts';
+import { labelLogWithRun } from './run-log-labels.ts';
 
 /**
  * Posts every notification a run has: its outcome, and its configuration's failure streak when the run
@@ -12,7 +13,8 @@ export const runNotifyJob: JobDefinition<typeof RunNotifyJobSchema> = {
   name: JOB_NAMES.runNotify,
   payload: RunNotifyJobSchema,
   queue: QUEUE_OPTIONS[JOB_NAMES.runNotify],
-  async handle({ runId }, { orm, boss, secretKey, logger, slack }) {
+  async handle({ runId }, { em, orm, boss, secretKey, logger, slack }) {
+    await labelLogWithRun(em, logger, runId);
     const options = { orm, secretKey, apiUrl: slack.apiUrl, publicWebUrl: slack.publicWebUrl };
     let later: number | null = null;
     let unanswered: unknown = null;
@@ -26,14 +28,11 @@ export const runNotifyJob: JobDefinition<typeof RunNotifyJobSchema> = {
       }
       if (outcome.kind === 'later') {
         later = Math.min(later ?? outcome.seconds, outcome.seconds);
-        logger.info(
-          { runId, kind, seconds: outcome.seconds, reason: outcome.reason },
-          'run notification deferred',
-        );
+        logger.info({ kind, seconds: outcome.seconds, reason: outcome.reason }, 'run notification deferred');
       } else if (outcome.kind === 'failed') {
-        logger.warn({ runId, kind, reason: outcome.reason }, 'run notification failed');
+        logger.warn({ kind, reason: outcome.reason }, 'run notification failed');
       } else if (outcome.kind !== 'done') {
-        logger.info({ runId, ...outcome, notification: kind }, `run notification ${outcome.kind}`);
+        logger.info({ ...outcome, notification: kind }, `run notification ${outcome.kind}`);
       }
     }
     // Not a failure: the same notifications are asked for again once Slack's wait is over.

@@ -1,4 +1,4 @@
-import { finishCancelled, requeueRun, runLabels, sendRunNotifyJob, sendSyncRunJob } from '@provisioning/db';
+import { finishCancelled, requeueRun, sendRunNotifyJob, sendSyncRunJob } from '@provisioning/db';
 import {
   JOB_NAMES,
   QUEUE_OPTIONS,
@@ -9,6 +9,7 @@ import {
 import { RetryLater, runSync } from '@provisioning/sync';
 import type { RunPhase } from '../metrics.ts';
 import type { JobDefinition } from './job-definition.ts';
+import { labelLogWithRun } from './run-log-labels.ts';
 
 /**
  * Times a run's phases from runSync's phase events: load (start to loaded), plan (loaded to planned, the
@@ -48,15 +49,8 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
   async handle({ runId }, context) {
     const { orm, boss, secretKey, retryCount, retryLimit, em, signal, allowList, metrics } = context;
     const lastTry = retryCount >= retryLimit;
-    // Every line about the run names it, its configuration and its organisation: the job's own logger
-    // takes the labels (it is this job's alone), so the worker's "job failed" line has them too.
     const { logger } = context;
-    logger.setBindings({ runId });
-    const labels = await runLabels(em, runId);
-    if (labels) {
-      const { runId: _, ...more } = labels;
-      logger.setBindings(more);
-    }
+    const labels = await labelLogWithRun(em, logger, runId);
     try {
       const timer = phaseTimer((phase, seconds) => labels && metrics.phase(labels.connector, phase, seconds));
       const result = await runSync(runId, {
