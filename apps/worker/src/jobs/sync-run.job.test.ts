@@ -475,8 +475,20 @@ describe('the reaper', () => {
       `update sync_run set status = 'in_progress', attempt = 1, heartbeat_at = now() - interval '10 minutes' where id = ?`,
       [runId],
     );
-    const outcomes = await reapStaleRuns(orm, boss);
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (text: string) => lines.push(JSON.parse(text)) });
+    const outcomes = await reapStaleRuns(orm, boss, undefined, logger);
     expect(outcomes).toContainEqual({ runId, outcome: 'requeued' });
+    expect(lines.filter((line) => line.runId === runId)).toEqual([
+      expect.objectContaining({
+        msg: 'recovered a run whose worker stopped responding',
+        runId,
+        configurationId,
+        organisationId,
+        attempt: 1,
+        outcome: 'requeued',
+      }),
+    ]);
     expect(await runRow(runId)).toMatchObject({ status: 'queued', attempt: 1 });
     expect(
       await sql(`select count(*)::int as n from pgboss.job where name = 'sync-run' and data->>'runId' = ?`, [

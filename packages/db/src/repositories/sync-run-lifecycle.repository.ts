@@ -543,18 +543,24 @@ export interface StaleRun {
   runId: string;
   attempt: number;
   configurationId: string;
+  organisationId: string;
 }
 
 /** In-progress runs whose worker has not beaten for `staleAfterSeconds`: their worker died or hangs. */
 export async function findStaleRuns(db: SqlRunner, staleAfterSeconds: number): Promise<StaleRun[]> {
-  const stale = await sql<{ id: string; attempt: number; configuration_id: string }>(
+  const stale = await sql<{ id: string; attempt: number; configuration_id: string; organisation_id: string }>(
     db,
-    `select id, attempt, configuration_id from sync_run
+    `select id, attempt, configuration_id, organisation_id from sync_run
      where status = 'in_progress' and heartbeat_at < now() - make_interval(secs => ?)
      order by heartbeat_at limit 100`,
     [staleAfterSeconds],
   );
-  return stale.map((row) => ({ runId: row.id, attempt: row.attempt, configurationId: row.configuration_id }));
+  return stale.map((row) => ({
+    runId: row.id,
+    attempt: row.attempt,
+    configurationId: row.configuration_id,
+    organisationId: row.organisation_id,
+  }));
 }
 
 /** The ledger's unfinished work at a glance, for metrics and readiness. */
