@@ -2,6 +2,7 @@ import { environmentOrExit } from '@provisioning/db';
 import {
   DatabaseUrlSchema,
   LogLevelSchema,
+  MetricsTokenSchema,
   NodeEnvSchema,
   PortSchema,
   parseEnvironment,
@@ -85,7 +86,7 @@ const EnvSchema = z.object({
   /** A log download whose client reads nothing for this long is dropped, freeing its slot. */
   LOG_DOWNLOAD_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Lets a scraper that is not on this machine read /metrics, with `Authorization: Bearer <token>`. */
-  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  METRICS_TOKEN: MetricsTokenSchema.optional(),
   /** How long open requests get to finish on SIGTERM before the process exits anyway (with code 1). */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });

@@ -2,6 +2,7 @@ import { environmentOrExit, SecretKeySchema } from '@provisioning/db';
 import {
   DatabaseUrlSchema,
   LogLevelSchema,
+  MetricsTokenSchema,
   NodeEnvSchema,
   PortSchema,
   parseEnvironment,
@@ -33,7 +34,7 @@ const EnvSchema = z.object({
   WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WORKER_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** Lets a scraper that is not on this machine read /metrics, with `Authorization: Bearer <token>`. */
-  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  METRICS_TOKEN: MetricsTokenSchema.optional(),
   /**
    * Seconds without a heartbeat (sent every 5 s while a run makes progress) after which a run's worker is
    * presumed dead and the reaper hands the run to another worker. Every worker should have the same.

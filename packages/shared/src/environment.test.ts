@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DatabaseUrlSchema, EnvError, PortSchema, parseEnvironment } from './environment.ts';
+import {
+  DatabaseUrlSchema,
+  EnvError,
+  MetricsTokenSchema,
+  PortSchema,
+  parseEnvironment,
+} from './environment.ts';
 
 const Schema = z.object({
   DATABASE_URL: DatabaseUrlSchema,
@@ -48,6 +54,32 @@ describe('PortSchema', () => {
     expect(PortSchema.parse('5173')).toBe(5173);
     for (const bad of ['0', '65536', '1.5', 'eighty', '-1']) {
       expect(PortSchema.safeParse(bad).success).toBe(false);
+    }
+  });
+});
+
+describe('MetricsTokenSchema', () => {
+  it('takes 16 to 512 visible ASCII characters, what an Authorization header carries as given', () => {
+    for (const good of ['metrics-token-0123456789', 'A'.repeat(16), 'a+b/c=d~e_f.g!h#'.padEnd(512, 'x')]) {
+      expect(MetricsTokenSchema.parse(good)).toBe(good);
+    }
+  });
+
+  it('refuses a token too short to guess at, too long, or holding spaces, control or non-ASCII characters', () => {
+    for (const bad of [
+      'short-token',
+      'x'.repeat(513),
+      ' '.repeat(16),
+      'metrics token 0123456789',
+      'metrics-token-0123\n456789',
+      'metrics-token-0123\u0000456789',
+      'métrics-token-0123456789',
+    ]) {
+      const result = MetricsTokenSchema.safeParse(bad);
+      expect(result.success).toBe(false);
+      expect(result.error?.issues[0]?.message).toMatch(
+        /^METRICS_TOKEN must be 16 to 512 visible ASCII characters/,
+      );
     }
   });
 });

@@ -34,6 +34,17 @@ export const PortSchema = z.coerce
   .max(65_535);
 
 /**
+ * METRICS_TOKEN (API and worker): what a scraper not on this machine sends as `Authorization: Bearer
+ * <token>`. It must fit in that header as given, so spaces, control and non-ASCII characters are refused.
+ */
+export const MetricsTokenSchema = z
+  .string()
+  .regex(
+    /^[\x21-\x7e]{16,512}$/,
+    'METRICS_TOKEN must be 16 to 512 visible ASCII characters (letters, digits, punctuation; no spaces)',
+  );
+
+/**
  * Parses an environment with the app's schema; empty variables count as unset. Throws an EnvError headed
  * by `heading` that lists every bad variable as `NAME: message`, never its value: DATABASE_URL may hold
  * a password.
