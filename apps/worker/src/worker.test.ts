@@ -178,6 +178,11 @@ describe("the worker's health and metrics endpoints", () => {
       expect(metrics.body).toContain('# TYPE provisioning_run_phase_seconds histogram');
       expect(metrics.body).toMatch(/^process_cpu_user_seconds_total \d/m);
       expect((await get('/nowhere')).status).toBe(404);
+      expect((await get('/healthz?probe=kubelet')).status).toBe(200);
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const refused = await fetch(`${worker.httpUrl}/metrics`, { method, body: 'x'.repeat(10_000) });
+        expect(refused.status).toBe(405);
+      }
     } finally {
       await sender.stop({ graceful: false });
       await worker.stop();
