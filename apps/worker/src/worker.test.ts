@@ -15,6 +15,7 @@ import PgBoss from 'pg-boss';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { ReadinessLimits } from './http/health-server.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
 import { startWorker } from './worker.ts';
 
@@ -106,6 +107,18 @@ describe('startWorker', () => {
   });
 });
 
+/** A worker serving its health endpoints on a free port that works one unrelated queue, and so no sync run. */
+function startIdleWorker(databaseUrl: string, limits: ReadinessLimits) {
+  const idle: JobDefinition = { name: 'test-idle', payload: z.object({}), async handle() {} };
+  return startWorker({
+    databaseUrl,
+    logger: silent,
+    secretKey,
+    jobs: [idle],
+    http: { host: '127.0.0.1', port: 0, limits },
+  });
+}
+
 describe("the worker's health and metrics endpoints", () => {
   let database: TestDatabase;
   let orm: Orm;
@@ -120,15 +133,8 @@ describe("the worker's health and metrics endpoints", () => {
   });
 
   it('answers healthz, says why it is not ready, and serves the queue and ledger figures as metrics', async () => {
-    const idle: JobDefinition = { name: 'test-idle', payload: z.object({}), async handle() {} };
     // Only an unrelated job is worked: what is sent to sync-run waits in its queue.
-    const worker = await startWorker({
-      databaseUrl: database.url,
-      logger: silent,
-      secretKey,
-      jobs: [idle],
-      http: { host: '127.0.0.1', port: 0, limits: { maxQueue: 2, maxQueuedWaitSeconds: 600 } },
-    });
+    const worker = await startIdleWorker(database.url, { maxQueue: 2, maxQueuedWaitSeconds: 600 });
     const sender = new PgBoss({
       connectionString: database.url,
       schema: 'pgboss',
@@ -215,14 +221,7 @@ describe("the worker's readiness when PostgreSQL does not answer", () => {
       const superuser = await createOrm({ databaseUrl: maintenance.toString(), poolSize: 1 });
       admin = superuser;
       const asAdmin = (sql: string) => superuser.em.getConnection().execute(sql);
-      const idle: JobDefinition = { name: 'test-idle', payload: z.object({}), async handle() {} };
-      const worker = await startWorker({
-        databaseUrl: database.url,
-        logger: silent,
-        secretKey,
-        jobs: [idle],
-        http: { host: '127.0.0.1', port: 0, limits: { maxQueue: 1000, maxQueuedWaitSeconds: 600 } },
-      });
+      const worker = await startIdleWorker(database.url, { maxQueue: 1000, maxQueuedWaitSeconds: 600 });
       const owner = await createOrm({ databaseUrl: database.url, poolSize: 1 });
       const readiness = async () => {
         const response = await fetch(`${worker.httpUrl}/readyz`);
