@@ -200,15 +200,12 @@ describe("the worker's health and metrics endpoints", () => {
 
 describe("the worker's readiness when PostgreSQL does not answer", () => {
   let database: TestDatabase;
-  /** A superuser on the server's maintenance database: it stays connected when the test database refuses. */
-  let admin: Orm | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase('worker_unready');
   });
 
   afterAll(async () => {
-    await admin?.close();
     await database?.drop();
   });
 
@@ -218,8 +215,8 @@ describe("the worker's readiness when PostgreSQL does not answer", () => {
     async () => {
       const maintenance = new URL(database.url);
       maintenance.pathname = '/postgres';
+      // A superuser on the server's maintenance database: it stays connected when the test database refuses.
       const superuser = await createOrm({ databaseUrl: maintenance.toString(), poolSize: 1 });
-      admin = superuser;
       const asAdmin = (sql: string) => superuser.em.getConnection().execute(sql);
       const worker = await startIdleWorker(database.url, { maxQueue: 1000, maxQueuedWaitSeconds: 600 });
       const owner = await createOrm({ databaseUrl: database.url, poolSize: 1 });
@@ -275,6 +272,7 @@ describe("the worker's readiness when PostgreSQL does not answer", () => {
       } finally {
         await asAdmin(`alter database "${database.name}" with allow_connections true`);
         if (await owner.isConnected()) await owner.close();
+        await superuser.close();
         await worker.stop();
       }
     },

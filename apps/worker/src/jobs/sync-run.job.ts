@@ -47,9 +47,8 @@ export const syncRunJob: JobDefinition<typeof SyncRunJobSchema> = {
   payload: SyncRunJobSchema,
   queue: QUEUE_OPTIONS[JOB_NAMES.syncRun],
   async handle({ runId }, context) {
-    const { orm, boss, secretKey, retryCount, retryLimit, em, signal, allowList, metrics } = context;
+    const { orm, boss, secretKey, retryCount, retryLimit, em, signal, allowList, metrics, logger } = context;
     const lastTry = retryCount >= retryLimit;
-    const { logger } = context;
     const labels = await labelLogWithRun(em, logger, runId);
     try {
       const timer = phaseTimer((phase, seconds) => labels && metrics.phase(labels.connector, phase, seconds));
